@@ -1,0 +1,1 @@
+//! Content-addressed staged pipeline engine: config, unit keys, store, planner, executor, SQL.

@@ -1,0 +1,1 @@
+//! Adversarial attacks on tch classifiers: FGSM, PGD, and the AutoAttack suite.

@@ -1,0 +1,1 @@
+//! NAS-Bench-201 TinyNetwork in tch, with PyTorch-compatible safetensors checkpoints.

@@ -1,0 +1,1 @@
+//! Empirical neural tangent kernels of tch networks and the NTK generalization-bound terms.
