@@ -1,1 +1,25 @@
-//! Content-addressed staged pipeline engine: config, unit keys, store, planner, executor, SQL.
+//! robbench's pipeline engine: configuration, content-addressed unit keys, the
+//! artifact store, planning, execution and SQL.
+//!
+//! The engine knows nothing about neural networks. An application supplies a
+//! [`ConfigSchema`] and a list of [`Stage`]s; the engine plans every unit,
+//! derives each unit's key from exactly what it depends on, runs only the
+//! units the store does not hold yet, and serves every table to SQL.
+
+pub mod config;
+pub mod execute;
+pub mod key;
+pub mod plan;
+pub mod runs;
+pub mod sql;
+pub mod stage;
+pub mod store;
+pub mod tables;
+
+pub use config::{invalid, Config, ConfigError, ConfigSchema};
+pub use execute::{execute, RunOptions, RunReport};
+pub use key::UnitKey;
+pub use plan::{Pipeline, Plan, PlannedUnit};
+pub use runs::{RunRecord, RunUnit, UnitStatus};
+pub use stage::{InputUnit, PlannedUnitView, Progress, Stage, UnitContext, UnitRef, UnitSpec, Upstream};
+pub use store::Store;

@@ -1,0 +1,246 @@
+//! Execution: runs the pending units of a plan, reusing complete ones.
+//!
+//! Stages run in order; the units of one stage run on `jobs` worker threads.
+//! A failing unit (error or panic) is recorded and only its dependants are
+//! skipped; the run carries on with everything independent of it.
+
+use std::io::IsTerminal;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::Result;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::plan::{Pipeline, Plan};
+use crate::runs::{self, RunRecord, RunUnit, UnitStatus};
+use crate::stage::{InputUnit, Progress, UnitContext};
+use crate::store::{unix_seconds, Manifest, Store};
+
+pub struct RunOptions {
+    pub jobs: usize,
+    /// `(index, count)` for `--shard index/count`.
+    pub shard: Option<(u64, u64)>,
+    /// Recorded in the run record and manifests (e.g. `cuda:0`).
+    pub device: Option<String>,
+}
+
+/// What a run did, per unit, in plan order.
+pub struct RunReport {
+    pub record: RunRecord,
+}
+
+impl RunReport {
+    pub fn failed(&self) -> Vec<&RunUnit> {
+        self.record.units.iter().filter(|u| u.status == UnitStatus::Failed).collect()
+    }
+
+    /// Per stage: (name, executed, reused, failed).
+    pub fn summary(&self) -> Vec<(String, usize, usize, usize)> {
+        let mut out: Vec<(String, usize, usize, usize)> = Vec::new();
+        for u in &self.record.units {
+            if out.last().is_none_or(|s| s.0 != u.stage) {
+                out.push((u.stage.clone(), 0, 0, 0));
+            }
+            let s = out.last_mut().expect("pushed above");
+            match u.status {
+                UnitStatus::Executed => s.1 += 1,
+                UnitStatus::Reused => s.2 += 1,
+                UnitStatus::Failed => s.3 += 1,
+            }
+        }
+        out
+    }
+}
+
+struct BarProgress {
+    bar: ProgressBar,
+    label: String,
+}
+
+impl Progress for BarProgress {
+    fn set(&self, fraction: f64, message: &str) {
+        self.bar.set_message(format!("{} {:>3.0}% {message}", self.label, 100.0 * fraction.clamp(0.0, 1.0)));
+    }
+}
+
+/// Runs `plan` against `store` and writes the run record.
+pub fn execute(pipeline: &Pipeline, plan: &Plan, store: &Store, options: &RunOptions) -> Result<RunReport> {
+    let run_id = runs::new_run_id();
+    let started_at = runs::utc_compact(unix_seconds());
+    let selected = plan.select(options.shard);
+    let interactive = std::io::stderr().is_terminal();
+    let multi = MultiProgress::with_draw_target(if interactive {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    let mut outcomes: Vec<Option<RunUnit>> = vec![None; plan.units.len()];
+    let mut next = 0;
+    while next < plan.units.len() {
+        let stage_index = plan.units[next].stage;
+        let end = plan.units[next..].iter().position(|u| u.stage != stage_index).map_or(plan.units.len(), |p| next + p);
+        let members: Vec<usize> = (next..end).filter(|&i| selected[i]).collect();
+        next = end;
+        if members.is_empty() {
+            continue;
+        }
+        let stage = &pipeline.stages()[stage_index];
+        let bar = multi.add(ProgressBar::new(members.len() as u64));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} ETA {eta} {wide_msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(stage.name());
+        let cursor = AtomicUsize::new(0);
+        let results = Mutex::new(Vec::new());
+        let outcomes_ref = &outcomes;
+        std::thread::scope(|scope| {
+            for _ in 0..options.jobs.max(1).min(members.len()) {
+                scope.spawn(|| loop {
+                    let n = cursor.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = members.get(n) else { break };
+                    let outcome = run_one(stage.as_ref(), plan, i, store, outcomes_ref, &bar, options);
+                    if !interactive && outcome.status != UnitStatus::Reused {
+                        let error = outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+                        eprintln!("[{}] {} {} ({:.1}s){error}", stage.name(), outcome.status.as_str(), outcome.label, outcome.seconds);
+                    }
+                    bar.inc(1);
+                    results.lock().expect("no panics while locked").push((i, outcome));
+                });
+            }
+        });
+        bar.finish_with_message("done");
+        for (i, outcome) in results.into_inner().expect("threads joined") {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    let record = RunRecord {
+        run_id,
+        config_hash: plan.config_hash.clone(),
+        config: plan.config.to_toml_string(),
+        started_at,
+        finished_at: runs::utc_compact(unix_seconds()),
+        shard: options.shard.map(|(i, n)| format!("{i}/{n}")),
+        device: options.device.clone(),
+        units: outcomes.into_iter().flatten().collect(),
+    };
+    runs::write(store, &record)?;
+    Ok(RunReport { record })
+}
+
+fn run_one(
+    stage: &dyn crate::stage::Stage,
+    plan: &Plan,
+    i: usize,
+    store: &Store,
+    done: &[Option<RunUnit>],
+    bar: &ProgressBar,
+    options: &RunOptions,
+) -> RunUnit {
+    let unit = &plan.units[i];
+    let started = Instant::now();
+    let outcome = |status, error: Option<String>| RunUnit {
+        stage: unit.stage_name.to_string(),
+        key: unit.key.to_hex(),
+        label: unit.spec.label.clone(),
+        status,
+        seconds: started.elapsed().as_secs_f64(),
+        error,
+    };
+    if let Some(failed) = unit.inputs.iter().find(|&&j| !done[j].as_ref().is_some_and(|o| o.status != UnitStatus::Failed)) {
+        let input = &plan.units[*failed];
+        return outcome(UnitStatus::Failed, Some(format!("input {} `{}` failed", input.stage_name, input.spec.label)));
+    }
+    if store.is_complete(unit.stage_name, &unit.key) {
+        return outcome(UnitStatus::Reused, None);
+    }
+    let attempt = || -> Result<UnitStatus> {
+        let _claim = store.claim(&unit.key)?;
+        // Another process may have completed the unit while we waited.
+        if store.is_complete(unit.stage_name, &unit.key) {
+            return Ok(UnitStatus::Reused);
+        }
+        let tmp = store.begin(&unit.key)?;
+        let progress = BarProgress { bar: bar.clone(), label: unit.spec.label.clone() };
+        let config = plan.config.slice(&unit.spec.config_keys);
+        let mut ctx = UnitContext {
+            stage: unit.stage_name,
+            key: unit.key,
+            params: &unit.spec.params,
+            config: config.clone(),
+            inputs: unit
+                .inputs
+                .iter()
+                .map(|&j| {
+                    let input = &plan.units[j];
+                    InputUnit {
+                        stage: input.stage_name,
+                        key: input.key,
+                        params: &input.spec.params,
+                        dir: store.object_dir(input.stage_name, &input.key),
+                        store_root: store.root(),
+                    }
+                })
+                .collect(),
+            out_dir: tmp.clone(),
+            final_dir: store.object_dir(unit.stage_name, &unit.key),
+            scratch_dir: store.scratch_dir(&unit.key),
+            store_root: store.root(),
+            notes: serde_json::Map::new(),
+            progress: &progress,
+            tables_written: Vec::new(),
+        };
+        let result = match catch_unwind(AssertUnwindSafe(|| stage.run(&mut ctx))) {
+            Ok(result) => result,
+            Err(panic) => Err(anyhow::anyhow!("panicked: {}", panic_message(&panic))),
+        };
+        if let Err(e) = result {
+            std::fs::remove_dir_all(&tmp).ok();
+            return Err(e);
+        }
+        let manifest = Manifest {
+            key: unit.key.to_hex(),
+            stage: unit.stage_name.to_string(),
+            stage_version: stage.version(),
+            label: unit.spec.label.clone(),
+            params: unit.spec.params.clone(),
+            config: config.canonical_json(),
+            inputs: unit.inputs.iter().map(|&j| plan.units[j].key.to_hex()).collect(),
+            files: Vec::new(),
+            started_at: runs::utc_compact(unix_seconds() - started.elapsed().as_secs()),
+            seconds: started.elapsed().as_secs_f64(),
+            host: hostname(),
+            notes: {
+                let mut notes = ctx.notes;
+                if let Some(device) = &options.device {
+                    notes.entry("device").or_insert_with(|| device.clone().into());
+                }
+                notes
+            },
+        };
+        store.commit(&tmp, unit.stage_name, &unit.key, manifest)?;
+        Ok(UnitStatus::Executed)
+    };
+    match attempt() {
+        Ok(status) => outcome(status, None),
+        Err(e) => outcome(UnitStatus::Failed, Some(format!("{e:#}"))),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".to_string())
+}

@@ -1,0 +1,295 @@
+//! The artifact store: one directory per completed unit, named by its key.
+//!
+//! Layout (under the store root, `artifacts/` by default):
+//! ```text
+//! objects/<stage>/<key>/manifest.json    a complete unit; written last
+//! objects/<stage>/<key>/tables/*.parquet its table rows
+//! objects/<stage>/<key>/files/*          other outputs (checkpoints, kernels)
+//! tmp/<key>.<pid>.<n>/                   a unit being written (renamed into objects/)
+//! scratch/<key>/                         resumable state of an unfinished unit
+//! locks/<key>.lock                       claim: one process works on a unit at a time
+//! runs/<run_id>.json                     what each run planned and did
+//! quarantine/<key>.<time>/               objects that failed `verify`
+//! ```
+//! A unit is complete exactly when its directory under `objects/` exists:
+//! it is assembled under `tmp/` and renamed in one step, so a crash leaves
+//! either the whole unit or none of it.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::key::UnitKey;
+
+/// What a completed unit records about itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub key: String,
+    pub stage: String,
+    pub stage_version: u32,
+    pub label: String,
+    pub params: serde_json::Value,
+    pub config: serde_json::Value,
+    pub inputs: Vec<String>,
+    /// Relative path → blake3 hex and size, for every file of the unit.
+    pub files: Vec<FileEntry>,
+    pub started_at: String,
+    pub seconds: f64,
+    pub host: String,
+    pub notes: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub blake3: String,
+    pub bytes: u64,
+}
+
+/// A problem found by [`Store::verify`].
+#[derive(Debug)]
+pub struct Corruption {
+    pub stage: String,
+    pub key: String,
+    pub problem: String,
+}
+
+pub struct Store {
+    root: PathBuf,
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// Opens (creating if needed) a store at `root`.
+    pub fn open(root: &Path) -> Result<Store> {
+        for dir in ["objects", "tmp", "scratch", "locks", "runs"] {
+            fs::create_dir_all(root.join(dir))
+                .with_context(|| format!("cannot create store directory {}", root.join(dir).display()))?;
+        }
+        let root = root.canonicalize().with_context(|| format!("cannot open store {}", root.display()))?;
+        Ok(Store { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn object_dir(&self, stage: &str, key: &UnitKey) -> PathBuf {
+        self.root.join("objects").join(stage).join(key.to_hex())
+    }
+
+    pub fn is_complete(&self, stage: &str, key: &UnitKey) -> bool {
+        self.object_dir(stage, key).is_dir()
+    }
+
+    pub fn scratch_dir(&self, key: &UnitKey) -> PathBuf {
+        self.root.join("scratch").join(key.to_hex())
+    }
+
+    pub fn runs_dir(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+
+    /// Claims a unit for this process, waiting while another process works on
+    /// it. The claim ends when the returned guard is dropped.
+    pub fn claim(&self, key: &UnitKey) -> Result<UnitClaim> {
+        let path = self.root.join("locks").join(format!("{}.lock", key.to_hex()));
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open lock {}", path.display()))?;
+        file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(UnitClaim { _file: file })
+    }
+
+    /// A fresh directory to assemble a unit in. Leftovers of earlier attempts
+    /// at the same unit (interrupted processes) are removed first; the caller
+    /// holds the unit's claim, so nobody else is writing them.
+    pub fn begin(&self, key: &UnitKey) -> Result<PathBuf> {
+        let prefix = format!("{}.", key.to_hex());
+        for entry in fs::read_dir(self.root.join("tmp"))? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                fs::remove_dir_all(entry.path()).ok();
+            }
+        }
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = self.root.join("tmp").join(format!("{prefix}{}.{n}", std::process::id()));
+        fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    /// Hashes the assembled unit, writes its manifest, and renames it into
+    /// place. After this returns the unit is complete.
+    pub fn commit(&self, tmp: &Path, stage: &str, key: &UnitKey, mut manifest: Manifest) -> Result<()> {
+        manifest.files = hash_tree(tmp)?;
+        let text = serde_json::to_string_pretty(&manifest)?;
+        let mut f = File::create(tmp.join("manifest.json"))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        let dest = self.object_dir(stage, key);
+        fs::create_dir_all(dest.parent().expect("object dirs have a parent"))?;
+        fs::rename(tmp, &dest).with_context(|| format!("cannot move unit into {}", dest.display()))?;
+        fs::remove_dir_all(self.scratch_dir(key)).ok();
+        Ok(())
+    }
+
+    pub fn read_manifest(&self, stage: &str, key: &UnitKey) -> Result<Manifest> {
+        let path = self.object_dir(stage, key).join("manifest.json");
+        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("corrupt manifest {}", path.display()))
+    }
+
+    /// All complete objects as (stage, key hex).
+    pub fn objects(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for stage in sorted_entries(&self.root.join("objects"))? {
+            for key in sorted_entries(&stage)? {
+                out.push((file_name(&stage), file_name(&key)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Re-hashes every object. Corrupted objects are moved to `quarantine/`
+    /// (so the next run recomputes them) and reported.
+    pub fn verify(&self, mut on_object: impl FnMut(usize, usize)) -> Result<Vec<Corruption>> {
+        let objects = self.objects()?;
+        let mut problems = Vec::new();
+        for (i, (stage, key)) in objects.iter().enumerate() {
+            on_object(i, objects.len());
+            let dir = self.root.join("objects").join(stage).join(key);
+            if let Some(problem) = check_object(&dir) {
+                let quarantine = self.root.join("quarantine").join(format!("{key}.{}", unix_seconds()));
+                fs::create_dir_all(self.root.join("quarantine"))?;
+                fs::rename(&dir, &quarantine)?;
+                problems.push(Corruption { stage: stage.clone(), key: key.clone(), problem });
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Removes objects, scratch state, temp dirs and locks that no recorded
+    /// run references. Returns the removed objects as (stage, key).
+    pub fn gc(&self, referenced: &std::collections::HashSet<String>, dry_run: bool) -> Result<Vec<(String, String)>> {
+        let mut removed = Vec::new();
+        for (stage, key) in self.objects()? {
+            if !referenced.contains(&key) {
+                if !dry_run {
+                    fs::remove_dir_all(self.root.join("objects").join(&stage).join(&key))?;
+                }
+                removed.push((stage, key));
+            }
+        }
+        if !dry_run {
+            for dir in ["tmp", "scratch", "locks", "quarantine"] {
+                for entry in sorted_entries(&self.root.join(dir)).unwrap_or_default() {
+                    let key = file_name(&entry);
+                    let key = key.split('.').next().unwrap_or_default();
+                    // Scratch of a unit a future run may resume is kept.
+                    if dir == "scratch" && referenced.contains(key) {
+                        continue;
+                    }
+                    if entry.is_dir() { fs::remove_dir_all(&entry) } else { fs::remove_file(&entry) }.ok();
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Held while this process works on a unit.
+pub struct UnitClaim {
+    _file: File,
+}
+
+fn check_object(dir: &Path) -> Option<String> {
+    let manifest: Manifest = match fs::read_to_string(dir.join("manifest.json")) {
+        Err(e) => return Some(format!("manifest.json unreadable: {e}")),
+        Ok(text) => match serde_json::from_str(&text) {
+            Err(e) => return Some(format!("manifest.json corrupt: {e}")),
+            Ok(m) => m,
+        },
+    };
+    for entry in &manifest.files {
+        match hash_file(&dir.join(&entry.path)) {
+            Err(_) => return Some(format!("{} is missing", entry.path)),
+            Ok((hash, _)) if hash != entry.blake3 => {
+                return Some(format!("{} has changed (blake3 {} != recorded {})", entry.path, &hash[..16], &entry.blake3[..16]));
+            }
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
+fn hash_tree(root: &Path) -> Result<Vec<FileEntry>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for path in sorted_entries(&dir)? {
+            if path.is_dir() {
+                stack.push(path);
+            } else if path != root.join("manifest.json") {
+                let (blake3, bytes) = hash_file(&path)?;
+                let rel = path.strip_prefix(root).expect("inside root").to_string_lossy().into_owned();
+                out.push(FileEntry { path: rel, blake3, bytes });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut file = File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Ok((hasher.finalize().to_hex().to_string(), bytes))
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    entries.sort();
+    Ok(entries)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+pub(crate) fn unix_seconds() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Writes `bytes` to `path` atomically (temp file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    {
+        let mut f = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Table definitions. Column docs are what `robbench tables` and the README show.
+//!
+//! Conventions: indices and counts are Int64, so joins need no casts; `eps` is
+//! in units of 1/255; accuracies are fractions in [0, 1]; `dataset` uses the
+//! names `synthetic`, `cifar10`, `cifar100`, `imagenet16-120`.
+
+use arrow::datatypes::{DataType, Field};
+
+use crate::{Column, TableDef};
+
+macro_rules! col {
+    ($name:literal, $ty:expr, $doc:literal) => {
+        Column { name: $name, data_type: || $ty, nullable: false, doc: $doc }
+    };
+    ($name:literal, $ty:expr, nullable, $doc:literal) => {
+        Column { name: $name, data_type: || $ty, nullable: true, doc: $doc }
+    };
+}
+
+use DataType::{Binary, Boolean, Float64, Int64, Utf8};
+
+fn float_list() -> DataType {
+    DataType::List(std::sync::Arc::new(Field::new("item", Float64, false)))
+}
+
+const ARCH_INDEX: Column = col!("arch_index", Int64, "NAS-Bench-201 index (0..15624)");
+const DATASET: Column = col!("dataset", Utf8, "dataset name");
+const SEED: Column = col!("seed", Int64, "training/initialisation seed");
+
+pub static RUNS: TableDef = TableDef {
+    name: "runs",
+    version: 1,
+    doc: "Every unit of every run the store has seen (built from the run records).",
+    columns: &[
+        col!("run_id", Utf8, "run identifier; sorts in time order"),
+        col!("stage", Utf8, "stage name"),
+        col!("unit", Utf8, "unit key (blake3, hex)"),
+        col!("label", Utf8, "human-readable unit description"),
+        col!("status", Utf8, "executed | reused | failed | skipped"),
+        col!("seconds", Float64, "wall time of this run's work on the unit"),
+        col!("error", Utf8, nullable, "why the unit failed"),
+    ],
+};
+
+pub static ARCHITECTURES: TableDef = TableDef {
+    name: "architectures",
+    version: 1,
+    doc: "The selected architectures with their cost at the configured skeleton.",
+    columns: &[
+        ARCH_INDEX,
+        col!("arch", Utf8, "NAS-Bench-201 cell string"),
+        col!("unique_index", Int64, "index of the isomorphism-class representative"),
+        col!("channels", Int64, "C, channels of the first stage"),
+        col!("cells", Int64, "N, cells per stage"),
+        col!("classes", Int64, "classifier outputs"),
+        col!("input_size", Int64, "input height = width"),
+        col!("params", Int64, "trainable parameters"),
+        col!("flops", Float64, "millions of multiply-accumulates per image"),
+    ],
+};
+
+pub static DATASETS: TableDef = TableDef {
+    name: "datasets",
+    version: 1,
+    doc: "One row per dataset split: size, shape and normalisation constants.",
+    columns: &[
+        DATASET,
+        col!("split", Utf8, "train | test"),
+        col!("n_samples", Int64, "images in the split"),
+        col!("classes", Int64, "number of classes"),
+        col!("channels", Int64, "image channels"),
+        col!("height", Int64, "image height"),
+        col!("width", Int64, "image width"),
+        col!("mean", float_list(), "per-channel mean of pixels in [0,1] (train split's is used by the model)"),
+        col!("std", float_list(), "per-channel standard deviation of pixels in [0,1]"),
+    ],
+};
+
+pub static SAMPLES: TableDef = TableDef {
+    name: "samples",
+    version: 1,
+    doc: "The prepared images, one row each.",
+    columns: &[
+        DATASET,
+        col!("split", Utf8, "train | test"),
+        col!("sample_index", Int64, "position in the prepared split"),
+        col!("label", Int64, "class, 0-based"),
+        col!("image", Binary, "uint8 pixels in CHW order"),
+        col!("height", Int64, "image height"),
+        col!("width", Int64, "image width"),
+        col!("channels", Int64, "image channels"),
+    ],
+};
+
+pub static TRAINING: TableDef = TableDef {
+    name: "training",
+    version: 1,
+    doc: "Per-epoch adversarial-training log.",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!("epoch", Int64, "1-based epoch"),
+        col!("lr", Float64, "learning rate at the end of the epoch"),
+        col!("loss", Float64, "mean training loss (on adversarial examples)"),
+        col!("train_clean_acc", Float64, "accuracy on the clean training batches"),
+        col!("train_adv_acc", Float64, "accuracy on the PGD training examples"),
+        col!("seconds", Float64, "wall time of the epoch"),
+    ],
+};
+
+pub static MODELS: TableDef = TableDef {
+    name: "models",
+    version: 1,
+    doc: "Trained checkpoints (safetensors, PyTorch state_dict names).",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!("checkpoint", Utf8, "path of the safetensors file, relative to the store"),
+        col!("params", Int64, "trainable parameters"),
+    ],
+};
+
+pub static EVALUATIONS: TableDef = TableDef {
+    name: "evaluations",
+    version: 1,
+    doc: "Clean and robust accuracy of each trained network under each attack.",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!("attack", Utf8, "clean | fgsm | pgd | apgd-ce | apgd-t | fab-t | square | autoattack"),
+        col!("eps", Float64, "L-inf radius in units of 1/255 (0 for clean)"),
+        col!("steps", Int64, "attack iterations (0 for clean, 1 for FGSM)"),
+        col!("n_samples", Int64, "test images attacked"),
+        col!("n_correct", Int64, "images still classified correctly"),
+        col!("accuracy", Float64, "n_correct / n_samples"),
+    ],
+};
+
+pub static EVALUATION_SAMPLES: TableDef = TableDef {
+    name: "evaluation_samples",
+    version: 1,
+    doc: "Per-image outcome of every attack, for worst-case-over-attacks queries.",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!("sample_index", Int64, "index into the test split of `samples`"),
+        col!("attack", Utf8, "attack name as in `evaluations`"),
+        col!("eps", Float64, "L-inf radius in units of 1/255"),
+        col!("correct", Boolean, "still classified correctly"),
+    ],
+};
+
+pub static ALERTS: TableDef = TableDef {
+    name: "alerts",
+    version: 1,
+    doc: "Signs of gradient masking or unsound evaluations.",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!("kind", Utf8, "what was detected"),
+        col!("detail", Utf8, "the numbers behind it"),
+    ],
+};
+
+pub static NTK: TableDef = TableDef {
+    name: "ntk",
+    version: 1,
+    doc: "Spectral summaries of the empirical NTKs of each network.",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!("weights", Utf8, "init | trained"),
+        col!("kernel", Utf8, "clean | robust | cross | all | robust_all"),
+        col!("beta", Float64, "robust weight of the mixed objective (NaN-free: 0 for plain kernels)"),
+        col!("n_samples", Int64, "kernel size"),
+        col!("lambda_min", Float64, "smallest eigenvalue"),
+        col!("lambda_max", Float64, "largest eigenvalue"),
+        col!("trace", Float64, "trace"),
+        col!("condition", Float64, "lambda_max / lambda_min"),
+    ],
+};
+
+pub static BOUNDS: TableDef = TableDef {
+    name: "bounds",
+    version: 1,
+    doc: "NTK generalization-bound terms for clean and robust error.",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!("weights", Utf8, "init | trained"),
+        col!("beta", Float64, "robust weight of the mixed objective"),
+        col!("n_samples", Int64, "samples in the kernel"),
+        col!("clean_quadratic", Float64, "y^T K_all^-1 y"),
+        col!("robust_quadratic", Float64, "y^T K~_all^-1 y"),
+        col!("clean_lambda_min", Float64, "lambda_min(K_all)"),
+        col!("robust_lambda_min", Float64, "lambda_min(K~_all)"),
+        col!("confidence_term", Float64, "sqrt(log(1/delta)/n)"),
+        col!("clean_bound", Float64, "bound on clean 0-1 test error"),
+        col!("robust_bound", Float64, "bound on robust 0-1 test error"),
+    ],
+};
+
+pub static CORRELATIONS: TableDef = TableDef {
+    name: "correlations",
+    version: 1,
+    doc: "Rank agreement of every score with every measured metric.",
+    columns: &[
+        col!("source", Utf8, "robbench (this run) or an imported benchmark"),
+        col!("score", Utf8, "the ranking score, e.g. ntk.robust_all.lambda_min@beta=0.5"),
+        col!("metric", Utf8, "the measured metric, e.g. pgd@8"),
+        DATASET,
+        col!("n", Int64, "architectures compared"),
+        col!("kendall_tau", Float64, nullable, "Kendall tau-b"),
+        col!("spearman", Float64, nullable, "Spearman rho"),
+        col!("pearson", Float64, nullable, "Pearson r"),
+    ],
+};
+
+pub static BENCHMARK: TableDef = TableDef {
+    name: "benchmark",
+    version: 1,
+    doc: "Published benchmark results imported with `robbench import`.",
+    columns: &[
+        col!("source", Utf8, "nasrobbench201 | robustness-dataset | nas-bench-201"),
+        ARCH_INDEX,
+        col!("arch", Utf8, "NAS-Bench-201 cell string"),
+        DATASET,
+        col!("metric", Utf8, "clean | fgsm | pgd | autoattack | apgd-ce | square | ..."),
+        col!("eps", Float64, nullable, "L-inf radius in units of 1/255"),
+        col!("seed", Int64, nullable, "seed; null for a mean over seeds"),
+        col!("value", Float64, "the value; accuracies as fractions"),
+    ],
+};
+
+pub(crate) static ALL_TABLES: &[&TableDef] = &[
+    &RUNS,
+    &ARCHITECTURES,
+    &DATASETS,
+    &SAMPLES,
+    &TRAINING,
+    &MODELS,
+    &EVALUATIONS,
+    &EVALUATION_SAMPLES,
+    &ALERTS,
+    &NTK,
+    &BOUNDS,
+    &CORRELATIONS,
+    &BENCHMARK,
+];
