@@ -6,6 +6,7 @@
 //! derives each unit's key from exactly what it depends on, runs only the
 //! units the store does not hold yet, and serves every table to SQL.
 
+pub mod bench;
 pub mod config;
 pub mod execute;
 pub mod key;
