@@ -1,16 +1,23 @@
 //! BatchNorm2d with PyTorch's semantics and state: affine weight and bias
-//! (trainable), running mean and variance (updated in train mode with
-//! momentum 0.1 and the unbiased batch variance, by libtorch's own kernel),
-//! and `num_batches_tracked`.
+//! (trainable), running mean and variance (not trainable; updated in train
+//! mode by libtorch's own kernel with momentum 0.1 and the unbiased batch
+//! variance), and `num_batches_tracked`.
 
-use tch::{nn::Path, Kind, Tensor};
+use tch::nn::Path;
+use tch::{Kind, Tensor};
+
+use crate::ops::State;
+
+const MOMENTUM: f64 = 0.1;
+const EPS: f64 = 1e-5;
 
 pub struct BatchNorm {
-    pub weight: Tensor,
-    pub bias: Tensor,
-    pub running_mean: Tensor,
-    pub running_var: Tensor,
-    pub num_batches_tracked: Tensor,
+    weight: Tensor,
+    bias: Tensor,
+    running_mean: Tensor,
+    running_var: Tensor,
+    /// Outside the var store: an int64 counter that no optimizer may touch.
+    num_batches_tracked: Tensor,
 }
 
 impl BatchNorm {
@@ -24,11 +31,12 @@ impl BatchNorm {
         }
     }
 
+    /// Train mode normalises with the batch statistics and updates the
+    /// running ones; eval mode uses the running statistics and changes nothing.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         if train {
             tch::no_grad(|| {
-                let mut n = self.num_batches_tracked.shallow_clone();
-                let _ = n.g_add_scalar_(1);
+                let _ = self.num_batches_tracked.shallow_clone().g_add_scalar_(1);
             });
         }
         Tensor::batch_norm(
@@ -38,20 +46,23 @@ impl BatchNorm {
             Some(&self.running_mean),
             Some(&self.running_var),
             train,
-            0.1,
-            1e-5,
+            MOMENTUM,
+            EPS,
             false,
         )
     }
 
-    /// (suffix, tensor) in `state_dict()` order.
-    pub fn state(&self) -> [(&'static str, &Tensor); 5] {
-        [
+    /// Appends `{prefix}.weight`, `.bias`, `.running_mean`, `.running_var`,
+    /// `.num_batches_tracked`, in `state_dict()` order.
+    pub fn push_state(&self, prefix: &str, out: &mut State) {
+        for (suffix, t) in [
             ("weight", &self.weight),
             ("bias", &self.bias),
             ("running_mean", &self.running_mean),
             ("running_var", &self.running_var),
             ("num_batches_tracked", &self.num_batches_tracked),
-        ]
+        ] {
+            out.push((format!("{prefix}.{suffix}"), t.shallow_clone()));
+        }
     }
 }

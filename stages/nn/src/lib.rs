@@ -8,19 +8,29 @@
 mod batchnorm;
 mod checkpoint;
 mod device;
+mod init;
 mod network;
+mod ops;
+mod spec;
 
 pub use device::{describe_device, parse_device};
-pub use network::{NetworkSpec, TinyNetwork};
+pub use network::TinyNetwork;
+pub use spec::NetworkSpec;
 
+/// Everything that can go wrong building, loading or placing a network.
 #[derive(Debug, thiserror::Error)]
 pub enum NnError {
+    /// A device name other than auto, cpu, cuda or cuda:N.
     #[error("bad device `{0}`: expected auto, cpu, cuda or cuda:N")]
     BadDevice(String),
+    /// A CUDA device that libtorch does not see.
     #[error("device `{0}` is not available (libtorch sees {1} CUDA device(s))")]
     DeviceUnavailable(String, usize),
+    /// An unreadable or inconsistent checkpoint; `reason` names the tensor or
+    /// metadata key at fault.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint { path: String, reason: String },
+    /// A network spec that cannot be built.
     #[error("network spec: {0}")]
     Spec(String),
 }

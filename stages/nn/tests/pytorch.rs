@@ -58,13 +58,22 @@ fn logits_and_bn_updates_match_pytorch() {
         let d = max_diff(&train, &tensor_of(&out["train_logits"]));
         assert!(d < 1e-5, "arch {index}: train logits differ by {d}");
 
-        let state: HashMap<String, Tensor> = net.state().into_iter().collect();
-        for key in ["stem.1.running_mean", "stem.1.running_var", "lastact.0.running_var"] {
-            let expected: Vec<f32> = serde_json::from_value(out["stats"][key].clone()).unwrap();
-            let d = max_diff(&state[key], &Tensor::from_slice(&expected));
-            assert!(d < 1e-5, "arch {index}: {key} differs by {d}");
+        // Every BN buffer after the one train-mode forward.
+        let stats = out["stats"].as_object().unwrap();
+        let mut buffers = 0;
+        for (name, t) in net.state() {
+            if name.ends_with("num_batches_tracked") {
+                assert_eq!(t.int64_value(&[]), stats[&name].as_i64().unwrap(), "arch {index}: {name}");
+            } else if name.contains("running_") {
+                let expected: Vec<f32> = serde_json::from_value(stats[&name].clone()).unwrap();
+                let d = max_diff(&t, &Tensor::from_slice(&expected));
+                assert!(d < 1e-5, "arch {index}: {name} differs by {d}");
+            } else {
+                continue;
+            }
+            buffers += 1;
         }
-        assert_eq!(state["lastact.0.num_batches_tracked"].int64_value(&[]), out["stats"]["lastact.0.num_batches_tracked"].as_i64().unwrap());
+        assert_eq!(buffers, stats.len(), "arch {index}: BN buffers");
         assert_eq!(net.parameter_count(), out["param_count"].as_i64().unwrap(), "arch {index}: parameter count");
     }
 }
@@ -76,6 +85,77 @@ fn parameter_count_matches_the_space_cost_model() {
         let expected = cost(&Space::nb201().arch(index).unwrap(), &ModelShape::nb201(10, 32)).params;
         assert_eq!(net.parameter_count() as u64, expected, "arch {index}");
     }
+    // NAS-Bench-201's published counts on CIFAR-10: index 0, and all nor_conv_3x3.
+    assert_eq!(TinyNetwork::new(&spec(0, 16, 5, 10), Device::Cpu, 0).unwrap().parameter_count(), 129_306);
+    assert_eq!(TinyNetwork::new(&spec(1462, 16, 5, 10), Device::Cpu, 0).unwrap().parameter_count(), 1_531_546);
+}
+
+#[test]
+fn trainable_variables_are_the_weights_and_biases_of_the_state_dict() {
+    let net = TinyNetwork::new(&spec(2581, 8, 1, 10), Device::Cpu, 0).unwrap();
+    let mut trainable: Vec<String> =
+        net.var_store().variables().into_iter().filter(|(_, t)| t.requires_grad()).map(|(n, _)| n).collect();
+    trainable.sort();
+    let mut expected: Vec<String> = net
+        .state()
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| !n.ends_with("running_mean") && !n.ends_with("running_var") && !n.ends_with("num_batches_tracked"))
+        .collect();
+    expected.sort();
+    assert_eq!(trainable, expected);
+}
+
+#[test]
+fn eval_mode_changes_no_state_and_train_mode_counts_batches() {
+    let net = TinyNetwork::new(&spec(2581, 8, 1, 10), Device::Cpu, 3).unwrap();
+    let snapshot = |net: &TinyNetwork| -> Vec<Tensor> { net.state().iter().map(|(_, t)| t.copy()).collect() };
+    let before = snapshot(&net);
+    let x = input(4, 16, 2);
+    // With gradients, as an attack runs it.
+    net.forward_t(&x, false).sum(Kind::Float).backward();
+    for ((name, now), then) in net.state().iter().zip(&before) {
+        assert!(now.equal(then), "eval-mode forward changed {name}");
+    }
+    let _ = tch::no_grad(|| net.forward_t(&x, true));
+    for ((name, now), then) in net.state().iter().zip(&before) {
+        if name.ends_with("num_batches_tracked") {
+            assert_eq!(now.int64_value(&[]), 1, "{name}");
+        } else if name.ends_with("running_var") {
+            assert!(!now.equal(then), "train-mode forward left {name} unchanged");
+        }
+    }
+}
+
+#[test]
+fn to_device_copies_the_whole_state() {
+    let net = TinyNetwork::new(&spec(1007, 8, 1, 10), Device::Cpu, 4).unwrap();
+    let x = input(4, 16, 5);
+    let _ = tch::no_grad(|| net.forward_t(&x, true));
+    let copy = net.to_device(Device::Cpu);
+    let eval = |n: &TinyNetwork| tch::no_grad(|| n.forward_t(&x, false));
+    assert_eq!(max_diff(&eval(&net), &eval(&copy)), 0.0);
+    // Independent storage: training the copy leaves the original alone.
+    let original = eval(&net);
+    let _ = tch::no_grad(|| copy.forward_t(&x, true));
+    assert_eq!(max_diff(&eval(&net), &original), 0.0);
+    assert!(max_diff(&eval(&copy), &original) > 0.0);
+}
+
+#[test]
+fn bad_specs_are_rejected_naming_the_field() {
+    let mut s = spec(0, 8, 1, 10);
+    s.channels = 0;
+    let e = TinyNetwork::new(&s, Device::Cpu, 0).err().unwrap();
+    assert!(matches!(e, NnError::Spec(_)) && e.to_string().contains('C'), "{e}");
+    let mut s = spec(0, 8, 1, 10);
+    s.std[1] = 0.0;
+    let e = TinyNetwork::new(&s, Device::Cpu, 0).err().unwrap();
+    assert!(e.to_string().contains("std"), "{e}");
+    let mut s = spec(0, 8, 1, 10);
+    s.mean.pop();
+    let e = TinyNetwork::new(&s, Device::Cpu, 0).err().unwrap();
+    assert!(e.to_string().contains("mean"), "{e}");
 }
 
 #[test]
@@ -144,14 +224,66 @@ fn round_trip_and_corrupt_checkpoints() {
     expect_error(&missing, "classifier.bias");
 
     let wrong_shape = dir.path().join("wrong.safetensors");
-    rewrite(&path, &wrong_shape, |_, meta| {
+    rewrite(&path, &wrong_shape, |t, _| {
+        for (n, v) in t.iter_mut() {
+            if n == "cells.1.downsample.1.weight" {
+                *v = Tensor::zeros([16, 8, 3, 3], (Kind::Float, Device::Cpu));
+            }
+        }
+    });
+    expect_error(&wrong_shape, "`cells.1.downsample.1.weight` has shape [16, 8, 3, 3]");
+
+    let wrong_width = dir.path().join("width.safetensors");
+    rewrite(&path, &wrong_width, |_, meta| {
         meta.insert("C".into(), "16".into());
     });
-    expect_error(&wrong_shape, "shape");
+    expect_error(&wrong_width, "stem.0.weight");
+
+    let extra = dir.path().join("extra.safetensors");
+    rewrite(&path, &extra, |t, _| t.push(("classifier.extra".into(), Tensor::zeros([2], (Kind::Float, Device::Cpu)))));
+    expect_error(&extra, "classifier.extra");
+
+    let wrong_dtype = dir.path().join("dtype.safetensors");
+    rewrite(&path, &wrong_dtype, |t, _| {
+        for (n, v) in t.iter_mut() {
+            if n == "stem.1.num_batches_tracked" {
+                *v = v.to_kind(Kind::Float);
+            }
+        }
+    });
+    expect_error(&wrong_dtype, "stem.1.num_batches_tracked");
+
+    let no_meta = dir.path().join("nometa.safetensors");
+    rewrite(&path, &no_meta, |_, meta| {
+        meta.remove("classes");
+    });
+    expect_error(&no_meta, "classes");
 
     let bad_meta = dir.path().join("badmeta.safetensors");
     rewrite(&path, &bad_meta, |_, meta| {
         meta.insert("arch".into(), "|conv_9x9~0|".into());
     });
     expect_error(&bad_meta, "conv_9x9");
+
+    let bad_std = dir.path().join("badstd.safetensors");
+    rewrite(&path, &bad_std, |_, meta| {
+        meta.insert("std".into(), "[0.2, 0.2]".into());
+    });
+    expect_error(&bad_std, "std");
+}
+
+#[test]
+fn save_replaces_the_file_and_leaves_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.safetensors");
+    let x = input(2, 16, 9);
+    for seed in [1, 2] {
+        let net = TinyNetwork::new(&spec(0, 8, 1, 10), Device::Cpu, seed).unwrap();
+        net.save(&path).unwrap();
+        let loaded = TinyNetwork::load(&path, Device::Cpu).unwrap();
+        let (a, b) = tch::no_grad(|| (net.forward_t(&x, false), loaded.forward_t(&x, false)));
+        assert_eq!(max_diff(&a, &b), 0.0, "seed {seed}");
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("net.safetensors")]);
 }

@@ -4,8 +4,9 @@ Written from the NAS-Bench-201 model definition: module names reproduce the
 official state_dict() names, so the Rust checkpoint must load with strict=True.
 
 usage: nb201_model.py CHECKPOINT INPUT  -> JSON on stdout:
-  eval_logits, train_logits (after loading a fresh copy), and the running
-  statistics of `stem.1` and `lastact.0` after that one train-mode forward.
+  eval_logits, train_logits (after loading a fresh copy), and every BN buffer
+  (running_mean, running_var, num_batches_tracked) after that one
+  train-mode forward, by state_dict() name.
 """
 import json
 import sys
@@ -130,7 +131,7 @@ def main():
     out = {
         "eval_logits": eval_logits.tolist(),
         "train_logits": train_logits.tolist(),
-        "stats": {k: state[k].tolist() for k in ["stem.1.running_mean", "stem.1.running_var", "lastact.0.running_var", "lastact.0.num_batches_tracked"]},
+        "stats": {k: v.tolist() for k, v in net.named_buffers()},
         "param_count": sum(p.numel() for p in net.parameters()),
     }
     json.dump(out, sys.stdout)
