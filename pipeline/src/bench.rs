@@ -28,8 +28,8 @@ impl Stage for Items {
     fn upstream(&self) -> &'static [&'static str] {
         &[]
     }
-    fn tables(&self) -> &'static [&'static TableDef] {
-        &[]
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![]
     }
     fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let n: u64 = config.typed("items.count")?;

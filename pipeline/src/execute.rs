@@ -192,6 +192,7 @@ fn run_one(
             notes: serde_json::Map::new(),
             progress: &progress,
             tables_written: Vec::new(),
+            declared_tables: stage.tables(),
         };
         let result = match catch_unwind(AssertUnwindSafe(|| stage.run(&mut ctx))) {
             Ok(result) => result,

@@ -23,7 +23,7 @@ pub trait Stage: Send + Sync {
     /// Names of the stages whose units this stage may consume.
     fn upstream(&self) -> &'static [&'static str];
     /// Tables this stage's units emit.
-    fn tables(&self) -> &'static [&'static TableDef];
+    fn tables(&self) -> Vec<&'static TableDef>;
     /// Fans out into units. `upstream` holds the units planned for the stages
     /// named by [`Stage::upstream`].
     fn plan(&self, config: &Config, upstream: &Upstream<'_>) -> anyhow::Result<Vec<UnitSpec>>;
@@ -130,6 +130,7 @@ pub struct UnitContext<'a> {
     pub(crate) notes: serde_json::Map<String, serde_json::Value>,
     pub(crate) progress: &'a dyn Progress,
     pub(crate) tables_written: Vec<&'static str>,
+    pub(crate) declared_tables: Vec<&'static TableDef>,
 }
 
 impl<'a> UnitContext<'a> {
@@ -180,6 +181,9 @@ impl<'a> UnitContext<'a> {
 
     /// Writes the unit's rows of `table` (one Parquet file per table).
     pub fn write_table(&mut self, table: &'static TableDef, batches: &[RecordBatch]) -> anyhow::Result<()> {
+        if !self.declared_tables.iter().any(|t| t.name == table.name) {
+            anyhow::bail!("stage {} does not declare table `{}` in Stage::tables", self.stage, table.name);
+        }
         if self.tables_written.contains(&table.name) {
             anyhow::bail!("{} unit wrote table `{}` twice", self.stage, table.name);
         }

@@ -21,7 +21,6 @@ static VALUES: TableDef = TableDef {
     ],
 };
 
-static VALUES_TABLES: &[&TableDef] = &[&VALUES];
 
 /// Counts executions per stage, shared by the stages of one test.
 #[derive(Clone, Default)]
@@ -77,7 +76,7 @@ impl Stage for Gen {
     fn name(&self) -> &'static str { "gen" }
     fn version(&self) -> u32 { 1 }
     fn upstream(&self) -> &'static [&'static str] { &[] }
-    fn tables(&self) -> &'static [&'static TableDef] { &[] }
+    fn tables(&self) -> Vec<&'static TableDef> { vec![] }
     fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let count: u32 = config.typed("gen.count")?;
         let fail: Vec<u32> = config.typed("gen.fail")?;
@@ -121,7 +120,7 @@ impl Stage for Square {
     fn name(&self) -> &'static str { "square" }
     fn version(&self) -> u32 { 1 }
     fn upstream(&self) -> &'static [&'static str] { &["gen"] }
-    fn tables(&self) -> &'static [&'static TableDef] { VALUES_TABLES }
+    fn tables(&self) -> Vec<&'static TableDef> { vec![&VALUES] }
     fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         Ok(up
             .units("gen")
@@ -153,7 +152,7 @@ impl Stage for Total {
     fn name(&self) -> &'static str { "total" }
     fn version(&self) -> u32 { 1 }
     fn upstream(&self) -> &'static [&'static str] { &["square"] }
-    fn tables(&self) -> &'static [&'static TableDef] { VALUES_TABLES }
+    fn tables(&self) -> Vec<&'static TableDef> { vec![&VALUES] }
     fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         Ok(vec![UnitSpec {
             label: "total".into(),

@@ -83,6 +83,21 @@ pub fn by_name(name: &str) -> Option<&'static TableDef> {
     ALL_TABLES.iter().copied().find(|t| t.name == name)
 }
 
+/// Every table as Markdown: a heading with the version, the doc line, and a
+/// column table. The README's "Tables" section is exactly this text.
+pub fn markdown() -> String {
+    let mut out = String::new();
+    for t in all() {
+        out.push_str(&format!("### `{}` (v{})\n\n{}\n\n| column | type | meaning |\n|---|---|---|\n", t.name, t.version, t.doc));
+        for c in t.columns {
+            let ty = format!("{}{}", (c.data_type)(), if c.nullable { ", nullable" } else { "" });
+            out.push_str(&format!("| `{}` | {} | {} |\n", c.name, ty, c.doc));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,1 +1,45 @@
-//! The robbench pipeline stages: dataset prep, adversarial training, attack evaluation, NTK, bounds, analysis.
+//! The robbench pipeline stages, in order:
+//!
+//! | stage | one unit per | reads | emits |
+//! |---|---|---|---|
+//! | `prepare` | dataset | `[dataset]` | `samples`, `datasets` |
+//! | `architectures` | experiment | `[model]`, dataset shape | `architectures` |
+//! | `train` | architecture × seed | `[model]`, `[train]` | `training`, `models`, checkpoint |
+//! | `evaluate` | trained model × attack × ε | `[evaluation.*]` | `evaluations`, `evaluation_samples` |
+//! | `ntk` | architecture × seed × weights | `[ntk]`, `[model]` | `ntk`, the kernel matrices |
+//! | `bound` | NTK unit | `[bound]`, `ntk.betas` | `bounds` |
+//! | `analysis` | experiment | — | `correlations` |
+//!
+//! Each stage declares the config keys each unit reads, so changing e.g.
+//! `evaluation.pgd.steps` reruns only the PGD evaluations.
+
+mod analysis;
+mod bound;
+pub mod config;
+mod data;
+mod evaluate;
+mod ntk;
+mod prepare;
+mod select;
+mod train;
+
+use robbench_pipeline::Pipeline;
+
+pub use config::{Experiment, ExperimentSchema, DEFAULT_CONFIG};
+pub use select::select_architectures;
+
+/// The robbench pipeline, running its tensor work on `device`.
+pub fn pipeline(device: tch::Device) -> anyhow::Result<Pipeline> {
+    Pipeline::new(
+        Box::new(ExperimentSchema),
+        vec![
+            Box::new(prepare::Prepare),
+            Box::new(select::Architectures),
+            Box::new(train::Train { device }),
+            Box::new(evaluate::Evaluate { device }),
+            Box::new(ntk::Ntk { device }),
+            Box::new(bound::Bound),
+            Box::new(analysis::Analysis),
+        ],
+    )
+}

@@ -1,0 +1,146 @@
+//! Analysis: how well each training-free score ranks the architectures by
+//! their measured accuracy — Kendall τ-b, Spearman ρ and Pearson r of every
+//! NTK statistic and bound term against every clean/robust accuracy of this
+//! run, per dataset (values averaged over seeds first).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
+use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_schemas::{TableDef, BOUNDS, CORRELATIONS, EVALUATIONS, NTK};
+use serde_json::json;
+
+pub struct Analysis;
+
+/// (name, dataset) → arch index → values over seeds.
+type Series = BTreeMap<(String, String), BTreeMap<i64, Vec<f64>>>;
+
+fn strings<'a>(batch: &'a RecordBatch, name: &str) -> &'a StringArray {
+    batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref()).expect("schema column")
+}
+fn floats<'a>(batch: &'a RecordBatch, name: &str) -> &'a Float64Array {
+    batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref()).expect("schema column")
+}
+fn ints<'a>(batch: &'a RecordBatch, name: &str) -> &'a Int64Array {
+    batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref()).expect("schema column")
+}
+
+fn eps_label(eps: f64) -> String {
+    if eps.fract() == 0.0 { format!("{eps:.0}") } else { format!("{eps}") }
+}
+
+impl Stage for Analysis {
+    fn name(&self) -> &'static str {
+        "analysis"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &["evaluate", "ntk", "bound"]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![&CORRELATIONS]
+    }
+
+    fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+        let inputs: Vec<_> = ["evaluate", "ntk", "bound"].iter().flat_map(|s| up.units(s).iter().map(|u| u.unit)).collect();
+        if up.units("evaluate").is_empty() || up.units("ntk").is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![UnitSpec {
+            label: "correlations".into(),
+            params: json!({}),
+            config_keys: vec![],
+            inputs,
+            shard_group: None,
+        }])
+    }
+
+    fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
+        let mut metrics = Series::new();
+        let mut scores = Series::new();
+        for input in unit.inputs() {
+            for batch in input.read_table(&EVALUATIONS)? {
+                for i in 0..batch.num_rows() {
+                    let attack = strings(&batch, "attack").value(i);
+                    let eps = floats(&batch, "eps").value(i);
+                    let name = if attack == "clean" { "clean".to_string() } else { format!("{attack}@{}", eps_label(eps)) };
+                    metrics
+                        .entry((name, strings(&batch, "dataset").value(i).to_string()))
+                        .or_default()
+                        .entry(ints(&batch, "arch_index").value(i))
+                        .or_default()
+                        .push(floats(&batch, "accuracy").value(i));
+                }
+            }
+            for batch in input.read_table(&NTK)? {
+                for i in 0..batch.num_rows() {
+                    let kernel = strings(&batch, "kernel").value(i);
+                    let beta = if kernel.ends_with("all") { format!("@beta={}", floats(&batch, "beta").value(i)) } else { String::new() };
+                    for stat in ["lambda_min", "condition", "trace"] {
+                        let name = format!("ntk.{}.{kernel}.{stat}{beta}", strings(&batch, "weights").value(i));
+                        scores
+                            .entry((name, strings(&batch, "dataset").value(i).to_string()))
+                            .or_default()
+                            .entry(ints(&batch, "arch_index").value(i))
+                            .or_default()
+                            .push(floats(&batch, stat).value(i));
+                    }
+                }
+            }
+            for batch in input.read_table(&BOUNDS)? {
+                for i in 0..batch.num_rows() {
+                    let beta = floats(&batch, "beta").value(i);
+                    for term in ["clean_bound", "robust_bound", "clean_lambda_bound", "robust_lambda_bound"] {
+                        let name = format!("bound.{}.{term}@beta={beta}", strings(&batch, "weights").value(i));
+                        scores
+                            .entry((name, strings(&batch, "dataset").value(i).to_string()))
+                            .or_default()
+                            .entry(ints(&batch, "arch_index").value(i))
+                            .or_default()
+                            .push(floats(&batch, term).value(i));
+                    }
+                }
+            }
+        }
+        let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+        let mut rows = Vec::new();
+        for ((score, dataset), by_arch) in &scores {
+            for ((metric, metric_dataset), measured) in &metrics {
+                if metric_dataset != dataset {
+                    continue;
+                }
+                let pairs: Vec<(f64, f64)> = by_arch
+                    .iter()
+                    .filter_map(|(arch, s)| measured.get(arch).map(|m| (mean(s), mean(m))))
+                    .filter(|(s, m)| s.is_finite() && m.is_finite())
+                    .collect();
+                let (x, y): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+                rows.push((
+                    score.clone(),
+                    metric.clone(),
+                    dataset.clone(),
+                    x.len() as i64,
+                    robbench_analysis::kendall_tau_b(&x, &y),
+                    robbench_analysis::spearman(&x, &y),
+                    robbench_analysis::pearson(&x, &y),
+                ));
+            }
+        }
+        let n = rows.len();
+        let batch = CORRELATIONS.batch(vec![
+            Arc::new(StringArray::from(vec!["robbench"; n])),
+            Arc::new(StringArray::from(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.4).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.5).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.6).collect::<Vec<_>>())),
+        ])?;
+        unit.write_table(&CORRELATIONS, &[batch])
+    }
+}

@@ -1,0 +1,167 @@
+//! NTK computation (NAS-RobBench-201, Section 4): for each network, at
+//! initialisation and/or trained, the empirical NTKs on clean points x,
+//! attacked points x̃ = A(x) and twice-attacked points A(A(x)), where A is
+//! the configured attack run against the network itself; their spectra and
+//! the β-mixtures K_all(β), K̃_all(β) of the multi-objective loss.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use arrow::array::{Float64Array, Int64Array, StringArray};
+use robbench_nn::{NetworkSpec, TinyNetwork};
+use robbench_ntk::{kernel_stats, NtkOutput, RobustKernels};
+use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_rng::Rng;
+use robbench_schemas::{TableDef, NTK};
+use serde_json::json;
+use tch::{Device, Tensor};
+
+use crate::config::{ModelConfig, NtkConfig};
+use crate::data::{to_pixels, DataFile, DATA_FILE};
+use crate::train::CHECKPOINT;
+
+pub const KERNELS_FILE: &str = "kernels.safetensors";
+
+pub struct Ntk {
+    pub device: Device,
+}
+
+const KEYS: [&str; 8] =
+    ["model", "ntk.samples", "ntk.output", "ntk.attack", "ntk.eps", "ntk.steps", "ntk.step_size", "ntk.betas"];
+
+impl Stage for Ntk {
+    fn name(&self) -> &'static str {
+        "ntk"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &["prepare", "train"]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![&NTK]
+    }
+
+    fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+        let cfg: NtkConfig = config.typed("ntk")?;
+        if !cfg.enabled {
+            return Ok(Vec::new());
+        }
+        let mut units = Vec::new();
+        for model in up.units("train") {
+            let data = up
+                .units("prepare")
+                .iter()
+                .find(|d| d.params["dataset"] == model.params["dataset"])
+                .context("no prepared dataset for a trained model")?;
+            for weights in &cfg.weights {
+                let mut params = model.params.clone();
+                params["weights"] = json!(weights);
+                // The initialised network needs no training: it depends on the
+                // data and the seed only, so proxy studies run without training.
+                let inputs = if weights == "trained" { vec![data.unit, model.unit] } else { vec![data.unit] };
+                units.push(UnitSpec {
+                    label: format!("{} · {weights}", model.label),
+                    params,
+                    config_keys: KEYS.to_vec(),
+                    inputs,
+                    shard_group: Some(format!("arch {}", model.params["arch_index"])),
+                });
+            }
+        }
+        Ok(units)
+    }
+
+    fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
+        let params = unit.params().clone();
+        let cfg: NtkConfig = unit.config().typed("ntk")?;
+        let model_cfg: ModelConfig = unit.config().typed("model")?;
+        let seed = params["seed"].as_u64().context("seed")?;
+        let weights = params["weights"].as_str().context("weights")?.to_string();
+        let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
+        let net = if weights == "trained" {
+            TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?
+        } else {
+            let spec = NetworkSpec {
+                arch: params["arch"].as_str().context("arch")?.parse()?,
+                channels: model_cfg.channels,
+                cells_per_stage: model_cfg.cells,
+                classes: data.classes,
+                mean: data.mean.clone(),
+                std: data.std.clone(),
+            };
+            TinyNetwork::new(&spec, self.device, seed)?
+        };
+        let n = (cfg.samples as i64).min(data.train_images.size()[0]);
+        let x = to_pixels(&data.train_images.narrow(0, 0, n), self.device);
+        let y = data.train_labels.narrow(0, 0, n).to_device(self.device);
+        let forward = |input: &Tensor| net.forward_t(input, false);
+        let attack = |input: &Tensor, round: u64| -> Tensor {
+            let eps = cfg.eps / 255.0;
+            match cfg.attack.as_str() {
+                "fgsm" => robbench_attacks::fgsm(&forward, input, &y, eps),
+                _ => {
+                    let pgd = robbench_attacks::PgdConfig {
+                        eps,
+                        step_size: cfg.step_size / 255.0,
+                        steps: cfg.steps,
+                        random_start: true,
+                        restarts: 1,
+                    };
+                    robbench_attacks::pgd(&forward, input, &y, &pgd, &mut Rng::derive(seed, "ntk-attack", round))
+                }
+            }
+        };
+        unit.progress(0.1, "attacking");
+        let x_adv = attack(&x, 0);
+        let x_adv2 = attack(&x_adv, 1);
+        let output = match cfg.output.as_str() {
+            "label" => NtkOutput::Logit(&y),
+            "per-logit" => NtkOutput::PerLogit,
+            _ => NtkOutput::SumOfLogits,
+        };
+        unit.progress(0.3, "kernels");
+        let started = Instant::now();
+        let parameters = net.var_store().trainable_variables();
+        let kernels = RobustKernels::compute(&forward, &parameters, &x, &x_adv, &x_adv2, output)?;
+        unit.note("kernel_seconds", started.elapsed().as_secs_f64());
+        let mut rows: Vec<(String, f64, robbench_ntk::KernelStats)> =
+            vec![("clean".into(), 0.0, kernel_stats(&kernels.clean)?), ("robust".into(), 0.0, kernel_stats(&kernels.robust)?)];
+        for &beta in &cfg.betas {
+            rows.push(("all".into(), beta, kernel_stats(&kernels.k_all(beta)?)?));
+            rows.push(("robust_all".into(), beta, kernel_stats(&kernels.k_tilde_all(beta)?)?));
+        }
+        let classes = Tensor::from_slice(&[data.classes]);
+        let labels = y.to_device(Device::Cpu);
+        Tensor::write_safetensors(
+            &[
+                ("clean", &kernels.clean),
+                ("robust", &kernels.robust),
+                ("cross", &kernels.cross),
+                ("cross2", &kernels.cross2),
+                ("robust2", &kernels.robust2),
+                ("labels", &labels),
+                ("classes", &classes),
+            ],
+            unit.output_file(KERNELS_FILE)?,
+        )?;
+        let m = rows.len();
+        let size = kernels.clean.size()[0];
+        let batch = NTK.batch(vec![
+            Arc::new(Int64Array::from(vec![params["arch_index"].as_i64().context("arch_index")?; m])),
+            Arc::new(StringArray::from(vec![params["dataset"].as_str().context("dataset")?; m])),
+            Arc::new(Int64Array::from(vec![seed as i64; m])),
+            Arc::new(StringArray::from(vec![weights.as_str(); m])),
+            Arc::new(StringArray::from(rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(vec![size; m])),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.2.lambda_min).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.2.lambda_max).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.2.trace).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(rows.iter().map(|r| r.2.condition).collect::<Vec<_>>())),
+        ])?;
+        unit.write_table(&NTK, &[batch])
+    }
+}

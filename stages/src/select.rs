@@ -1,0 +1,100 @@
+//! Architecture selection and the `architectures` table.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_schemas::{TableDef, ARCHITECTURES};
+use robbench_space::{cost, Arch, ModelShape, Space};
+use serde_json::json;
+
+use crate::config::{ArchitecturesConfig, DatasetConfig, ModelConfig};
+
+/// The selected NAS-Bench-201 indices, sorted and without duplicates.
+pub fn select_architectures(cfg: &ArchitecturesConfig) -> Result<Vec<usize>> {
+    let space = Space::nb201();
+    let selected: BTreeSet<usize> = match cfg.select.as_str() {
+        "indices" => cfg.indices.iter().copied().collect(),
+        "strings" => cfg
+            .strings
+            .iter()
+            .map(|s| Ok(space.index_of(&s.parse::<Arch>().context("architectures.strings")?)))
+            .collect::<Result<_>>()?,
+        "unique" => space.representatives().into_iter().collect(),
+        "sample" => {
+            let mut reps = space.representatives();
+            robbench_rng::Rng::derive(cfg.sample_seed, "architecture-sample", 0).shuffle(&mut reps);
+            reps.into_iter().take(cfg.sample_size).collect()
+        }
+        other => anyhow::bail!("architectures.select: unknown selection `{other}`"),
+    };
+    Ok(selected.into_iter().collect())
+}
+
+/// The model shape the configured skeleton and dataset give.
+pub fn model_shape(model: &ModelConfig, dataset: &DatasetConfig) -> ModelShape {
+    let (classes, input_size) = dataset.shape();
+    ModelShape {
+        channels: model.channels as u64,
+        cells_per_stage: model.cells as u64,
+        classes: classes as u64,
+        input_size: input_size as u64,
+        in_channels: 3,
+    }
+}
+
+pub struct Architectures;
+
+const SHAPE_KEYS: [&str; 5] = ["model", "dataset.name", "dataset.classes", "dataset.image_size", "dataset.root"];
+
+impl Stage for Architectures {
+    fn name(&self) -> &'static str {
+        "architectures"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![&ARCHITECTURES]
+    }
+
+    fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+        let indices = select_architectures(&config.typed("architectures")?)?;
+        Ok(vec![UnitSpec {
+            label: format!("{} architectures", indices.len()),
+            params: json!({ "indices": indices }),
+            config_keys: SHAPE_KEYS.to_vec(),
+            inputs: vec![],
+            shard_group: None,
+        }])
+    }
+
+    fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
+        let indices: Vec<usize> = serde_json::from_value(unit.params()["indices"].clone())?;
+        let shape = model_shape(&unit.config().typed("model")?, &unit.config().typed("dataset")?);
+        let space = Space::nb201();
+        let archs: Vec<Arch> = indices.iter().map(|&i| space.arch(i)).collect::<Result<_, _>>()?;
+        let costs: Vec<_> = archs.iter().map(|a| cost(a, &shape)).collect();
+        let n = indices.len();
+        let constant = |v: u64| -> ArrayRef { Arc::new(Int64Array::from(vec![v as i64; n])) };
+        let batch = ARCHITECTURES.batch(vec![
+            Arc::new(Int64Array::from(indices.iter().map(|&i| i as i64).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(archs.iter().map(|a| a.to_string()).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(
+                indices.iter().map(|&i| space.unique_index(i).map(|u| u as i64)).collect::<Result<Vec<_>, _>>()?,
+            )),
+            constant(shape.channels),
+            constant(shape.cells_per_stage),
+            constant(shape.classes),
+            constant(shape.input_size),
+            Arc::new(Int64Array::from(costs.iter().map(|c| c.params as i64).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(costs.iter().map(|c| c.flops).collect::<Vec<_>>())),
+        ])?;
+        unit.write_table(&ARCHITECTURES, &[batch])
+    }
+}

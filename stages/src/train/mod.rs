@@ -1,0 +1,278 @@
+//! Adversarial training (the NAS-RobBench-201 recipe): each batch is
+//! augmented, attacked with PGD generated with the network in eval mode, and
+//! the network is trained on the adversarial batch with SGD under a one-cycle
+//! schedule. One unit per architecture × seed; every epoch is checkpointed in
+//! the unit's scratch directory so an interrupted unit resumes there.
+
+mod augment;
+mod schedule;
+mod sgd;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use arrow::array::{Float64Array, Int64Array, StringArray};
+use robbench_nn::{NetworkSpec, TinyNetwork};
+use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_rng::Rng;
+use robbench_schemas::{TableDef, MODELS, TRAINING};
+use robbench_space::Space;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tch::{Device, Kind, Tensor};
+
+use crate::config::{ArchitecturesConfig, ModelConfig, TrainConfig};
+use crate::data::{to_pixels, DataFile, DATA_FILE};
+use crate::select::select_architectures;
+use schedule::OneCycle;
+use sgd::Sgd;
+
+pub const CHECKPOINT: &str = "model.safetensors";
+
+pub struct Train {
+    pub device: Device,
+}
+
+/// One row of the `training` table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct EpochLog {
+    epoch: usize,
+    lr: f64,
+    loss: f64,
+    train_clean_acc: f64,
+    train_adv_acc: f64,
+    seconds: f64,
+}
+
+/// What a resumed unit needs besides weights and momentum.
+#[derive(Serialize, Deserialize)]
+struct Progress {
+    epochs_done: usize,
+    log: Vec<EpochLog>,
+}
+
+impl Stage for Train {
+    fn name(&self) -> &'static str {
+        "train"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &["prepare"]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![&TRAINING, &MODELS]
+    }
+
+    fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+        let indices = select_architectures(&config.typed::<ArchitecturesConfig>("architectures")?)?;
+        let train: TrainConfig = config.typed("train")?;
+        let space = Space::nb201();
+        let mut units = Vec::new();
+        for data in up.units("prepare") {
+            for &index in &indices {
+                for &seed in &train.seeds {
+                    units.push(UnitSpec {
+                        label: format!("arch {index} · {} · seed {seed}", data.params["dataset"].as_str().unwrap_or("?")),
+                        params: json!({
+                            "arch_index": index,
+                            "arch": space.arch(index)?.to_string(),
+                            "dataset": data.params["dataset"],
+                            "seed": seed,
+                        }),
+                        // Seeds are unit parameters, not part of the recipe.
+                        config_keys: vec![
+                            "model",
+                            "train.epochs",
+                            "train.batch_size",
+                            "train.max_lr",
+                            "train.weight_decay",
+                            "train.augment",
+                            "train.attack",
+                        ],
+                        inputs: vec![data.unit],
+                        shard_group: Some(format!("arch {index}")),
+                    });
+                }
+            }
+        }
+        Ok(units)
+    }
+
+    fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
+        let params = unit.params().clone();
+        let arch_index = params["arch_index"].as_i64().context("arch_index")?;
+        let seed = params["seed"].as_u64().context("seed")?;
+        let dataset = params["dataset"].as_str().context("dataset")?.to_string();
+        let model: ModelConfig = unit.config().typed("model")?;
+        let cfg: TrainConfig = unit.config().typed("train")?;
+        let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
+        let spec = NetworkSpec {
+            arch: params["arch"].as_str().context("arch")?.parse()?,
+            channels: model.channels,
+            cells_per_stage: model.cells,
+            classes: data.classes,
+            mean: data.mean.clone(),
+            std: data.std.clone(),
+        };
+        let scratch = unit.scratch_dir()?.to_path_buf();
+        let mut trainer = Trainer::start(&spec, &cfg, seed, self.device, &scratch)?;
+        unit.note("device", format!("{:?}", self.device));
+        let images = data.train_images.to_device(self.device);
+        let labels = data.train_labels.to_device(self.device);
+        let started = Instant::now();
+        let first_epoch = trainer.progress.epochs_done;
+        while trainer.progress.epochs_done < cfg.epochs {
+            let epoch = trainer.progress.epochs_done + 1;
+            let log = trainer.epoch(epoch, &images, &labels, |fraction, loss| {
+                unit.progress(
+                    (epoch - 1) as f64 / cfg.epochs as f64 + fraction / cfg.epochs as f64,
+                    &format!("epoch {epoch}/{} loss {loss:.3}", cfg.epochs),
+                )
+            })?;
+            trainer.progress.log.push(log);
+            trainer.progress.epochs_done = epoch;
+            trainer.checkpoint()?;
+        }
+        let trained = cfg.epochs - first_epoch;
+        if trained > 0 {
+            let images_seen = (trained * images.size()[0] as usize) as f64;
+            unit.note("train_images_per_second", images_seen / started.elapsed().as_secs_f64());
+        }
+        if first_epoch > 0 {
+            unit.note("resumed_after_epoch", first_epoch as u64);
+        }
+        trainer.net.save(&unit.output_file(CHECKPOINT)?)?;
+        let log = &trainer.progress.log;
+        let n = log.len();
+        let rows = TRAINING.batch(vec![
+            Arc::new(Int64Array::from(vec![arch_index; n])),
+            Arc::new(StringArray::from(vec![dataset.as_str(); n])),
+            Arc::new(Int64Array::from(vec![seed as i64; n])),
+            Arc::new(Int64Array::from(log.iter().map(|l| l.epoch as i64).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(log.iter().map(|l| l.lr).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(log.iter().map(|l| l.loss).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(log.iter().map(|l| l.train_clean_acc).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(log.iter().map(|l| l.train_adv_acc).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(log.iter().map(|l| l.seconds).collect::<Vec<_>>())),
+        ])?;
+        unit.write_table(&TRAINING, &[rows])?;
+        let model_row = MODELS.batch(vec![
+            Arc::new(Int64Array::from(vec![arch_index])),
+            Arc::new(StringArray::from(vec![dataset.as_str()])),
+            Arc::new(Int64Array::from(vec![seed as i64])),
+            Arc::new(StringArray::from(vec![unit.stored_path(CHECKPOINT)])),
+            Arc::new(Int64Array::from(vec![trainer.net.parameter_count()])),
+        ])?;
+        unit.write_table(&MODELS, &[model_row])
+    }
+}
+
+/// The state of one training run.
+pub struct Trainer<'a> {
+    pub net: TinyNetwork,
+    sgd: Sgd,
+    cfg: &'a TrainConfig,
+    seed: u64,
+    device: Device,
+    scratch: &'a Path,
+    progress: Progress,
+}
+
+impl<'a> Trainer<'a> {
+    /// A fresh network, or the last checkpoint in `scratch` if there is one.
+    pub fn start(spec: &NetworkSpec, cfg: &'a TrainConfig, seed: u64, device: Device, scratch: &'a Path) -> Result<Trainer<'a>> {
+        let latest = scratch.join("latest");
+        let (net, sgd, progress) = match std::fs::read_to_string(&latest) {
+            Ok(dir) => {
+                let dir = scratch.join(dir.trim());
+                let net = TinyNetwork::load(&dir.join(CHECKPOINT), device)?;
+                let mut sgd = Sgd::new(net.var_store(), cfg.weight_decay);
+                sgd.load(&dir.join("momentum.safetensors"))?;
+                let progress: Progress = serde_json::from_str(&std::fs::read_to_string(dir.join("progress.json"))?)
+                    .with_context(|| format!("corrupt training checkpoint in {}", dir.display()))?;
+                (net, sgd, progress)
+            }
+            Err(_) => {
+                let net = TinyNetwork::new(spec, device, seed)?;
+                let sgd = Sgd::new(net.var_store(), cfg.weight_decay);
+                (net, sgd, Progress { epochs_done: 0, log: Vec::new() })
+            }
+        };
+        Ok(Trainer { net, sgd, cfg, seed, device, scratch, progress })
+    }
+
+    /// Saves weights, momentum and log into a new directory, then points
+    /// `latest` at it: a crash at any moment leaves a consistent checkpoint.
+    fn checkpoint(&self) -> Result<()> {
+        let name = format!("epoch-{}", self.progress.epochs_done);
+        let dir = self.scratch.join(&name);
+        std::fs::create_dir_all(&dir)?;
+        self.net.save(&dir.join(CHECKPOINT))?;
+        self.sgd.save(&dir.join("momentum.safetensors"))?;
+        std::fs::write(dir.join("progress.json"), serde_json::to_string(&self.progress)?)?;
+        robbench_pipeline::store::write_atomic(&self.scratch.join("latest"), name.as_bytes())?;
+        if self.progress.epochs_done > 1 {
+            std::fs::remove_dir_all(self.scratch.join(format!("epoch-{}", self.progress.epochs_done - 1))).ok();
+        }
+        Ok(())
+    }
+
+    /// One epoch over the shuffled training set.
+    fn epoch(&mut self, epoch: usize, images: &Tensor, labels: &Tensor, mut report: impl FnMut(f64, f64)) -> Result<EpochLog> {
+        let started = Instant::now();
+        let n = images.size()[0] as usize;
+        let batch = self.cfg.batch_size;
+        let steps_per_epoch = n.div_ceil(batch);
+        let schedule = OneCycle::new(self.cfg.max_lr, steps_per_epoch * self.cfg.epochs);
+        let order = Rng::derive(self.seed, "shuffle", epoch as u64).permutation(n);
+        let attack = robbench_attacks::PgdConfig {
+            eps: self.cfg.attack.eps / 255.0,
+            step_size: self.cfg.attack.step_size / 255.0,
+            steps: self.cfg.attack.steps,
+            random_start: self.cfg.attack.random_start,
+            restarts: 1,
+        };
+        let (mut loss_sum, mut clean_correct, mut adv_correct) = (0.0, 0i64, 0i64);
+        let mut lr = 0.0;
+        for (step, chunk) in order.chunks(batch).enumerate() {
+            let global_step = (epoch - 1) * steps_per_epoch + step;
+            let index = Tensor::from_slice(&chunk.iter().map(|&i| i as i64).collect::<Vec<_>>()).to_device(self.device);
+            let mut x = to_pixels(&images.index_select(0, &index), self.device);
+            let y = labels.index_select(0, &index);
+            if self.cfg.augment {
+                x = augment::crop_and_flip(&x, &mut Rng::derive(self.seed, "augment", global_step as u64));
+            }
+            let net = &self.net;
+            let eval = |input: &Tensor| net.forward_t(input, false);
+            let mut rng = Rng::derive(self.seed, "train-attack", global_step as u64);
+            let adv = if attack.steps > 0 { robbench_attacks::pgd(&eval, &x, &y, &attack, &mut rng) } else { x.shallow_clone() };
+            clean_correct += tch::no_grad(|| eval(&x).argmax(1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]));
+            let (step_lr, momentum) = schedule.at(global_step);
+            lr = step_lr;
+            self.sgd.zero_grad();
+            let logits = self.net.forward_t(&adv, true);
+            let loss = logits.cross_entropy_for_logits(&y);
+            let loss_value = loss.double_value(&[]);
+            if !loss_value.is_finite() || loss_value > 1e4 {
+                bail!("training diverged: loss {loss_value} at epoch {epoch}, step {step} (lr {step_lr:.4})");
+            }
+            loss.backward();
+            self.sgd.step(step_lr, momentum);
+            loss_sum += loss_value * chunk.len() as f64;
+            adv_correct += logits.argmax(1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
+            report((step + 1) as f64 / steps_per_epoch as f64, loss_value);
+        }
+        Ok(EpochLog {
+            epoch,
+            lr,
+            loss: loss_sum / n as f64,
+            train_clean_acc: clean_correct as f64 / n as f64,
+            train_adv_acc: adv_correct as f64 / n as f64,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}

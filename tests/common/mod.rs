@@ -1,0 +1,74 @@
+//! Helpers for driving the `robbench` binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A tiny experiment: seconds per stage on a CPU.
+pub const TINY: &[&str] = &[
+    "dataset.train_size=120",
+    "dataset.test_size=60",
+    "architectures.indices=[1462, 7581]",
+    "model.channels=4",
+    "train.epochs=2",
+    "train.batch_size=60",
+    "train.attack.steps=2",
+    "evaluation.samples=40",
+    "evaluation.batch_size=40",
+    "evaluation.pgd.steps=3",
+    "ntk.samples=6",
+    "ntk.steps=2",
+];
+
+pub fn robbench(store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_robbench"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env("CUDA_VISIBLE_DEVICES", "")
+        .output()
+        .expect("robbench runs")
+}
+
+/// `robbench run` with the tiny config plus `extra` overrides.
+pub fn run_tiny(store: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["run".to_string(), "--device".to_string(), "cpu".to_string()];
+    for set in TINY.iter().chain(extra) {
+        args.push("--set".into());
+        args.push(set.to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    robbench(store, &args)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// (executed, reused, failed) of `stage` from a run's summary.
+pub fn stage_counts(o: &Output, stage: &str) -> (usize, usize, usize) {
+    let out = stdout(o);
+    let line = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(stage))
+        .unwrap_or_else(|| panic!("no `{stage}` in summary:\n{out}\n{}", stderr(o)));
+    let n: Vec<usize> = line.split_whitespace().skip(1).map(|x| x.parse().unwrap()).collect();
+    (n[0], n[1], n[2])
+}
+
+/// `robbench sql --format csv` with the tiny config, as rows of fields.
+pub fn sql_tiny(store: &Path, extra: &[&str], query: &str) -> Vec<Vec<String>> {
+    let mut args = vec!["sql".to_string(), "--format".into(), "csv".into()];
+    for set in TINY.iter().chain(extra) {
+        args.push("--set".into());
+        args.push(set.to_string());
+    }
+    args.push(query.to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = robbench(store, &args);
+    assert!(o.status.success(), "sql failed: {}", stderr(&o));
+    stdout(&o).lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
+}

@@ -1,0 +1,114 @@
+//! The default pipeline's promises, end to end through the binary, on a tiny
+//! config: reuse, incremental reruns, SQL, verify, and resuming a killed run.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{robbench, run_tiny, sql_tiny, stage_counts, stderr, stdout};
+
+#[test]
+fn runs_reruns_incrementally_and_answers_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path();
+    let first = run_tiny(store, &[]);
+    assert!(first.status.success(), "{}\n{}", stdout(&first), stderr(&first));
+    assert_eq!(stage_counts(&first, "train"), (2, 0, 0));
+    assert_eq!(stage_counts(&first, "evaluate"), (10, 0, 0));
+
+    let again = run_tiny(store, &[]);
+    for stage in ["prepare", "architectures", "train", "evaluate", "ntk", "bound"] {
+        assert_eq!(stage_counts(&again, stage).0, 0, "{stage} re-executed on an unchanged config");
+    }
+
+    // An evaluation setting reruns only the PGD evaluations.
+    let pgd = run_tiny(store, &["evaluation.pgd.steps=2"]);
+    assert_eq!(stage_counts(&pgd, "train"), (0, 2, 0));
+    assert_eq!(stage_counts(&pgd, "evaluate"), (4, 6, 0));
+    assert_eq!(stage_counts(&pgd, "ntk").0, 0);
+
+    // Clean ≥ FGSM ≥ PGD per model, from SQL.
+    let rows = sql_tiny(
+        store,
+        &[],
+        "SELECT arch_index,
+                max(CASE WHEN attack = 'clean' THEN accuracy END),
+                max(CASE WHEN attack = 'fgsm' AND eps = 8 THEN accuracy END),
+                max(CASE WHEN attack = 'pgd' AND eps = 8 THEN accuracy END)
+         FROM evaluations GROUP BY arch_index ORDER BY arch_index",
+    );
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        let v: Vec<f64> = row[1..].iter().map(|x| x.parse().unwrap()).collect();
+        assert!(v[0] >= v[1] && v[1] >= v[2], "clean/fgsm/pgd not ordered: {row:?}");
+    }
+    let per_sample = sql_tiny(store, &[], "SELECT count(*) FROM evaluation_samples");
+    assert_eq!(per_sample[0][0], "400");
+    let ntk = sql_tiny(store, &[], "SELECT count(*) FROM ntk WHERE lambda_min > 0 AND kernel = 'robust_all'");
+    assert_eq!(ntk[0][0], "6", "every robust_all kernel is positive definite");
+    let bounds = sql_tiny(store, &[], "SELECT count(*) FROM bounds WHERE robust_bound > 0");
+    assert_eq!(bounds[0][0], "6");
+    let history = sql_tiny(store, &[], "SELECT count(DISTINCT run_id) FROM evaluations_history");
+    assert_eq!(history[0][0], "2", "the two runs of this config");
+    let o = robbench(store, &["sql", "--format", "json", "--set", "dataset.train_size=7", "SELECT 1"]);
+    assert!(!o.status.success() && stderr(&o).contains("no complete run of this config"), "{}", stderr(&o));
+
+    // verify finds a corrupted file; the next run recomputes just that unit.
+    let o = robbench(store, &["verify"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let evaluation = std::fs::read_dir(store.join("objects/evaluate")).unwrap().next().unwrap().unwrap().path();
+    let table = evaluation.join("tables/evaluations.v1.parquet");
+    let mut bytes = std::fs::read(&table).unwrap();
+    bytes[20] ^= 0x55;
+    std::fs::write(&table, bytes).unwrap();
+    let o = robbench(store, &["verify"]);
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("evaluations.v1.parquet"), "{}", stdout(&o));
+    let repaired = run_tiny(store, &[]);
+    assert_eq!(stage_counts(&repaired, "evaluate").0, 1);
+    assert!(robbench(store, &["verify"]).status.success());
+}
+
+#[test]
+fn a_killed_training_run_leaves_no_partial_unit_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path();
+    let long = ["architectures.indices=[1462]", "train.epochs=6", "dataset.train_size=600"];
+    let mut args = vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), "cpu".into()];
+    for set in common::TINY.iter().chain(&long) {
+        args.push("--set".into());
+        args.push(set.to_string());
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_robbench"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the first epoch checkpoint exists.
+    let started = Instant::now();
+    let scratch = store.join("scratch");
+    loop {
+        let checkpointed = std::fs::read_dir(&scratch)
+            .map(|d| d.flatten().any(|e| e.path().join("latest").exists()))
+            .unwrap_or(false);
+        if checkpointed {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!store.join("objects/train").exists(), "a killed unit must leave no object");
+
+    let resumed = run_tiny(store, &long);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(stage_counts(&resumed, "train"), (1, 0, 0));
+    let unit = std::fs::read_dir(store.join("objects/train")).unwrap().next().unwrap().unwrap().path();
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(unit.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["notes"]["resumed_after_epoch"].as_u64().unwrap() >= 1, "{manifest}");
+    let epochs = sql_tiny(store, &long, "SELECT count(*) FROM training");
+    assert_eq!(epochs[0][0], "6", "the log covers every epoch, before and after the kill");
+}
