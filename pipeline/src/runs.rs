@@ -47,10 +47,13 @@ impl UnitStatus {
     }
 }
 
-/// A new run id: UTC timestamp (sorts in time order) plus the process id.
+/// A new run id: UTC timestamp (sorts in time order), then the process id
+/// and a per-process counter, so concurrent runs never share an id.
 pub fn new_run_id() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    format!("{}-{:x}{:03}", utc_compact(now.as_secs()), std::process::id(), now.subsec_millis())
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{:03}-{:x}-{n}", utc_compact(now.as_secs()), now.subsec_millis(), std::process::id())
 }
 
 /// `YYYYMMDDTHHMMSSZ` for seconds since the epoch.

@@ -106,7 +106,8 @@ impl Stage for Gen {
             step += 1;
             self.1.fetch_add(1, Ordering::SeqCst);
             std::fs::write(&scratch, step.to_string())?;
-            if Some(step) == crash_at && i == 0 && self.0.get("gen") == 1 {
+            if Some(step) == crash_at && i == 0 && self.0.get("crash") == 0 {
+                self.0.bump("crash");
                 panic!("simulated crash at step {step}");
             }
         }

@@ -71,8 +71,8 @@ pub static DATASETS: TableDef = TableDef {
         col!("channels", Int64, "image channels"),
         col!("height", Int64, "image height"),
         col!("width", Int64, "image width"),
-        col!("mean", float_list(), "per-channel mean of pixels in [0,1] (train split's is used by the model)"),
-        col!("std", float_list(), "per-channel standard deviation of pixels in [0,1]"),
+        col!("mean", float_list(), "per-channel mean of this split's pixels in [0,1] (the model normalises with the train row)"),
+        col!("std", float_list(), "per-channel population standard deviation of this split's pixels in [0,1]"),
     ],
 };
 
