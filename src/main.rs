@@ -86,6 +86,9 @@ enum Command {
     },
     /// The NAS-Bench-201 space: index, cell string, isomorphism class, params and FLOPs.
     Space(cli::space::SpaceArgs),
+    /// Import a published benchmark as the `benchmark` table (and its metric correlations).
+    #[command(subcommand)]
+    Import(cli::import::ImportCommand),
     /// Benchmarks: engine overhead, training throughput (vs PyTorch).
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Command::Gc { dry_run } => cli::store::gc(&cli.store, dry_run),
         Command::Space(args) => cli::space::space(&args),
         Command::Bench(command) => cli::bench::bench(command),
+        Command::Import(command) => cli::import::import(&cli.store, command),
     };
     match result {
         Ok(code) => code,

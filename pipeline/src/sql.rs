@@ -29,8 +29,12 @@ use crate::tables::read_any;
 type FilesByTable = BTreeMap<(String, u32), Vec<PathBuf>>;
 
 fn run_files(store: &Store, run: &RunRecord) -> FilesByTable {
+    unit_files(store, run.units.iter().filter(|u| u.status != UnitStatus::Failed))
+}
+
+fn unit_files<'a>(store: &Store, units: impl Iterator<Item = &'a crate::runs::RunUnit>) -> FilesByTable {
     let mut out = FilesByTable::new();
-    for unit in run.units.iter().filter(|u| u.status != UnitStatus::Failed) {
+    for unit in units {
         let dir = store.root().join("objects").join(&unit.stage).join(&unit.key).join("tables");
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -64,9 +68,22 @@ enum Served {
 }
 
 impl Catalog {
-    /// The catalog of `run`, with the history of all `runs`.
-    pub fn new(store: &Store, run: RunRecord, runs: Vec<RunRecord>) -> Catalog {
-        let files = run_files(store, &run);
+    /// The catalog of `run`, with the history of all `runs`. Units of the
+    /// `global_stages` (e.g. imported reference data) are visible from every
+    /// run: the latest successful unit of each label across all runs.
+    pub fn new(store: &Store, run: RunRecord, runs: Vec<RunRecord>, global_stages: &[&str]) -> Catalog {
+        let mut files = run_files(store, &run);
+        let mut latest: BTreeMap<(&str, &str), &crate::runs::RunUnit> = BTreeMap::new();
+        for unit in runs.iter().flat_map(|r| &r.units) {
+            if unit.status != UnitStatus::Failed && global_stages.contains(&unit.stage.as_str()) {
+                latest.insert((unit.stage.as_str(), unit.label.as_str()), unit);
+            }
+        }
+        let in_run: std::collections::HashSet<&str> = run.units.iter().map(|u| u.key.as_str()).collect();
+        let global = unit_files(store, latest.values().copied().filter(|u| !in_run.contains(u.key.as_str())));
+        for (table, paths) in global {
+            files.entry(table).or_default().extend(paths);
+        }
         let history = runs.iter().map(|r| (r.run_id.clone(), run_files(store, r))).collect();
         Catalog { run, runs, files, history, cache: Mutex::new(HashMap::new()) }
     }

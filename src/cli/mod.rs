@@ -1,6 +1,7 @@
 //! Subcommand implementations.
 
 pub mod bench;
+pub mod import;
 pub mod run;
 pub mod space;
 pub mod sql;

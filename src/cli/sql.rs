@@ -29,6 +29,10 @@ fn choose_run(store: &Store, args: &ConfigArgs, run: Option<&str>) -> Result<(Ru
         Some(id) => all.iter().find(|r| r.run_id == id).cloned().with_context(|| {
             format!("no run `{id}` in {} (see `robbench sql \"SELECT DISTINCT run_id FROM runs\"`)", store.root().display())
         })?,
+        // Without a run of the experiment, imported data is still queryable.
+        None if args.config.is_none() && args.sets.is_empty() && !all.iter().any(|r| r.units.iter().any(|u| u.stage != robbench_stages::import::IMPORT_STAGE)) && !all.is_empty() => {
+            all.last().cloned().expect("checked non-empty")
+        }
         None => {
             let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
             let plan = pipeline.plan(&load_config(args)?)?;
@@ -48,7 +52,7 @@ fn choose_run(store: &Store, args: &ConfigArgs, run: Option<&str>) -> Result<(Ru
 pub fn sql(store: &Path, args: &ConfigArgs, run: Option<&str>, format: Format, out: Option<&Path>, sql: &str) -> Result<ExitCode> {
     let store = Store::open(store)?;
     let (chosen, all) = choose_run(&store, args, run)?;
-    let catalog = Arc::new(Catalog::new(&store, chosen, all));
+    let catalog = Arc::new(Catalog::new(&store, chosen, all, &[robbench_stages::import::IMPORT_STAGE]));
     let (schema, batches) = query(catalog, sql)?;
     write(format, out, schema, &batches)?;
     Ok(ExitCode::SUCCESS)
@@ -101,7 +105,7 @@ pub fn tables(store: &Path, args: &ConfigArgs, run: Option<&str>) -> Result<Exit
     let store = Store::open(store)?;
     let (chosen, all) = choose_run(&store, args, run)?;
     let run_id = chosen.run_id.clone();
-    let catalog = Catalog::new(&store, chosen, all);
+    let catalog = Catalog::new(&store, chosen, all, &[robbench_stages::import::IMPORT_STAGE]);
     println!("tables of run {run_id}:");
     for (name, schema, rows) in catalog.table_schemas()? {
         let columns: Vec<String> = schema.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect();

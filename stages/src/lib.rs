@@ -18,6 +18,7 @@ mod bound;
 pub mod config;
 mod data;
 mod evaluate;
+pub mod import;
 mod ntk;
 mod prepare;
 mod select;

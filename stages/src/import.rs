@@ -1,0 +1,230 @@
+//! Importing published benchmarks as tables: `benchmark` rows (every value of
+//! the source, NB201 indices resolved to their isomorphism-class
+//! representative) and `correlations` between the source's own metrics per
+//! dataset (e.g. clean vs PGD@8 rankings on CIFAR-10).
+//!
+//! An import is a one-stage pipeline of its own; its unit key hashes the
+//! source kind and the blake3 of every input file, so re-importing unchanged
+//! files does nothing and SQL always sees the latest import of each source.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow::array::{Float64Array, Int64Array, StringArray};
+use robbench_analysis::Record;
+use robbench_pipeline::{Config, ConfigError, ConfigSchema, Pipeline, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_schemas::{TableDef, BENCHMARK, CORRELATIONS};
+use robbench_space::Space;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Stage name under which imports are stored (SQL shows the latest per source).
+pub const IMPORT_STAGE: &str = "import";
+
+/// What to import.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ImportSource {
+    /// The released NAS-RobBench-201 files (`meta.json`, `NAS-RobBench-201_all.json`).
+    Nasrobbench201 { meta: PathBuf, results: PathBuf },
+    /// The table the NAS-RobBench-201 project page serves (`acc={...}`), with `ops.json` for cell strings.
+    Nasrobbench201Html { table: PathBuf, ops: Option<PathBuf> },
+    /// Jung et al.'s robustness dataset: `meta.json` and dataset directories of `*_accuracy.json`.
+    RobustnessDataset { meta: PathBuf, dirs: Vec<PathBuf> },
+    /// NAS-Bench-201's CIFAR-10 200-epoch accuracies (CSV).
+    NasBench201 { csv: PathBuf },
+    /// NAS-Bench-Suite-Zero zero-cost proxy scores (CSV) for one dataset.
+    ZeroCost { csv: PathBuf, dataset: String },
+}
+
+impl ImportSource {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ImportSource::Nasrobbench201 { .. } => "nasrobbench201",
+            ImportSource::Nasrobbench201Html { .. } => "nasrobbench201-html",
+            ImportSource::RobustnessDataset { .. } => "robustness-dataset",
+            ImportSource::NasBench201 { .. } => "nas-bench-201",
+            ImportSource::ZeroCost { .. } => "zero-cost",
+        }
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        match self {
+            ImportSource::Nasrobbench201 { meta, results } => vec![meta.clone(), results.clone()],
+            ImportSource::Nasrobbench201Html { table, ops } => std::iter::once(table.clone()).chain(ops.clone()).collect(),
+            ImportSource::RobustnessDataset { meta, dirs } => {
+                let mut files = vec![meta.clone()];
+                for dir in dirs {
+                    if let Ok(entries) = std::fs::read_dir(dir) {
+                        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+                        found.sort();
+                        files.extend(found);
+                    }
+                }
+                files
+            }
+            ImportSource::NasBench201 { csv } | ImportSource::ZeroCost { csv, .. } => vec![csv.clone()],
+        }
+    }
+
+    fn read(&self) -> Result<Vec<Record>> {
+        let space = Space::nb201();
+        Ok(match self {
+            ImportSource::Nasrobbench201 { meta, results } => robbench_analysis::import_nasrobbench201(meta, results)?,
+            ImportSource::Nasrobbench201Html { table, ops } => robbench_analysis::import_nasrobbench201_html(table, ops.as_deref())?,
+            ImportSource::RobustnessDataset { meta, dirs } => {
+                let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+                robbench_analysis::import_robustness_dataset(meta, &dirs)?
+            }
+            ImportSource::NasBench201 { csv } => {
+                robbench_analysis::import_nb201_cifar10(csv, |i| space.arch(i).ok().map(|a| a.to_string()))?
+            }
+            ImportSource::ZeroCost { csv, dataset } => robbench_analysis::import_zero_cost(csv, dataset)?
+                .into_iter()
+                .map(|score| {
+                    let arch: robbench_space::Arch = score.arch.parse()?;
+                    let index = space.unique_index(space.index_of(&arch))?;
+                    Ok(Record {
+                        source: "nas-bench-suite-zero".into(),
+                        arch_index: index as u32,
+                        arch: space.arch(index)?.to_string(),
+                        dataset: score.dataset,
+                        metric: score.proxy,
+                        eps: None,
+                        seed: None,
+                        value: score.value,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct ImportConfig {
+    import: ImportSource,
+}
+
+struct ImportSchema;
+
+impl ConfigSchema for ImportSchema {
+    fn normalize(&self, raw: &Config) -> Result<Config, ConfigError> {
+        let import: ImportSource = raw.typed("import")?;
+        Config::from_serialize(&ImportConfig { import })
+    }
+}
+
+struct Import;
+
+impl Stage for Import {
+    fn name(&self) -> &'static str {
+        IMPORT_STAGE
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![&BENCHMARK, &CORRELATIONS]
+    }
+
+    fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+        let source: ImportSource = config.typed("import")?;
+        let mut hashes = BTreeMap::new();
+        for file in source.files() {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            hashes.insert(file.display().to_string(), blake3::hash(&bytes).to_hex().to_string());
+        }
+        Ok(vec![UnitSpec {
+            label: source.name().to_string(),
+            params: json!({ "source": source, "blake3": hashes }),
+            config_keys: vec![],
+            inputs: vec![],
+            shard_group: None,
+        }])
+    }
+
+    fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
+        let source: ImportSource = serde_json::from_value(unit.params()["source"].clone())?;
+        unit.progress(0.0, "reading");
+        let records = source.read()?;
+        anyhow::ensure!(!records.is_empty(), "{} holds no records", source.name());
+        let n = records.len();
+        let batch = BENCHMARK.batch(vec![
+            Arc::new(StringArray::from(records.iter().map(|r| r.source.as_str()).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(records.iter().map(|r| r.arch_index as i64).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(records.iter().map(|r| r.arch.as_str()).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(records.iter().map(|r| r.dataset.as_str()).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(records.iter().map(|r| r.metric.as_str()).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(records.iter().map(|r| r.eps).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(records.iter().map(|r| r.seed).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(records.iter().map(|r| r.value).collect::<Vec<_>>())),
+        ])?;
+        unit.write_table(&BENCHMARK, &[batch])?;
+        unit.note("records", n as u64);
+        unit.progress(0.5, "correlating");
+        let correlations = metric_correlations(&records);
+        let batch = CORRELATIONS.batch(vec![
+            Arc::new(StringArray::from(correlations.iter().map(|c| c.0.as_str()).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(correlations.iter().map(|c| c.1.as_str()).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(correlations.iter().map(|c| c.2.as_str()).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(correlations.iter().map(|c| c.3.as_str()).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(correlations.iter().map(|c| c.4.n as i64).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(correlations.iter().map(|c| c.4.kendall_tau).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(correlations.iter().map(|c| c.4.spearman).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(correlations.iter().map(|c| c.4.pearson).collect::<Vec<_>>())),
+        ])?;
+        unit.write_table(&CORRELATIONS, &[batch])
+    }
+}
+
+/// `metric` or `metric@eps`, the name a metric has in `correlations`.
+pub fn metric_name(metric: &str, eps: Option<f64>) -> String {
+    match eps {
+        Some(e) if e.fract() == 0.0 => format!("{metric}@{e:.0}"),
+        Some(e) => format!("{metric}@{e}"),
+        None => metric.to_string(),
+    }
+}
+
+/// Every pair of metrics of one source and dataset, over the architectures
+/// both cover (values averaged over seeds and duplicates first).
+fn metric_correlations(records: &[Record]) -> Vec<(String, String, String, String, robbench_analysis::Correlation)> {
+    let mut series: BTreeMap<(String, String, String), BTreeMap<u32, (f64, usize)>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.value.is_finite()) {
+        let entry = series
+            .entry((r.source.clone(), r.dataset.clone(), metric_name(&r.metric, r.eps)))
+            .or_default()
+            .entry(r.arch_index)
+            .or_insert((0.0, 0));
+        entry.0 += r.value;
+        entry.1 += 1;
+    }
+    let means: Vec<((String, String, String), Vec<(u32, f64)>)> = series
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|(arch, (sum, n))| (arch, sum / n as f64)).collect()))
+        .collect();
+    let mut out = Vec::new();
+    for (i, ((source, dataset, score), a)) in means.iter().enumerate() {
+        for ((source_b, dataset_b, metric), b) in &means[i + 1..] {
+            if source_b != source || dataset_b != dataset {
+                continue;
+            }
+            if let Ok(c) = robbench_analysis::correlate(a, b) {
+                out.push((source.clone(), score.clone(), metric.clone(), dataset.clone(), c));
+            }
+        }
+    }
+    out
+}
+
+/// The pipeline `robbench import` runs, and the config that selects `source`.
+pub fn import_pipeline(source: &ImportSource) -> Result<(Pipeline, Config)> {
+    let pipeline = Pipeline::new(Box::new(ImportSchema), vec![Box::new(Import)])?;
+    let config = Config::from_serialize(&ImportConfig { import: source.clone() })?;
+    Ok((pipeline, config))
+}
