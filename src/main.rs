@@ -76,6 +76,16 @@ enum Command {
     },
     /// Print every table's schema (name, version, columns) as Markdown.
     Schema,
+    /// Write an HTML report with SVG plots of the latest run of the config (or `--run`).
+    Report {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        run: Option<String>,
+        /// Output file.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+    },
     /// Re-hash every stored unit; corrupted units are quarantined (and recomputed by the next run).
     Verify,
     /// Remove stored units that no recorded run references.
@@ -103,6 +113,7 @@ fn main() -> ExitCode {
             cli::sql::sql(&cli.store, &config, run.as_deref(), format, out.as_deref(), &query)
         }
         Command::Tables { config, run } => cli::sql::tables(&cli.store, &config, run.as_deref()),
+        Command::Report { config, run, out } => cli::sql::report(&cli.store, &config, run.as_deref(), &out),
         Command::Schema => cli::sql::schema_markdown(),
         Command::Verify => cli::store::verify(&cli.store),
         Command::Gc { dry_run } => cli::store::gc(&cli.store, dry_run),

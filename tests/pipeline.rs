@@ -53,6 +53,21 @@ fn runs_reruns_incrementally_and_answers_sql() {
     let o = robbench(store, &["sql", "--format", "json", "--set", "dataset.train_size=7", "SELECT 1"]);
     assert!(!o.status.success() && stderr(&o).contains("no complete run of this config"), "{}", stderr(&o));
 
+    // The report plots the run: accuracy scatter, one plot per score, training curves.
+    let report = store.join("report.html");
+    let mut args = vec!["report".to_string(), "--out".into(), report.display().to_string()];
+    for set in common::TINY {
+        args.push("--set".into());
+        args.push(set.to_string());
+    }
+    let o = robbench(store, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    assert!(html.matches("<svg").count() >= 10, "too few plots");
+    assert!(html.contains("clean vs PGD") && html.contains("tau = ") && html.contains("training loss"));
+
     // verify finds a corrupted file; the next run recomputes just that unit.
     let o = robbench(store, &["verify"]);
     assert!(o.status.success(), "{}", stdout(&o));

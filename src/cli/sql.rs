@@ -119,3 +119,13 @@ pub fn schema_markdown() -> Result<ExitCode> {
     print!("{}", robbench_schemas::markdown());
     Ok(ExitCode::SUCCESS)
 }
+
+pub fn report(store: &Path, args: &ConfigArgs, run: Option<&str>, out: &Path) -> Result<ExitCode> {
+    let store = Store::open(store)?;
+    let (chosen, all) = choose_run(&store, args, run)?;
+    let catalog = Arc::new(Catalog::new(&store, chosen, all, &[robbench_stages::import::IMPORT_STAGE]));
+    let html = robbench_stages::report::render(catalog)?;
+    robbench_pipeline::store::write_atomic(out, html.as_bytes())?;
+    println!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -21,6 +21,7 @@ mod evaluate;
 pub mod import;
 mod ntk;
 mod prepare;
+pub mod report;
 mod select;
 mod train;
 
