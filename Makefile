@@ -21,8 +21,10 @@ pipeline: build
 test: pipeline
 	$(CARGO) test --workspace
 
+# Timings (never asserted by tests): engine overhead, training throughput vs PyTorch.
 bench: build
-	$(CARGO) bench --workspace
+	$(ROBBENCH) bench plan --units 20000
+	$(ROBBENCH) bench train --batch 64 --batches 2
 
 clean:
 	$(CARGO) clean

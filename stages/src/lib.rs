@@ -23,7 +23,7 @@ mod ntk;
 mod prepare;
 pub mod report;
 mod select;
-mod train;
+pub mod train;
 
 use robbench_pipeline::Pipeline;
 

@@ -276,3 +276,28 @@ impl<'a> Trainer<'a> {
         })
     }
 }
+
+/// Adversarial-training throughput in images per second (PGD-`attack_steps`
+/// generation plus the SGD step, one-cycle schedule, augmentation on), for
+/// `batches` batches of random 32×32 images after one warm-up batch.
+pub fn benchmark_throughput(spec: &NetworkSpec, batch: usize, batches: usize, attack_steps: usize, device: Device) -> Result<f64> {
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch_size: batch,
+        attack: crate::config::TrainAttackConfig { steps: attack_steps, ..Default::default() },
+        ..Default::default()
+    };
+    let scratch = tempfile::tempdir()?;
+    let mut trainer = Trainer::start(spec, &cfg, 0, device, scratch.path())?;
+    let n = (batch * (batches + 1)) as i64;
+    let images = Tensor::randint(256, [n, 3, 32, 32], (Kind::Uint8, device));
+    let labels = Tensor::randint(spec.classes, [n], (Kind::Int64, device));
+    // Warm-up: allocator, cuDNN algorithm selection.
+    trainer.epoch(1, &images.narrow(0, 0, batch as i64), &labels.narrow(0, 0, batch as i64), |_, _| {})?;
+    let started = Instant::now();
+    trainer.epoch(1, &images.narrow(0, batch as i64, n - batch as i64), &labels.narrow(0, batch as i64, n - batch as i64), |_, _| {})?;
+    if device.is_cuda() {
+        tch::Cuda::synchronize(match device { Device::Cuda(i) => i as i64, _ => 0 });
+    }
+    Ok((batch * batches) as f64 / started.elapsed().as_secs_f64())
+}
