@@ -41,6 +41,19 @@ impl DataFile {
         }
     }
 
+    /// The network a unit trains or scores: `arch` in the configured
+    /// skeleton, with this dataset's classes and normalisation.
+    pub fn network_spec(&self, arch: &str, model: &crate::config::ModelConfig) -> Result<robbench_nn::NetworkSpec> {
+        Ok(robbench_nn::NetworkSpec {
+            arch: arch.parse()?,
+            channels: model.channels,
+            cells_per_stage: model.cells,
+            classes: self.classes,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+        })
+    }
+
     pub fn save(&self, path: &Path) -> Result<()> {
         let meta = Tensor::from_slice(&[self.classes as f64]);
         let mean = Tensor::from_slice(&self.mean);
@@ -84,4 +97,15 @@ impl DataFile {
 /// uint8 images (N, C, H, W) → float pixels in [0, 1] on `device`.
 pub fn to_pixels(images: &Tensor, device: Device) -> Tensor {
     images.to_device(device).to_kind(Kind::Float) / 255.0
+}
+
+/// The `prepare` unit a trained model was trained on.
+pub fn prepared_for<'a>(
+    up: &'a robbench_pipeline::Upstream<'_>,
+    model: &robbench_pipeline::PlannedUnitView<'_>,
+) -> Result<&'a robbench_pipeline::PlannedUnitView<'a>> {
+    up.units("prepare")
+        .iter()
+        .find(|d| d.params["dataset"] == model.params["dataset"])
+        .with_context(|| format!("no prepared dataset for {}", model.label))
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
 use crate::config::{EvaluationConfig, PgdConfig};
-use crate::data::{to_pixels, DataFile, DATA_FILE};
+use crate::data::{prepared_for, to_pixels, DataFile, DATA_FILE};
 use crate::train::CHECKPOINT;
 
 pub struct Evaluate {
@@ -60,11 +60,7 @@ impl Stage for Evaluate {
         let attacks = attacks(&cfg);
         let mut units = Vec::new();
         for model in up.units("train") {
-            let data = up
-                .units("prepare")
-                .iter()
-                .find(|d| d.params["dataset"] == model.params["dataset"])
-                .context("no prepared dataset for a trained model")?;
+            let data = prepared_for(up, model)?;
             for (attack, eps, keys) in &attacks {
                 units.push(UnitSpec {
                     label: format!("{} · {attack}@{eps}", model.label),

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use arrow::array::{Float64Array, Int64Array, StringArray};
-use robbench_nn::{NetworkSpec, TinyNetwork};
+use robbench_nn::TinyNetwork;
 use robbench_ntk::{kernel_stats, NtkOutput, RobustKernels};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_rng::Rng;
@@ -18,7 +18,7 @@ use serde_json::json;
 use tch::{Device, Tensor};
 
 use crate::config::{ModelConfig, NtkConfig};
-use crate::data::{to_pixels, DataFile, DATA_FILE};
+use crate::data::{prepared_for, to_pixels, DataFile, DATA_FILE};
 use crate::train::CHECKPOINT;
 
 pub const KERNELS_FILE: &str = "kernels.safetensors";
@@ -51,11 +51,7 @@ impl Stage for Ntk {
         }
         let mut units = Vec::new();
         for model in up.units("train") {
-            let data = up
-                .units("prepare")
-                .iter()
-                .find(|d| d.params["dataset"] == model.params["dataset"])
-                .context("no prepared dataset for a trained model")?;
+            let data = prepared_for(up, model)?;
             for weights in &cfg.weights {
                 let mut params = model.params.clone();
                 params["weights"] = json!(weights);
@@ -84,14 +80,7 @@ impl Stage for Ntk {
         let net = if weights == "trained" {
             TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?
         } else {
-            let spec = NetworkSpec {
-                arch: params["arch"].as_str().context("arch")?.parse()?,
-                channels: model_cfg.channels,
-                cells_per_stage: model_cfg.cells,
-                classes: data.classes,
-                mean: data.mean.clone(),
-                std: data.std.clone(),
-            };
+            let spec = data.network_spec(params["arch"].as_str().context("arch")?, &model_cfg)?;
             TinyNetwork::new(&spec, self.device, seed)?
         };
         let n = (cfg.samples as i64).min(data.train_images.size()[0]);

@@ -110,14 +110,7 @@ impl Stage for Train {
         let model: ModelConfig = unit.config().typed("model")?;
         let cfg: TrainConfig = unit.config().typed("train")?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
-        let spec = NetworkSpec {
-            arch: params["arch"].as_str().context("arch")?.parse()?,
-            channels: model.channels,
-            cells_per_stage: model.cells,
-            classes: data.classes,
-            mean: data.mean.clone(),
-            std: data.std.clone(),
-        };
+        let spec = data.network_spec(params["arch"].as_str().context("arch")?, &model)?;
         let scratch = unit.scratch_dir()?.to_path_buf();
         let mut trainer = Trainer::start(&spec, &cfg, seed, self.device, &scratch)?;
         unit.note("device", format!("{:?}", self.device));
