@@ -352,3 +352,25 @@ fn bad_config_is_refused_with_the_key_named() {
     assert!(err(&["gen.colour=1"]).contains("colour"));
     assert!(err(&["gen.count=1000000"]).contains("gen.count"));
 }
+
+#[test]
+fn gc_removes_only_units_no_run_references() {
+    let h = Harness::new();
+    h.run(&[], None);
+    // Forget the first run, then record a smaller one.
+    for entry in std::fs::read_dir(h.dir.path().join("runs")).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    h.run(&["gen.count=2"], None);
+    let store = h.store();
+    let referenced: std::collections::HashSet<String> =
+        robbench_pipeline::runs::list(&store).unwrap().into_iter().flat_map(|r| r.units.into_iter().map(|u| u.key)).collect();
+    let would = store.gc(&referenced, true).unwrap();
+    assert_eq!(store.objects().unwrap().len(), 4 + 4 + 2, "a dry run removes nothing");
+    let removed = store.gc(&referenced, false).unwrap();
+    assert_eq!(would, removed);
+    // gen 2, gen 3, square 2, square 3 and the old total.
+    assert_eq!(removed.len(), 5);
+    let (_, s) = h.run(&["gen.count=2"], None);
+    assert_eq!(s["gen"].0 + s["square"].0 + s["total"].0, 0, "everything referenced survived");
+}

@@ -294,3 +294,70 @@ pub fn benchmark_throughput(spec: &NetworkSpec, batch: usize, batches: usize, at
     }
     Ok((batch * batches) as f64 / started.elapsed().as_secs_f64())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use robbench_space::Space;
+
+    /// A learnable toy: the class is which half of the image is brighter.
+    fn toy(n: usize) -> (Tensor, Tensor) {
+        let mut rng = Rng::new(0);
+        let labels: Vec<i64> = (0..n).map(|i| (i % 2) as i64).collect();
+        let mut pixels = Vec::with_capacity(n * 3 * 16 * 16);
+        for &label in &labels {
+            for _c in 0..3 {
+                for y in 0..16 {
+                    for _x in 0..16 {
+                        let bright = (y < 8) == (label == 0);
+                        pixels.push((if bright { 170.0 } else { 80.0 } + 40.0 * rng.next_f32()) as u8);
+                    }
+                }
+            }
+        }
+        (Tensor::from_slice(&pixels).view([n as i64, 3, 16, 16]), Tensor::from_slice(&labels))
+    }
+
+    fn spec() -> NetworkSpec {
+        NetworkSpec {
+            arch: Space::nb201().arch(1462).unwrap(),
+            channels: 4,
+            cells_per_stage: 1,
+            classes: 2,
+            mean: vec![0.5; 3],
+            std: vec![0.25; 3],
+        }
+    }
+
+    #[test]
+    fn adversarial_training_lowers_the_loss_on_a_learnable_toy() {
+        let cfg = TrainConfig {
+            epochs: 3,
+            batch_size: 32,
+            attack: crate::config::TrainAttackConfig { steps: 2, eps: 2.0, step_size: 1.0, random_start: true },
+            ..Default::default()
+        };
+        let scratch = tempfile::tempdir().unwrap();
+        let mut trainer = Trainer::start(&spec(), &cfg, 1, Device::Cpu, scratch.path()).unwrap();
+        let (x, y) = toy(256);
+        let losses: Vec<f64> = (1..=3).map(|e| trainer.epoch(e, &x, &y, |_, _| {}).unwrap().loss).collect();
+        assert!(losses[2] < 0.5 * losses[0], "loss did not decrease: {losses:?}");
+    }
+
+    #[test]
+    fn a_diverging_run_stops_with_a_clear_error() {
+        let cfg = TrainConfig { epochs: 1, batch_size: 32, max_lr: 1e9, ..Default::default() };
+        let scratch = tempfile::tempdir().unwrap();
+        let mut trainer = Trainer::start(&spec(), &cfg, 1, Device::Cpu, scratch.path()).unwrap();
+        let (x, y) = toy(256);
+        let mut result = Ok(());
+        for epoch in 1..=3 {
+            if let Err(e) = trainer.epoch(epoch, &x, &y, |_, _| {}) {
+                result = Err(e);
+                break;
+            }
+        }
+        let message = result.expect_err("lr 1e9 must diverge").to_string();
+        assert!(message.contains("training diverged"), "{message}");
+    }
+}
