@@ -45,6 +45,8 @@ impl Pipeline {
         let config = self.schema.normalize(raw)?;
         let mut units: Vec<PlannedUnit> = Vec::new();
         let mut by_stage: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        // Most units of a stage read the same keys: slice the config once per key set.
+        let mut slices: HashMap<Vec<&'static str>, serde_json::Value> = HashMap::new();
         for (stage_index, stage) in self.stages.iter().enumerate() {
             let upstream = Upstream {
                 stages: stage
@@ -70,8 +72,10 @@ impl Pipeline {
                     bail!("stage `{}` unit `{}` consumes unit {bad}, which is not from its upstream stages", stage.name(), spec.label);
                 }
                 let input_keys: Vec<UnitKey> = inputs.iter().map(|&i| units[i].key).collect();
-                let slice = config.slice(&spec.config_keys).canonical_json();
-                let key = UnitKey::derive(stage.name(), stage.version(), &spec.params, &slice, &input_keys);
+                let slice = slices
+                    .entry(spec.config_keys.clone())
+                    .or_insert_with(|| config.slice(&spec.config_keys).canonical_json());
+                let key = UnitKey::derive(stage.name(), stage.version(), &spec.params, slice, &input_keys);
                 if !keys_seen.insert(key) {
                     bail!("stage `{}` planned unit `{}` twice", stage.name(), spec.label);
                 }
