@@ -127,3 +127,28 @@ fn a_killed_training_run_leaves_no_partial_unit_and_resumes() {
     let epochs = sql_tiny(store, &long, "SELECT count(*) FROM training");
     assert_eq!(epochs[0][0], "6", "the log covers every epoch, before and after the kill");
 }
+
+#[test]
+fn the_proxy_study_scores_untrained_networks_against_the_released_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/proxy-study.toml");
+    let sets = ["architectures.sample_size=4", "ntk.samples=4", "model.cells=1", "dataset.train_size=20"];
+    let mut args = vec!["run", "--device", "cpu", "--config", config];
+    for set in &sets {
+        args.extend(["--set", set]);
+    }
+    let o = robbench(dir.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stage_counts(&o, "ntk"), (4, 0, 0));
+    assert!(!stdout(&o).lines().any(|l| l.starts_with("train ")), "no training in a training-free study");
+    let mut query = vec!["sql", "--format", "csv", "--config", config];
+    for set in &sets {
+        query.extend(["--set", set]);
+    }
+    query.push("SELECT count(*), min(n) FROM correlations WHERE metric = 'nas-robbench-201/cifar10:pgd@8'");
+    let o = robbench(dir.path(), &query);
+    let row = stdout(&o).lines().nth(1).unwrap_or_default().to_string();
+    let fields: Vec<i64> = row.split(',').map(|x| x.parse().unwrap()).collect();
+    assert!(fields[0] > 10, "every score is correlated with the released PGD@8: {row}");
+    assert_eq!(fields[1], 4, "over the 4 sampled architectures");
+}

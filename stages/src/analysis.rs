@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{TableDef, BOUNDS, CORRELATIONS, EVALUATIONS, NTK};
 use serde_json::json;
+
+use crate::config::AnalysisConfig;
 
 pub struct Analysis;
 
@@ -45,15 +47,22 @@ impl Stage for Analysis {
         vec![&CORRELATIONS]
     }
 
-    fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+    fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let inputs: Vec<_> = ["evaluate", "ntk", "bound"].iter().flat_map(|s| up.units(s).iter().map(|u| u.unit)).collect();
-        if up.units("evaluate").is_empty() || up.units("ntk").is_empty() {
+        let cfg: AnalysisConfig = config.typed("analysis")?;
+        if up.units("ntk").is_empty() || (up.units("evaluate").is_empty() && cfg.reference.is_empty()) {
             return Ok(Vec::new());
+        }
+        // The reference's content, not its path, decides whether to recompute.
+        let mut reference = serde_json::Map::new();
+        for path in [&cfg.reference, &cfg.reference_ops].into_iter().filter(|p| !p.is_empty()) {
+            let bytes = std::fs::read(path).with_context(|| format!("analysis.reference: cannot read {path}"))?;
+            reference.insert(path.clone(), blake3::hash(&bytes).to_hex().to_string().into());
         }
         Ok(vec![UnitSpec {
             label: "correlations".into(),
-            params: json!({}),
-            config_keys: vec![],
+            params: json!({ "reference_blake3": reference }),
+            config_keys: vec!["analysis"],
             inputs,
             shard_group: None,
         }])
@@ -106,6 +115,10 @@ impl Stage for Analysis {
                 }
             }
         }
+        let cfg: AnalysisConfig = unit.config().typed("analysis")?;
+        if !cfg.reference.is_empty() {
+            add_reference(&cfg, &scores, &mut metrics)?;
+        }
         let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
         let mut rows = Vec::new();
         for ((score, dataset), by_arch) in &scores {
@@ -143,4 +156,29 @@ impl Stage for Analysis {
         ])?;
         unit.write_table(&CORRELATIONS, &[batch])
     }
+}
+
+/// Adds the released NAS-RobBench-201 accuracies as metrics named
+/// `nas-robbench-201/<dataset>:<metric>`, under each dataset the scores were
+/// computed on, for every scored architecture (via its isomorphism class).
+fn add_reference(cfg: &AnalysisConfig, scores: &Series, metrics: &mut Series) -> Result<()> {
+    let ops = (!cfg.reference_ops.is_empty()).then(|| std::path::Path::new(&cfg.reference_ops));
+    let records = robbench_analysis::import_nasrobbench201_html(std::path::Path::new(&cfg.reference), ops)?;
+    let mut released: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.dataset == cfg.reference_dataset) {
+        let name = format!("nas-robbench-201/{}:{}", r.dataset, crate::import::metric_name(&r.metric, r.eps));
+        released.entry(name).or_default().insert(r.arch_index as i64, r.value);
+    }
+    let space = robbench_space::Space::nb201();
+    for ((_, dataset), by_arch) in scores {
+        for (name, values) in &released {
+            let series = metrics.entry((name.clone(), dataset.clone())).or_default();
+            for &arch in by_arch.keys() {
+                if let Some(&v) = space.unique_index(arch as usize).ok().and_then(|u| values.get(&(u as i64))) {
+                    series.insert(arch, vec![v]);
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -19,6 +19,7 @@ pub struct Experiment {
     pub evaluation: EvaluationConfig,
     pub ntk: NtkConfig,
     pub bound: BoundConfig,
+    pub analysis: AnalysisConfig,
 }
 
 
@@ -92,6 +93,8 @@ impl Default for ModelConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
+    /// Off for training-free studies (NTK at initialisation only).
+    pub enabled: bool,
     pub seeds: Vec<u64>,
     pub epochs: usize,
     pub batch_size: usize,
@@ -104,6 +107,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
+            enabled: true,
             seeds: vec![0],
             epochs: 50,
             batch_size: 256,
@@ -244,6 +248,24 @@ impl Default for BoundConfig {
     }
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisConfig {
+    /// The released NAS-RobBench-201 table (the project page's JSON); when
+    /// set, every score is also correlated with its accuracies ("" = none).
+    pub reference: String,
+    /// Its `ops.json` (optional; cell strings).
+    pub reference_ops: String,
+    /// Which of its datasets to compare with: cifar10 | cifar100 | imagenet16-120.
+    pub reference_dataset: String,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig { reference: String::new(), reference_ops: String::new(), reference_dataset: "cifar10".into() }
+    }
+}
+
 /// Validates and normalises configs for the robbench stages.
 pub struct ExperimentSchema;
 
@@ -347,9 +369,18 @@ impl Experiment {
                 return Err(invalid("ntk.attack", &format!("`{}` is not fgsm or pgd", k.attack)));
             }
             check_eps("ntk.eps", &[k.eps])?;
+            if !t.enabled && k.weights.iter().any(|w| w == "trained") {
+                return Err(invalid("ntk.weights", "`trained` needs train.enabled = true"));
+            }
             if let Some(b) = k.betas.iter().find(|b| !(0.0..=1.0).contains(*b)) {
                 return Err(invalid("ntk.betas", &format!("{b} is outside [0, 1]")));
             }
+        }
+        if !self.analysis.reference.is_empty() && !std::path::Path::new(&self.analysis.reference).is_file() {
+            return Err(invalid("analysis.reference", &format!("{} is not a file", self.analysis.reference)));
+        }
+        if !["cifar10", "cifar100", "imagenet16-120"].contains(&self.analysis.reference_dataset.as_str()) {
+            return Err(invalid("analysis.reference_dataset", "must be cifar10, cifar100 or imagenet16-120"));
         }
         if !(self.bound.delta > 0.0 && self.bound.delta < 1.0) {
             return Err(invalid("bound.delta", "must be in (0, 1)"));

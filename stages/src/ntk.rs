@@ -18,7 +18,8 @@ use serde_json::json;
 use tch::{Device, Tensor};
 
 use crate::config::{ModelConfig, NtkConfig};
-use crate::data::{prepared_for, to_pixels, DataFile, DATA_FILE};
+use crate::data::{to_pixels, DataFile, DATA_FILE};
+use crate::select::model_units;
 use crate::train::CHECKPOINT;
 
 pub const KERNELS_FILE: &str = "kernels.safetensors";
@@ -50,14 +51,22 @@ impl Stage for Ntk {
             return Ok(Vec::new());
         }
         let mut units = Vec::new();
-        for model in up.units("train") {
-            let data = prepared_for(up, model)?;
+        for model in model_units(config, up)? {
             for weights in &cfg.weights {
                 let mut params = model.params.clone();
                 params["weights"] = json!(weights);
                 // The initialised network needs no training: it depends on the
                 // data and the seed only, so proxy studies run without training.
-                let inputs = if weights == "trained" { vec![data.unit, model.unit] } else { vec![data.unit] };
+                let inputs = if weights == "trained" {
+                    let trained = up
+                        .units("train")
+                        .iter()
+                        .find(|t| *t.params == model.params)
+                        .with_context(|| format!("ntk.weights = trained needs the training of {}", model.label))?;
+                    vec![model.data.unit, trained.unit]
+                } else {
+                    vec![model.data.unit]
+                };
                 units.push(UnitSpec {
                     label: format!("{} · {weights}", model.label),
                     params,

@@ -33,6 +33,39 @@ pub fn select_architectures(cfg: &ArchitecturesConfig) -> Result<Vec<usize>> {
     Ok(selected.into_iter().collect())
 }
 
+/// One network of the experiment: a selected architecture and a seed, on a
+/// prepared dataset — what `train` trains and `ntk` scores.
+pub struct ModelUnit<'a> {
+    pub data: &'a robbench_pipeline::PlannedUnitView<'a>,
+    pub params: serde_json::Value,
+    pub label: String,
+}
+
+/// Every selected architecture × training seed × prepared dataset.
+pub fn model_units<'a>(config: &Config, up: &'a Upstream<'a>) -> Result<Vec<ModelUnit<'a>>> {
+    let indices = select_architectures(&config.typed::<ArchitecturesConfig>("architectures")?)?;
+    let seeds: Vec<u64> = config.typed("train.seeds")?;
+    let space = Space::nb201();
+    let mut out = Vec::new();
+    for data in up.units("prepare") {
+        for &index in &indices {
+            for &seed in &seeds {
+                out.push(ModelUnit {
+                    data,
+                    label: format!("arch {index} · {} · seed {seed}", data.params["dataset"].as_str().unwrap_or("?")),
+                    params: json!({
+                        "arch_index": index,
+                        "arch": space.arch(index)?.to_string(),
+                        "dataset": data.params["dataset"],
+                        "seed": seed,
+                    }),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The model shape the configured skeleton and dataset give.
 pub fn model_shape(model: &ModelConfig, dataset: &DatasetConfig) -> ModelShape {
     let (classes, input_size) = dataset.shape();

@@ -18,14 +18,12 @@ use robbench_nn::{NetworkSpec, TinyNetwork};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_rng::Rng;
 use robbench_schemas::{TableDef, MODELS, TRAINING};
-use robbench_space::Space;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{ArchitecturesConfig, ModelConfig, TrainConfig};
+use crate::config::{ModelConfig, TrainConfig};
 use crate::data::{to_pixels, DataFile, DATA_FILE};
-use crate::select::select_architectures;
+use crate::select::model_units;
 use schedule::OneCycle;
 use sgd::Sgd;
 
@@ -68,38 +66,28 @@ impl Stage for Train {
     }
 
     fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        let indices = select_architectures(&config.typed::<ArchitecturesConfig>("architectures")?)?;
-        let train: TrainConfig = config.typed("train")?;
-        let space = Space::nb201();
-        let mut units = Vec::new();
-        for data in up.units("prepare") {
-            for &index in &indices {
-                for &seed in &train.seeds {
-                    units.push(UnitSpec {
-                        label: format!("arch {index} · {} · seed {seed}", data.params["dataset"].as_str().unwrap_or("?")),
-                        params: json!({
-                            "arch_index": index,
-                            "arch": space.arch(index)?.to_string(),
-                            "dataset": data.params["dataset"],
-                            "seed": seed,
-                        }),
-                        // Seeds are unit parameters, not part of the recipe.
-                        config_keys: vec![
-                            "model",
-                            "train.epochs",
-                            "train.batch_size",
-                            "train.max_lr",
-                            "train.weight_decay",
-                            "train.augment",
-                            "train.attack",
-                        ],
-                        inputs: vec![data.unit],
-                        shard_group: Some(format!("arch {index}")),
-                    });
-                }
-            }
+        if !config.typed::<bool>("train.enabled")? {
+            return Ok(Vec::new());
         }
-        Ok(units)
+        Ok(model_units(config, up)?
+            .into_iter()
+            .map(|m| UnitSpec {
+                shard_group: Some(format!("arch {}", m.params["arch_index"])),
+                label: m.label,
+                params: m.params,
+                // Seeds are unit parameters, not part of the recipe.
+                config_keys: vec![
+                    "model",
+                    "train.epochs",
+                    "train.batch_size",
+                    "train.max_lr",
+                    "train.weight_decay",
+                    "train.augment",
+                    "train.attack",
+                ],
+                inputs: vec![m.data.unit],
+            })
+            .collect())
     }
 
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
