@@ -55,7 +55,7 @@ impl Stage for Analysis {
         }
         // The reference's content, not its path, decides whether to recompute.
         let mut reference = serde_json::Map::new();
-        for path in [&cfg.reference, &cfg.reference_ops].into_iter().filter(|p| !p.is_empty()) {
+        for path in [&cfg.reference, &cfg.reference_ops, &cfg.zero_cost].into_iter().filter(|p| !p.is_empty()) {
             let bytes = std::fs::read(path).with_context(|| format!("analysis.reference: cannot read {path}"))?;
             reference.insert(path.clone(), blake3::hash(&bytes).to_hex().to_string().into());
         }
@@ -116,6 +116,9 @@ impl Stage for Analysis {
             }
         }
         let cfg: AnalysisConfig = unit.config().typed("analysis")?;
+        if !cfg.zero_cost.is_empty() {
+            add_zero_cost(&cfg, &mut scores)?;
+        }
         if !cfg.reference.is_empty() {
             add_reference(&cfg, &scores, &mut metrics)?;
         }
@@ -175,6 +178,38 @@ fn add_reference(cfg: &AnalysisConfig, scores: &Series, metrics: &mut Series) ->
             let series = metrics.entry((name.clone(), dataset.clone())).or_default();
             for &arch in by_arch.keys() {
                 if let Some(&v) = space.unique_index(arch as usize).ok().and_then(|u| values.get(&(u as i64))) {
+                    series.insert(arch, vec![v]);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds NAS-Bench-Suite-Zero proxies as scores `zero-cost:<proxy>` for the
+/// architectures this run scored (matched by isomorphism class), so they are
+/// compared on exactly the same architectures as the NTK scores.
+fn add_zero_cost(cfg: &AnalysisConfig, scores: &mut Series) -> Result<()> {
+    let space = robbench_space::Space::nb201();
+    let mut by_class: BTreeMap<String, BTreeMap<usize, f64>> = BTreeMap::new();
+    for p in robbench_analysis::import_zero_cost(std::path::Path::new(&cfg.zero_cost), &cfg.reference_dataset)? {
+        let arch: robbench_space::Arch = p.arch.parse()?;
+        by_class.entry(p.proxy).or_default().insert(space.unique_index(space.index_of(&arch))?, p.value);
+    }
+    let scored: Vec<(String, Vec<i64>)> = {
+        let mut per_dataset: BTreeMap<String, std::collections::BTreeSet<i64>> = BTreeMap::new();
+        for ((name, dataset), by_arch) in scores.iter() {
+            if !name.starts_with("zero-cost:") {
+                per_dataset.entry(dataset.clone()).or_default().extend(by_arch.keys());
+            }
+        }
+        per_dataset.into_iter().map(|(d, a)| (d, a.into_iter().collect())).collect()
+    };
+    for (dataset, archs) in scored {
+        for (proxy, values) in &by_class {
+            let series = scores.entry((format!("zero-cost:{proxy}"), dataset.clone())).or_default();
+            for &arch in &archs {
+                if let Some(&v) = space.unique_index(arch as usize).ok().and_then(|u| values.get(&u)) {
                     series.insert(arch, vec![v]);
                 }
             }

@@ -258,11 +258,19 @@ pub struct AnalysisConfig {
     pub reference_ops: String,
     /// Which of its datasets to compare with: cifar10 | cifar100 | imagenet16-120.
     pub reference_dataset: String,
+    /// NAS-Bench-Suite-Zero proxy scores (CSV) for `reference_dataset`, added
+    /// as scores `zero-cost:<proxy>` for the same architectures ("" = none).
+    pub zero_cost: String,
 }
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
-        AnalysisConfig { reference: String::new(), reference_ops: String::new(), reference_dataset: "cifar10".into() }
+        AnalysisConfig {
+            reference: String::new(),
+            reference_ops: String::new(),
+            reference_dataset: "cifar10".into(),
+            zero_cost: String::new(),
+        }
     }
 }
 
@@ -378,6 +386,9 @@ impl Experiment {
         }
         if !self.analysis.reference.is_empty() && !std::path::Path::new(&self.analysis.reference).is_file() {
             return Err(invalid("analysis.reference", &format!("{} is not a file", self.analysis.reference)));
+        }
+        if !self.analysis.zero_cost.is_empty() && !std::path::Path::new(&self.analysis.zero_cost).is_file() {
+            return Err(invalid("analysis.zero_cost", &format!("{} is not a file", self.analysis.zero_cost)));
         }
         if !["cifar10", "cifar100", "imagenet16-120"].contains(&self.analysis.reference_dataset.as_str()) {
             return Err(invalid("analysis.reference_dataset", "must be cifar10, cifar100 or imagenet16-120"));
