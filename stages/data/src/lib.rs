@@ -18,7 +18,7 @@ pub use synthetic::{synthetic, SyntheticConfig};
 pub enum DataError {
     #[error("{path}: {reason}")]
     File { path: String, reason: String },
-    #[error("unknown dataset `{0}`: expected cifar10, cifar100 or imagenet16-120")]
+    #[error("unknown dataset `{0}`: expected cifar10 or cifar100 (the ImageNet16-120 loader is not written yet)")]
     UnknownDataset(String),
     #[error("subset: {0}")]
     Subset(String),
