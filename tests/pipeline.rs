@@ -152,3 +152,20 @@ fn the_proxy_study_scores_untrained_networks_against_the_released_benchmark() {
     assert!(fields[0] > 10, "every score is correlated with the released PGD@8: {row}");
     assert_eq!(fields[1], 4, "over the 4 sampled architectures");
 }
+
+#[test]
+fn imagenet16_pickles_run_through_the_whole_pipeline() {
+    let Some(python) = robbench_reference::python() else { return };
+    let data = tempfile::tempdir().unwrap();
+    robbench_reference::run_json(&python, "write_imagenet16.py", &[data.path().to_str().unwrap(), "2", "30"]);
+    let store = tempfile::tempdir().unwrap();
+    let root = format!("dataset.root=\"{}\"", data.path().display());
+    let o = run_tiny(store.path(), &["dataset.name=\"imagenet16-120\"", &root, "dataset.train_size=120", "dataset.test_size=24"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = sql_tiny(
+        store.path(),
+        &["dataset.name=\"imagenet16-120\"", &root, "dataset.train_size=120", "dataset.test_size=24"],
+        "SELECT d.classes, d.height, a.classes, a.input_size FROM datasets d CROSS JOIN architectures a WHERE d.split = 'train' LIMIT 1",
+    );
+    assert_eq!(rows, vec![vec!["120", "16", "120", "16"]]);
+}

@@ -55,6 +55,7 @@ impl DatasetConfig {
         match self.name.as_str() {
             "cifar10" => (10, 32),
             "cifar100" => (100, 32),
+            "imagenet16-120" => (120, 16),
             _ => (self.classes, self.image_size),
         }
     }
@@ -284,7 +285,7 @@ impl ConfigSchema for ExperimentSchema {
     }
 }
 
-const DATASETS: &[&str] = &["synthetic", "cifar10", "cifar100"];
+const DATASETS: &[&str] = &["synthetic", "cifar10", "cifar100", "imagenet16-120"];
 const SELECTIONS: &[&str] = &["indices", "strings", "unique", "sample"];
 
 impl Experiment {

@@ -1,9 +1,12 @@
 //! Datasets for robbench: the official on-disk formats of CIFAR-10/100
-//! (binary version) and a generated synthetic dataset. Images are uint8 in
+//! (binary version) and NAS-Bench-201's ImageNet16-120 pickles, and a
+//! generated synthetic dataset. Images are uint8 in
 //! CHW order, labels 0-based.
 
 mod cifar;
 mod dataset;
+mod imagenet16;
+mod pickle;
 mod subset;
 mod synthetic;
 
@@ -11,6 +14,7 @@ use std::path::Path;
 
 pub use cifar::{load_cifar10, load_cifar100};
 pub use dataset::{channel_stats, Dataset, Split};
+pub use imagenet16::load_imagenet16;
 pub use subset::balanced_subset;
 pub use synthetic::{synthetic, SyntheticConfig};
 
@@ -18,7 +22,7 @@ pub use synthetic::{synthetic, SyntheticConfig};
 pub enum DataError {
     #[error("{path}: {reason}")]
     File { path: String, reason: String },
-    #[error("unknown dataset `{0}`: expected cifar10 or cifar100 (the ImageNet16-120 loader is not written yet)")]
+    #[error("unknown dataset `{0}`: expected cifar10, cifar100 or imagenet16-120")]
     UnknownDataset(String),
     #[error("subset: {0}")]
     Subset(String),
@@ -35,6 +39,7 @@ pub fn load(name: &str, root: &Path) -> Result<Dataset, DataError> {
     match name {
         "cifar10" => load_cifar10(root),
         "cifar100" => load_cifar100(root),
+        "imagenet16-120" => load_imagenet16(root),
         other => Err(DataError::UnknownDataset(other.to_string())),
     }
 }
