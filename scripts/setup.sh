@@ -37,6 +37,15 @@ else
     libtorch=$("$python_bin" -c "import torch, pathlib; print(pathlib.Path(torch.__file__).parent)")
 fi
 
+# The AutoAttack cross-check runs torchattacks; added on its own so venvs
+# made before it existed gain it too. --no-deps keeps pip off torch.
+if [[ -n "$python_bin" && ! -f "$venv/.robbench-torchattacks-3.5.1" ]]; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+        torchattacks==3.5.1 scipy
+    "$python_bin" -c "import torchattacks"
+    touch "$venv/.robbench-torchattacks-3.5.1"
+fi
+
 config="$repo_root/.cargo/config.toml"
 mkdir -p "$repo_root/.cargo"
 new_config=$(cat <<TOML
