@@ -13,8 +13,6 @@ pub enum AttackError {
     LabelOutOfRange { label: i64, classes: i64 },
     #[error("{attack} needs a classifier with at least {needed} classes, this one has {classes}")]
     TooFewClasses { attack: &'static str, needed: i64, classes: i64 },
-    #[error("the attack returned points outside the ε-ball or [0, 1]: max L∞ distance {distance} (ε = {eps}), pixel range [{lo}, {hi}]")]
-    Escaped { distance: f64, eps: f64, lo: f64, hi: f64 },
     #[error("parameter `{name}` = {value} is invalid: must be {requirement}")]
     Parameter { name: &'static str, value: String, requirement: &'static str },
 }

@@ -11,12 +11,10 @@
 //! - [`apgd`], [`apgd_targeted`], [`fab_targeted`], [`square`] and
 //!   [`autoattack`]: AutoAttack (Croce & Hein, ICML 2020), standard and
 //!   "rand" versions.
-//! - [`robust_correct`]: per-sample correctness under an attack, in batches.
 
 mod apgd;
 mod autoattack;
 mod error;
-mod eval;
 mod fab;
 mod fgsm;
 pub mod loss;
@@ -26,7 +24,6 @@ mod square;
 pub use apgd::{apgd, apgd_targeted, checkpoints, ApgdConfig, ApgdLoss, ApgdTargetedConfig};
 pub use autoattack::{autoattack, AutoAttackConfig, AutoAttackReport, Stage, Version};
 pub use error::AttackError;
-pub use eval::{correct_vec, robust_correct};
 pub use fab::{fab_targeted, FabConfig};
 pub use fgsm::fgsm;
 pub use pgd::{pgd, PgdConfig};
