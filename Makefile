@@ -21,10 +21,11 @@ pipeline: build
 test: pipeline
 	$(CARGO) test --workspace
 
-# Timings (never asserted by tests): engine overhead, training throughput vs PyTorch.
+# Timings (never asserted by tests): engine overhead, training throughput vs PyTorch, AutoAttack cost.
 bench: build
 	$(ROBBENCH) bench plan --units 20000
 	$(ROBBENCH) bench train --batch 64 --batches 2
+	$(ROBBENCH) bench autoattack --images 4
 
 clean:
 	$(CARGO) clean

@@ -13,12 +13,15 @@ q "SELECT a.arch_index, a.params, a.flops,
           max(CASE WHEN e.attack = 'fgsm' AND e.eps = 8 THEN e.accuracy END) AS fgsm_8,
           max(CASE WHEN e.attack = 'pgd' AND e.eps = 3 THEN e.accuracy END) AS pgd_3,
           max(CASE WHEN e.attack = 'pgd' AND e.eps = 8 THEN e.accuracy END) AS pgd_8,
+          max(CASE WHEN e.attack = 'autoattack' AND e.eps = 8 THEN e.accuracy END) AS aa_8,
           a.arch
    FROM architectures a JOIN evaluations e USING (arch_index)
    GROUP BY a.arch_index, a.params, a.flops, a.arch
    ORDER BY pgd_8 DESC"
+q "SELECT attack, round(avg(accuracy), 4) AS mean_accuracy FROM evaluations GROUP BY attack ORDER BY mean_accuracy DESC"
 q "SELECT attack, eps, round(avg(accuracy), 4) AS mean_accuracy, count(*) AS models
    FROM evaluations GROUP BY attack, eps ORDER BY attack, eps"
+q "SELECT arch_index, kind, detail FROM alerts ORDER BY arch_index, kind"
 q "SELECT stage, status, count(*) AS units, round(sum(seconds), 1) AS seconds
    FROM runs JOIN (SELECT max(run_id) AS latest FROM runs) ON run_id = latest
    GROUP BY stage, status ORDER BY stage"

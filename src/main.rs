@@ -99,7 +99,7 @@ enum Command {
     /// Import a published benchmark as the `benchmark` table (and its metric correlations).
     #[command(subcommand)]
     Import(cli::import::ImportCommand),
-    /// Benchmarks: engine overhead, training throughput (vs PyTorch).
+    /// Benchmarks: engine overhead, training throughput (vs PyTorch), AutoAttack cost.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
 }

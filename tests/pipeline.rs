@@ -14,42 +14,56 @@ fn runs_reruns_incrementally_and_answers_sql() {
     let first = run_tiny(store, &[]);
     assert!(first.status.success(), "{}\n{}", stdout(&first), stderr(&first));
     assert_eq!(stage_counts(&first, "train"), (2, 0, 0));
-    assert_eq!(stage_counts(&first, "evaluate"), (10, 0, 0));
+    // Per model: clean, FGSM and PGD at 3 and 8, AutoAttack at 8, the sweep at 8 and 255.
+    assert_eq!(stage_counts(&first, "evaluate"), (16, 0, 0));
+    assert_eq!(stage_counts(&first, "checks"), (2, 0, 0));
 
     let again = run_tiny(store, &[]);
-    for stage in ["prepare", "architectures", "train", "evaluate", "ntk", "bound"] {
+    for stage in ["prepare", "architectures", "train", "evaluate", "checks", "ntk", "bound"] {
         assert_eq!(stage_counts(&again, stage).0, 0, "{stage} re-executed on an unchanged config");
     }
 
     // An evaluation setting reruns only the PGD evaluations.
     let pgd = run_tiny(store, &["evaluation.pgd.steps=2"]);
     assert_eq!(stage_counts(&pgd, "train"), (0, 2, 0));
-    assert_eq!(stage_counts(&pgd, "evaluate"), (4, 6, 0));
+    assert_eq!(stage_counts(&pgd, "evaluate"), (4, 12, 0));
     assert_eq!(stage_counts(&pgd, "ntk").0, 0);
+    // An AutoAttack budget reruns only AutoAttack (and the cheap checks).
+    let square = run_tiny(store, &["evaluation.autoattack.square_queries=50"]);
+    assert_eq!(stage_counts(&square, "evaluate"), (2, 14, 0));
+    assert_eq!(stage_counts(&square, "checks"), (2, 0, 0));
 
-    // Clean ≥ FGSM ≥ PGD per model, from SQL.
+    // Clean ≥ FGSM ≥ PGD ≥ AutoAttack per model, and AutoAttack's cascade
+    // only ever lowers the accuracy, from SQL.
     let rows = sql_tiny(
         store,
         &[],
         "SELECT arch_index,
                 max(CASE WHEN attack = 'clean' THEN accuracy END),
                 max(CASE WHEN attack = 'fgsm' AND eps = 8 THEN accuracy END),
-                max(CASE WHEN attack = 'pgd' AND eps = 8 THEN accuracy END)
+                max(CASE WHEN attack = 'pgd' AND eps = 8 THEN accuracy END),
+                max(CASE WHEN attack = 'apgd-ce' THEN accuracy END),
+                max(CASE WHEN attack = 'apgd-t' THEN accuracy END),
+                max(CASE WHEN attack = 'fab-t' THEN accuracy END),
+                max(CASE WHEN attack = 'square' THEN accuracy END),
+                max(CASE WHEN attack = 'autoattack' THEN accuracy END)
          FROM evaluations GROUP BY arch_index ORDER BY arch_index",
     );
     assert_eq!(rows.len(), 2);
     for row in &rows {
         let v: Vec<f64> = row[1..].iter().map(|x| x.parse().unwrap()).collect();
-        assert!(v[0] >= v[1] && v[1] >= v[2], "clean/fgsm/pgd not ordered: {row:?}");
+        assert!(v.windows(2).all(|w| w[0] >= w[1]), "clean/fgsm/pgd/apgd-ce/apgd-t/fab-t/square/autoattack not ordered: {row:?}");
+        assert_eq!(v[6], v[7], "AutoAttack's result is what its last component left: {row:?}");
     }
+    // 40 images per model: 5 attack units, AutoAttack's 5 rows, the 2 sweep points.
     let per_sample = sql_tiny(store, &[], "SELECT count(*) FROM evaluation_samples");
-    assert_eq!(per_sample[0][0], "400");
+    assert_eq!(per_sample[0][0], "960");
     let ntk = sql_tiny(store, &[], "SELECT count(*) FROM ntk WHERE lambda_min > 0 AND kernel = 'robust_all'");
     assert_eq!(ntk[0][0], "6", "every robust_all kernel is positive definite");
     let bounds = sql_tiny(store, &[], "SELECT count(*) FROM bounds WHERE robust_bound > 0");
     assert_eq!(bounds[0][0], "6");
     let history = sql_tiny(store, &[], "SELECT count(DISTINCT run_id) FROM evaluations_history");
-    assert_eq!(history[0][0], "3", "every run the store has seen");
+    assert_eq!(history[0][0], "4", "every run the store has seen");
     let o = robbench(store, &["sql", "--format", "json", "--set", "dataset.train_size=7", "SELECT 1"]);
     assert!(!o.status.success() && stderr(&o).contains("no complete run of this config"), "{}", stderr(&o));
 
@@ -67,6 +81,15 @@ fn runs_reruns_incrementally_and_answers_sql() {
     assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
     assert!(html.matches("<svg").count() >= 10, "too few plots");
     assert!(html.contains("clean vs PGD") && html.contains("tau = ") && html.contains("training loss"));
+    assert!(html.contains("Accuracy under each attack") && html.contains("<td>autoattack</td>"));
+    assert!(html.contains("PGD accuracy over the eps sweep"));
+
+    // A sweep that stops at 1/255 cannot reach 0: the networks are flagged,
+    // and only the checks and the new sweep point run.
+    let short = run_tiny(store, &["evaluation.sweep.eps=[1.0]"]);
+    assert_eq!(stage_counts(&short, "evaluate"), (2, 12, 0));
+    let alerts = sql_tiny(store, &["evaluation.sweep.eps=[1.0]"], "SELECT arch_index, kind FROM alerts WHERE kind = 'sweep-not-zero'");
+    assert!(!alerts.is_empty(), "a sweep ending at 1/255 must be flagged");
 
     // verify finds a corrupted file; the next run recomputes just that unit.
     let o = robbench(store, &["verify"]);

@@ -130,9 +130,13 @@ pub static EVALUATIONS: TableDef = TableDef {
         ARCH_INDEX,
         DATASET,
         SEED,
-        col!("attack", Utf8, "clean | fgsm | pgd | apgd-ce | apgd-t | fab-t | square | autoattack"),
+        col!(
+            "attack",
+            Utf8,
+            "clean | fgsm | pgd | autoattack, its components apgd-ce | apgd-t | fab-t | square (rand: apgd-ce | apgd-dlr), each the accuracy left after it in AutoAttack's cascade | pgd-sweep (the gradient-masking eps sweep)"
+        ),
         col!("eps", Float64, "L-inf radius in units of 1/255 (0 for clean)"),
-        col!("steps", Int64, "attack iterations (0 for clean, 1 for FGSM)"),
+        col!("steps", Int64, "attack iterations (0 for clean, 1 for FGSM, queries for Square, APGD iterations for autoattack)"),
         col!("n_samples", Int64, "test images attacked"),
         col!("n_correct", Int64, "images still classified correctly"),
         col!("accuracy", Float64, "n_correct / n_samples"),
@@ -157,12 +161,12 @@ pub static EVALUATION_SAMPLES: TableDef = TableDef {
 pub static ALERTS: TableDef = TableDef {
     name: "alerts",
     version: 1,
-    doc: "Signs of gradient masking or unsound evaluations.",
+    doc: "Signs of gradient masking or unsound evaluations, one row per sign per trained network (none: no sign found).",
     columns: &[
         ARCH_INDEX,
         DATASET,
         SEED,
-        col!("kind", Utf8, "what was detected"),
+        col!("kind", Utf8, "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box"),
         col!("detail", Utf8, "the numbers behind it"),
     ],
 };

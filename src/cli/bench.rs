@@ -36,6 +36,32 @@ pub enum BenchCommand {
         #[arg(long)]
         no_pytorch: bool,
     },
+    /// Standard AutoAttack (reference budgets) in seconds per 1,000 images.
+    Autoattack {
+        /// NAS-Bench-201 index or cell string (a network at initialisation).
+        #[arg(long, default_value = "2581")]
+        arch: String,
+        #[arg(long, default_value_t = 16)]
+        channels: i64,
+        #[arg(long, default_value_t = 5)]
+        cells: i64,
+        /// A trained checkpoint from the store instead (SELECT checkpoint FROM models).
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 32)]
+        images: usize,
+        /// Image side in pixels.
+        #[arg(long, default_value_t = 32)]
+        size: i64,
+        /// In units of 1/255. The default 0 times the worst case: no image
+        /// breaks, so every component spends its whole budget on every image
+        /// (what a robust network costs); 8 with a trained --checkpoint
+        /// times a real evaluation.
+        #[arg(long, default_value_t = 0.0)]
+        eps: f64,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
 }
 
 pub fn bench(command: BenchCommand) -> Result<ExitCode> {
@@ -50,20 +76,9 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
             );
         }
         BenchCommand::Train { arch, channels, cells, batch, batches, attack_steps, device, no_pytorch } => {
-            let space = robbench_space::Space::nb201();
-            let arch = match arch.parse::<usize>() {
-                Ok(i) => space.arch(i)?,
-                Err(_) => arch.parse()?,
-            };
             let device = robbench_nn::parse_device(&device)?;
-            let spec = robbench_nn::NetworkSpec {
-                arch,
-                channels,
-                cells_per_stage: cells,
-                classes: 10,
-                mean: vec![0.49, 0.48, 0.45],
-                std: vec![0.25, 0.24, 0.26],
-            };
+            let spec = cifar_spec(&arch, channels, cells)?;
+            let arch = &spec.arch;
             let ours = robbench_stages::train::benchmark_throughput(&spec, batch, batches, attack_steps, device)?;
             println!(
                 "robbench (tch) on {}: {ours:.1} images/s  [arch {arch}, C={channels}, N={cells}, batch {batch}, PGD-{attack_steps}]",
@@ -85,6 +100,39 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
                 println!("PyTorch 2.11 on {}: {theirs:.1} images/s; robbench / PyTorch = {:.2}", result["device"], ours / theirs);
             }
         }
+        BenchCommand::Autoattack { arch, channels, cells, checkpoint, images, size, eps, device } => {
+            let device = robbench_nn::parse_device(&device)?;
+            let spec = cifar_spec(&arch, channels, cells)?;
+            let t = robbench_stages::benchmark_autoattack(&spec, checkpoint.as_deref(), images, size, eps, device)?;
+            let network = match &checkpoint {
+                Some(path) => format!("checkpoint {}", path.display()),
+                None => format!("arch {} at initialisation, C={channels}, N={cells}", spec.arch),
+            };
+            println!(
+                "AutoAttack standard (eps {eps}/255) on {}: {:.1} s per 1,000 images [{network}, {images} images {size}x{size}, {:.1} s]",
+                robbench_nn::describe_device(device),
+                t.seconds / t.images as f64 * 1000.0,
+                t.seconds
+            );
+            let left: Vec<String> = t.stages.iter().map(|(name, acc)| format!("{name} {acc:.3}")).collect();
+            println!("accuracy left after each component: {}", left.join(", "));
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A CIFAR-shaped (10 classes) network spec for a NAS-Bench-201 index or cell string.
+fn cifar_spec(arch: &str, channels: i64, cells: i64) -> Result<robbench_nn::NetworkSpec> {
+    let arch = match arch.parse::<usize>() {
+        Ok(i) => robbench_space::Space::nb201().arch(i)?,
+        Err(_) => arch.parse()?,
+    };
+    Ok(robbench_nn::NetworkSpec {
+        arch,
+        channels,
+        cells_per_stage: cells,
+        classes: 10,
+        mean: vec![0.49, 0.48, 0.45],
+        std: vec![0.25, 0.24, 0.26],
+    })
 }

@@ -19,6 +19,7 @@ pub struct Experiment {
     pub evaluation: EvaluationConfig,
     pub ntk: NtkConfig,
     pub bound: BoundConfig,
+    pub checks: ChecksConfig,
     pub analysis: AnalysisConfig,
 }
 
@@ -142,6 +143,8 @@ pub struct EvaluationConfig {
     pub clean: CleanConfig,
     pub fgsm: FgsmConfig,
     pub pgd: PgdConfig,
+    pub autoattack: AutoAttackConfig,
+    pub sweep: SweepConfig,
 }
 
 
@@ -153,6 +156,8 @@ impl Default for EvaluationConfig {
             clean: CleanConfig::default(),
             fgsm: FgsmConfig::default(),
             pgd: PgdConfig::default(),
+            autoattack: AutoAttackConfig::default(),
+            sweep: SweepConfig::default(),
         }
     }
 }
@@ -195,6 +200,84 @@ pub struct PgdConfig {
 impl Default for PgdConfig {
     fn default() -> Self {
         PgdConfig { eps: vec![3.0, 8.0], steps: 20, step_size: 0.0, restarts: 1, random_start: true }
+    }
+}
+
+/// AutoAttack (Croce & Hein, 2020); defaults are the reference budgets of
+/// its "standard" version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoAttackConfig {
+    pub eps: Vec<f64>,
+    /// `standard` (APGD-CE, APGD-T, FAB-T, Square) or `rand` (APGD-CE, APGD-DLR with EOT).
+    pub version: String,
+    /// Attack the first `samples` evaluated images (0 = all of `evaluation.samples`).
+    pub samples: usize,
+    pub seed: u64,
+    pub apgd_steps: usize,
+    pub apgd_restarts: usize,
+    pub target_classes: usize,
+    pub fab_steps: usize,
+    pub fab_restarts: usize,
+    pub square_queries: usize,
+    pub square_restarts: usize,
+    pub square_p_init: f64,
+    pub eot_iter: usize,
+}
+
+impl Default for AutoAttackConfig {
+    fn default() -> Self {
+        AutoAttackConfig {
+            eps: vec![8.0],
+            version: "standard".into(),
+            samples: 0,
+            seed: 0,
+            apgd_steps: 100,
+            apgd_restarts: 1,
+            target_classes: 9,
+            fab_steps: 100,
+            fab_restarts: 1,
+            square_queries: 5000,
+            square_restarts: 1,
+            square_p_init: 0.8,
+            eot_iter: 20,
+        }
+    }
+}
+
+/// The gradient-masking ε sweep: PGD whose accuracy must reach 0 at large ε.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SweepConfig {
+    pub eps: Vec<f64>,
+    /// Attack the first `samples` evaluated images (0 = all of `evaluation.samples`).
+    pub samples: usize,
+    /// PGD iterations; the step is 2.5·ε/steps with a random start.
+    pub steps: usize,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig { eps: vec![3.0, 8.0, 16.0, 32.0, 64.0, 128.0, 255.0], samples: 0, steps: 20 }
+    }
+}
+
+/// Thresholds of the gradient-masking checks that fill the `alerts` table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChecksConfig {
+    /// Largest PGD accuracy tolerated at the sweep's largest ε.
+    pub sweep_max_accuracy: f64,
+    /// Slack before "a larger ε or a stronger attack did better" is flagged.
+    pub tolerance: f64,
+    /// Largest fraction of points that Square may break after every
+    /// white-box attack failed on them.
+    pub square_max_gain: f64,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        ChecksConfig { sweep_max_accuracy: 0.0, tolerance: 0.02, square_max_gain: 0.0 }
     }
 }
 
@@ -361,6 +444,47 @@ impl Experiment {
         }
         if e.pgd.step_size < 0.0 {
             return Err(invalid("evaluation.pgd.step_size", "must be non-negative (0 = 2.5*eps/steps)"));
+        }
+        let a = &e.autoattack;
+        check_eps("evaluation.autoattack.eps", &a.eps)?;
+        if !["standard", "rand"].contains(&a.version.as_str()) {
+            return Err(invalid("evaluation.autoattack.version", &format!("`{}` is not standard or rand", a.version)));
+        }
+        for (key, value) in [
+            ("evaluation.autoattack.apgd_steps", a.apgd_steps),
+            ("evaluation.autoattack.apgd_restarts", a.apgd_restarts),
+            ("evaluation.autoattack.target_classes", a.target_classes),
+            ("evaluation.autoattack.fab_steps", a.fab_steps),
+            ("evaluation.autoattack.fab_restarts", a.fab_restarts),
+            ("evaluation.autoattack.square_queries", a.square_queries),
+            ("evaluation.autoattack.square_restarts", a.square_restarts),
+            ("evaluation.autoattack.eot_iter", a.eot_iter),
+            ("evaluation.sweep.steps", e.sweep.steps),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
+        if !(a.square_p_init > 0.0 && a.square_p_init <= 1.0) {
+            return Err(invalid("evaluation.autoattack.square_p_init", "must be in (0, 1]"));
+        }
+        let needed = if a.version == "standard" { 4 } else { 3 };
+        if !a.eps.is_empty() && self.dataset.shape().0 < needed {
+            return Err(invalid(
+                "evaluation.autoattack.version",
+                &format!("{} needs at least {needed} classes, the dataset has {}", a.version, self.dataset.shape().0),
+            ));
+        }
+        check_eps("evaluation.sweep.eps", &e.sweep.eps)?;
+        let c = &self.checks;
+        for (key, value) in [
+            ("checks.sweep_max_accuracy", c.sweep_max_accuracy),
+            ("checks.tolerance", c.tolerance),
+            ("checks.square_max_gain", c.square_max_gain),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(invalid(key, "must be a fraction in [0, 1]"));
+            }
         }
         let k = &self.ntk;
         if k.enabled {

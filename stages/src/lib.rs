@@ -6,6 +6,7 @@
 //! | `architectures` | experiment | `[model]`, dataset shape | `architectures` |
 //! | `train` | architecture × seed | `[model]`, `[train]` | `training`, `models`, checkpoint |
 //! | `evaluate` | trained model × attack × ε | `[evaluation.*]` | `evaluations`, `evaluation_samples` |
+//! | `checks` | trained model | `[checks]` | `alerts` |
 //! | `ntk` | architecture × seed × weights | `[ntk]`, `[model]` | `ntk`, the kernel matrices |
 //! | `bound` | NTK unit | `[bound]`, `ntk.betas` | `bounds` |
 //! | `analysis` | experiment | — | `correlations` |
@@ -15,6 +16,7 @@
 
 mod analysis;
 mod bound;
+mod checks;
 pub mod config;
 mod data;
 mod evaluate;
@@ -28,6 +30,7 @@ pub mod train;
 use robbench_pipeline::Pipeline;
 
 pub use config::{Experiment, ExperimentSchema, DEFAULT_CONFIG};
+pub use evaluate::{benchmark_autoattack, AutoAttackTiming};
 pub use select::select_architectures;
 
 /// The robbench pipeline, running its tensor work on `device`.
@@ -39,6 +42,7 @@ pub fn pipeline(device: tch::Device) -> anyhow::Result<Pipeline> {
             Box::new(select::Architectures),
             Box::new(train::Train { device }),
             Box::new(evaluate::Evaluate { device }),
+            Box::new(checks::Checks),
             Box::new(ntk::Ntk { device }),
             Box::new(bound::Bound),
             Box::new(analysis::Analysis),

@@ -1,7 +1,8 @@
 //! `robbench report`: one self-contained HTML page with SVG plots of a run —
-//! clean vs robust accuracy, every score against the strongest attack's
-//! accuracy (Kendall τ in the title), training curves, and, when imported,
-//! the released NAS-RobBench-201 clean vs PGD@8 accuracies.
+//! accuracy under each attack, clean vs robust accuracy, the PGD ε sweep
+//! with the gradient-masking alerts, every score against the strongest
+//! attack's accuracy (Kendall τ in the title), training curves, and, when
+//! imported, the released NAS-RobBench-201 clean vs PGD@8 accuracies.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use arrow::array::{Array, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use robbench_pipeline::sql::{query, Catalog};
+
+use crate::evaluate::SWEEP;
 
 /// Column `i` of a query result as strings and as numbers.
 struct Rows {
@@ -160,6 +163,65 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         body.push_str(&scatter("clean vs PGD (largest eps) accuracy", "clean accuracy", "PGD accuracy", &points));
     }
 
+    let attacks = Rows::fetch(
+        &catalog,
+        &format!(
+            "SELECT attack, eps, avg(accuracy) AS accuracy, count(*) AS networks, sum(n_samples) AS images FROM evaluations
+             WHERE attack <> '{SWEEP}' GROUP BY attack, eps ORDER BY accuracy DESC, attack"
+        ),
+    )?;
+    if attacks.len() > 0 {
+        body.push_str("<h2>Accuracy under each attack</h2>\n<table><tr><th>attack</th><th>eps (/255)</th><th>mean accuracy</th><th>networks</th><th>images</th></tr>\n");
+        for r in 0..attacks.len() {
+            let _ = writeln!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
+                escape(attacks.text(0, r)),
+                attacks.text(1, r),
+                attacks.number(2, r),
+                attacks.text(3, r),
+                attacks.text(4, r)
+            );
+        }
+        body.push_str("</table>\n<p>AutoAttack's components (apgd-ce, apgd-t, fab-t, square) show the accuracy left after each one, as AutoAttack reports it.</p>\n");
+    }
+
+    let sweep = Rows::fetch(
+        &catalog,
+        &format!("SELECT arch_index, seed, eps, accuracy FROM evaluations WHERE attack = '{SWEEP}' ORDER BY arch_index, seed, eps"),
+    )?;
+    let alerts = Rows::fetch(&catalog, "SELECT arch_index, seed, kind, detail FROM alerts ORDER BY arch_index, seed, kind")?;
+    if sweep.len() > 0 || alerts.len() > 0 {
+        body.push_str("<h2>Gradient-masking checks</h2>\n");
+    }
+    if sweep.len() > 0 {
+        let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for r in 0..sweep.len() {
+            let name = format!("{} s{}", sweep.text(0, r), sweep.text(1, r));
+            if curves.last().is_none_or(|c| c.0 != name) {
+                curves.push((name, Vec::new()));
+            }
+            curves.last_mut().expect("pushed").1.push((sweep.number(2, r).max(1e-9).log2(), sweep.number(3, r)));
+        }
+        body.push_str(&lines("PGD accuracy over the eps sweep: must reach 0", "log2(eps * 255)", "accuracy", &curves));
+    }
+    if alerts.len() > 0 {
+        body.push_str("<table><tr><th>arch</th><th>seed</th><th>alert</th><th>detail</th></tr>\n");
+        for r in 0..alerts.len() {
+            let _ = writeln!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                alerts.text(0, r),
+                alerts.text(1, r),
+                escape(alerts.text(2, r)),
+                escape(alerts.text(3, r))
+            );
+        }
+        body.push_str("</table>\n");
+    } else if sweep.len() > 0 {
+        body.push_str("<p>No alerts: every network's PGD accuracy reached 0 and no masking sign was found.</p>\n");
+    }
+
     let corr = Rows::fetch(
         &catalog,
         "SELECT score, metric, kendall_tau, n FROM correlations WHERE source = 'robbench'
@@ -210,7 +272,7 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         body.push_str("<p>This run has no evaluations, scores or imported benchmarks to plot.</p>\n");
     }
     Ok(format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>robbench report {run}</title>\n<style>body{{font-family:sans-serif;margin:2em}} .grid{{display:flex;flex-wrap:wrap;gap:8px}}</style></head>\n<body><h1>robbench report</h1><p>run <code>{run}</code></p>\n{body}</body></html>\n",
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>robbench report {run}</title>\n<style>body{{font-family:sans-serif;margin:2em}} .grid{{display:flex;flex-wrap:wrap;gap:8px}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:2px 8px}}</style></head>\n<body><h1>robbench report</h1><p>run <code>{run}</code></p>\n{body}</body></html>\n",
         run = escape(&run_id)
     ))
 }

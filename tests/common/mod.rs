@@ -1,4 +1,5 @@
 //! Helpers for driving the `robbench` binary.
+#![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -15,6 +16,10 @@ pub const TINY: &[&str] = &[
     "evaluation.samples=40",
     "evaluation.batch_size=40",
     "evaluation.pgd.steps=3",
+    "evaluation.autoattack.apgd_steps=10",
+    "evaluation.autoattack.fab_steps=10",
+    "evaluation.autoattack.square_queries=100",
+    "evaluation.sweep.eps=[8.0, 255.0]",
     "ntk.samples=6",
     "ntk.steps=2",
 ];
