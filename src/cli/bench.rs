@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -15,13 +15,8 @@ pub enum BenchCommand {
     /// Adversarial-training throughput (images/s incl. the PGD steps), and the
     /// same recipe in PyTorch (the venv's torch) for the ratio.
     Train {
-        /// NAS-Bench-201 index or cell string.
-        #[arg(long, default_value = "2581")]
-        arch: String,
-        #[arg(long, default_value_t = 16)]
-        channels: i64,
-        #[arg(long, default_value_t = 5)]
-        cells: i64,
+        #[command(flatten)]
+        net: NetworkArgs,
         #[arg(long, default_value_t = 256)]
         batch: usize,
         /// Timed batches (after one warm-up batch).
@@ -38,14 +33,10 @@ pub enum BenchCommand {
     },
     /// Standard AutoAttack (reference budgets) in seconds per 1,000 images.
     Autoattack {
-        /// NAS-Bench-201 index or cell string (a network at initialisation).
-        #[arg(long, default_value = "2581")]
-        arch: String,
-        #[arg(long, default_value_t = 16)]
-        channels: i64,
-        #[arg(long, default_value_t = 5)]
-        cells: i64,
-        /// A trained checkpoint from the store instead (SELECT checkpoint FROM models).
+        /// The network at initialisation, unless --checkpoint names a trained one.
+        #[command(flatten)]
+        net: NetworkArgs,
+        /// A trained checkpoint from the store (SELECT checkpoint FROM models).
         #[arg(long)]
         checkpoint: Option<std::path::PathBuf>,
         #[arg(long, default_value_t = 32)]
@@ -64,6 +55,35 @@ pub enum BenchCommand {
     },
 }
 
+/// The network a benchmark times: a CIFAR-shaped (10 classes) TinyNetwork.
+#[derive(Args)]
+pub struct NetworkArgs {
+    /// NAS-Bench-201 index or cell string.
+    #[arg(long, default_value = "2581")]
+    arch: String,
+    #[arg(long, default_value_t = 16)]
+    channels: i64,
+    #[arg(long, default_value_t = 5)]
+    cells: i64,
+}
+
+impl NetworkArgs {
+    fn spec(&self) -> Result<robbench_nn::NetworkSpec> {
+        let arch = match self.arch.parse::<usize>() {
+            Ok(i) => robbench_space::Space::nb201().arch(i)?,
+            Err(_) => self.arch.parse()?,
+        };
+        Ok(robbench_nn::NetworkSpec {
+            arch,
+            channels: self.channels,
+            cells_per_stage: self.cells,
+            classes: 10,
+            mean: vec![0.49, 0.48, 0.45],
+            std: vec![0.25, 0.24, 0.26],
+        })
+    }
+}
+
 pub fn bench(command: BenchCommand) -> Result<ExitCode> {
     match command {
         BenchCommand::Plan { units } => {
@@ -75,10 +95,10 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
                 r.units, r.plan, r.store_check, r.execute
             );
         }
-        BenchCommand::Train { arch, channels, cells, batch, batches, attack_steps, device, no_pytorch } => {
+        BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch } => {
             let device = robbench_nn::parse_device(&device)?;
-            let spec = cifar_spec(&arch, channels, cells)?;
-            let arch = &spec.arch;
+            let spec = net.spec()?;
+            let (arch, channels, cells) = (&spec.arch, net.channels, net.cells);
             let ours = robbench_stages::train::benchmark_throughput(&spec, batch, batches, attack_steps, device)?;
             println!(
                 "robbench (tch) on {}: {ours:.1} images/s  [arch {arch}, C={channels}, N={cells}, batch {batch}, PGD-{attack_steps}]",
@@ -100,13 +120,13 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
                 println!("PyTorch 2.11 on {}: {theirs:.1} images/s; robbench / PyTorch = {:.2}", result["device"], ours / theirs);
             }
         }
-        BenchCommand::Autoattack { arch, channels, cells, checkpoint, images, size, eps, device } => {
+        BenchCommand::Autoattack { net, checkpoint, images, size, eps, device } => {
             let device = robbench_nn::parse_device(&device)?;
-            let spec = cifar_spec(&arch, channels, cells)?;
+            let spec = net.spec()?;
             let t = robbench_stages::benchmark_autoattack(&spec, checkpoint.as_deref(), images, size, eps, device)?;
             let network = match &checkpoint {
                 Some(path) => format!("checkpoint {}", path.display()),
-                None => format!("arch {} at initialisation, C={channels}, N={cells}", spec.arch),
+                None => format!("arch {} at initialisation, C={}, N={}", spec.arch, net.channels, net.cells),
             };
             println!(
                 "AutoAttack standard (eps {eps}/255) on {}: {:.1} s per 1,000 images [{network}, {images} images {size}x{size}, {:.1} s]",
@@ -119,20 +139,4 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A CIFAR-shaped (10 classes) network spec for a NAS-Bench-201 index or cell string.
-fn cifar_spec(arch: &str, channels: i64, cells: i64) -> Result<robbench_nn::NetworkSpec> {
-    let arch = match arch.parse::<usize>() {
-        Ok(i) => robbench_space::Space::nb201().arch(i)?,
-        Err(_) => arch.parse()?,
-    };
-    Ok(robbench_nn::NetworkSpec {
-        arch,
-        channels,
-        cells_per_stage: cells,
-        classes: 10,
-        mean: vec![0.49, 0.48, 0.45],
-        std: vec![0.25, 0.24, 0.26],
-    })
 }

@@ -47,6 +47,24 @@ impl Rows {
     }
 }
 
+/// An HTML table; cells are escaped here.
+fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut html = String::from("<table><tr>");
+    for h in headers {
+        let _ = write!(html, "<th>{}</th>", escape(h));
+    }
+    html.push_str("</tr>\n");
+    for row in rows {
+        html.push_str("<tr>");
+        for cell in row {
+            let _ = write!(html, "<td>{}</td>", escape(&cell));
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+    html
+}
+
 const W: f64 = 360.0;
 const H: f64 = 260.0;
 const PAD: f64 = 44.0;
@@ -171,19 +189,15 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         ),
     )?;
     if attacks.len() > 0 {
-        body.push_str("<h2>Accuracy under each attack</h2>\n<table><tr><th>attack</th><th>eps (/255)</th><th>mean accuracy</th><th>networks</th><th>images</th></tr>\n");
-        for r in 0..attacks.len() {
-            let _ = writeln!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
-                escape(attacks.text(0, r)),
-                attacks.text(1, r),
-                attacks.number(2, r),
-                attacks.text(3, r),
-                attacks.text(4, r)
-            );
-        }
-        body.push_str("</table>\n<p>AutoAttack's components (apgd-ce, apgd-t, fab-t, square) show the accuracy left after each one, as AutoAttack reports it.</p>\n");
+        let cells = (0..attacks.len())
+            .map(|r| {
+                let text = |c| attacks.text(c, r).to_string();
+                vec![text(0), text(1), format!("{:.3}", attacks.number(2, r)), text(3), text(4)]
+            })
+            .collect();
+        body.push_str("<h2>Accuracy under each attack</h2>\n");
+        body.push_str(&table(&["attack", "eps (/255)", "mean accuracy", "networks", "images"], cells));
+        body.push_str("<p>AutoAttack's components (apgd-ce, apgd-t, fab-t, square) show the accuracy left after each one, as AutoAttack reports it.</p>\n");
     }
 
     let sweep = Rows::fetch(
@@ -206,18 +220,8 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         body.push_str(&lines("PGD accuracy over the eps sweep: must reach 0", "log2(eps * 255)", "accuracy", &curves));
     }
     if alerts.len() > 0 {
-        body.push_str("<table><tr><th>arch</th><th>seed</th><th>alert</th><th>detail</th></tr>\n");
-        for r in 0..alerts.len() {
-            let _ = writeln!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                alerts.text(0, r),
-                alerts.text(1, r),
-                escape(alerts.text(2, r)),
-                escape(alerts.text(3, r))
-            );
-        }
-        body.push_str("</table>\n");
+        let cells = (0..alerts.len()).map(|r| (0..4).map(|c| alerts.text(c, r).to_string()).collect()).collect();
+        body.push_str(&table(&["arch", "seed", "alert", "detail"], cells));
     } else if sweep.len() > 0 {
         body.push_str("<p>No alerts: every network's PGD accuracy reached 0 and no masking sign was found.</p>\n");
     }
