@@ -16,6 +16,7 @@ build: setup
 
 pipeline: build
 	$(ROBBENCH) --store $(STORE) run --config $(CONFIG)
+	$(ROBBENCH) --store $(STORE) report --config $(CONFIG) --out $(STORE)/report.html
 	@scripts/example-queries.sh $(ROBBENCH) $(STORE)
 
 test: pipeline
