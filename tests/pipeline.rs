@@ -1,8 +1,9 @@
 //! The default pipeline's promises, end to end through the binary, on a tiny
-//! config: reuse, incremental reruns, SQL, verify, and resuming a killed run.
+//! config: reuse, incremental reruns, SQL, verify, and resuming killed runs.
 
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{robbench, run_tiny, sql_tiny, stage_counts, stderr, stdout};
@@ -112,33 +113,8 @@ fn a_killed_training_run_leaves_no_partial_unit_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path();
     let long = ["architectures.indices=[1462]", "train.epochs=6", "dataset.train_size=600"];
-    let mut args = vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), "cpu".into()];
-    for set in common::TINY.iter().chain(&long) {
-        args.push("--set".into());
-        args.push(set.to_string());
-    }
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_robbench"))
-        .args(&args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill it once the first epoch checkpoint exists.
-    let started = Instant::now();
-    let scratch = store.join("scratch");
-    loop {
-        let checkpointed = std::fs::read_dir(&scratch)
-            .map(|d| d.flatten().any(|e| e.path().join("latest").exists()))
-            .unwrap_or(false);
-        if checkpointed {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    run_tiny_until(store, &long, |scratch| scratch.join("latest").exists());
     assert!(!store.join("objects/train").exists(), "a killed unit must leave no object");
 
     let resumed = run_tiny(store, &long);
@@ -149,6 +125,69 @@ fn a_killed_training_run_leaves_no_partial_unit_and_resumes() {
     assert!(manifest["notes"]["resumed_after_epoch"].as_u64().unwrap() >= 1, "{manifest}");
     let epochs = sql_tiny(store, &long, "SELECT count(*) FROM training");
     assert_eq!(epochs[0][0], "6", "the log covers every epoch, before and after the kill");
+}
+
+#[test]
+fn a_killed_autoattack_evaluation_resumes_at_its_next_batch_with_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let (killed, reference) = (dir.path().join("killed"), dir.path().join("reference"));
+    let base = ["architectures.indices=[1462]", "evaluation.batch_size=4"];
+    let trained = run_tiny(&killed, &[&base[..], &["evaluation.autoattack.eps=[]"]].concat());
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let copied = std::process::Command::new("cp").arg("-r").arg(&killed).arg(&reference).status().unwrap();
+    assert!(copied.success());
+
+    // Only the AutoAttack unit is new (about 4 s): kill it after its first batch of 10.
+    let with_autoattack = [&base[..], &["evaluation.autoattack.eps=[2.0]", "evaluation.autoattack.square_queries=2000"]].concat();
+    let evaluations = || std::fs::read_dir(killed.join("objects/evaluate")).unwrap().count();
+    let before = evaluations();
+    run_tiny_until(&killed, &with_autoattack, |scratch| scratch.join("batch-0.json").exists());
+    assert_eq!(evaluations(), before, "a killed unit must leave no object");
+    let resumed = run_tiny(&killed, &with_autoattack);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(stage_counts(&resumed, "evaluate").0, 1);
+    let uninterrupted = run_tiny(&reference, &with_autoattack);
+    assert!(uninterrupted.status.success(), "{}", stderr(&uninterrupted));
+
+    let query = "SELECT attack, sample_index, correct FROM evaluation_samples WHERE eps = 2 ORDER BY attack, sample_index";
+    let got = sql_tiny(&killed, &with_autoattack, query);
+    assert_eq!(got.len(), 5 * 40, "AutoAttack and its four components, 40 images each");
+    assert_eq!(got, sql_tiny(&reference, &with_autoattack, query), "resuming must not change a single verdict");
+    let unit = std::fs::read_dir(killed.join("objects/evaluate"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("manifest.json"))
+        .find(|m| std::fs::read_to_string(m).unwrap().contains("resumed_batches"));
+    assert!(unit.is_some(), "the AutoAttack unit records that it resumed");
+}
+
+/// Starts `robbench run` (tiny config plus `extra`) and kills it as soon as
+/// some unit's scratch directory satisfies `ready`.
+fn run_tiny_until(store: &Path, extra: &[&str], ready: impl Fn(&Path) -> bool) {
+    let mut args = vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), "cpu".into()];
+    for set in common::TINY.iter().chain(extra) {
+        args.push("--set".into());
+        args.push(set.to_string());
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_robbench"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let scratch = store.join("scratch");
+    loop {
+        let reached = std::fs::read_dir(&scratch).map(|d| d.flatten().any(|e| ready(&e.path()))).unwrap_or(false);
+        if reached {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(300), "the awaited scratch state never appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[test]

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
 use robbench_nn::TinyNetwork;
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{store, Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_rng::Rng;
 use robbench_schemas::{TableDef, EVALUATIONS, EVALUATION_SAMPLES};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
@@ -74,6 +75,7 @@ enum Verdict {
 }
 
 /// Per-image correctness under one attack (or one AutoAttack component).
+#[derive(Serialize, Deserialize)]
 struct Outcome {
     attack: String,
     steps: i64,
@@ -135,58 +137,102 @@ impl Stage for Evaluate {
             _ => {}
         }
         let forward = |x: &Tensor| net.forward_t(x, false);
+        // Finished batches are kept in scratch: an interrupted unit (AutoAttack
+        // on a full test split runs for hours) resumes at its next batch, with
+        // the same result because each batch's randomness depends only on its index.
+        let scratch = unit.scratch_dir()?.to_path_buf();
+        let mut resumed_batches = 0u64;
         let mut outcomes: Vec<Outcome> = Vec::new();
         let mut start = 0;
         let mut batch_index = 0u64;
         while start < n {
             let len = (cfg.batch_size as i64).min(n - start);
-            let x = to_pixels(&data.test_images.narrow(0, start, len), self.device);
-            let y = data.test_labels.narrow(0, start, len).to_device(self.device);
-            let mut rng = Rng::derive(seed, &format!("evaluate-{attack}-{eps}"), batch_index);
-            let batch = match attack.as_str() {
-                "clean" => vec![("clean".to_string(), 0, Verdict::Points(x.shallow_clone()))],
-                "fgsm" => vec![("fgsm".to_string(), 1, Verdict::Points(robbench_attacks::fgsm(&forward, &x, &y, eps / 255.0)))],
-                "pgd" => {
-                    let pgd = pgd_config(&cfg.pgd, eps);
-                    let adv = robbench_attacks::pgd(&forward, &x, &y, &pgd, &mut rng);
-                    vec![("pgd".to_string(), pgd.steps as i64, Verdict::Points(adv))]
+            let saved = scratch.join(format!("batch-{batch_index}.json"));
+            let batch = match read_batch(&saved, len as usize) {
+                Some(batch) => {
+                    resumed_batches += 1;
+                    batch
                 }
-                SWEEP => {
-                    let sweep = PgdConfig { eps: vec![eps], steps: cfg.sweep.steps, ..PgdConfig::default() };
-                    let pgd = pgd_config(&sweep, eps);
-                    let adv = robbench_attacks::pgd(&forward, &x, &y, &pgd, &mut rng);
-                    vec![(SWEEP.to_string(), pgd.steps as i64, Verdict::Points(adv))]
+                None => {
+                    let x = to_pixels(&data.test_images.narrow(0, start, len), self.device);
+                    let y = data.test_labels.narrow(0, start, len).to_device(self.device);
+                    let rng = Rng::derive(seed, &format!("evaluate-{attack}-{eps}"), batch_index);
+                    let batch = attack_batch(&attack, eps, &cfg, &forward, &x, &y, rng)?;
+                    store::write_atomic(&saved, &serde_json::to_vec(&batch)?)?;
+                    batch
                 }
-                "autoattack" => {
-                    let aa = autoattack_config(&cfg.autoattack, eps, len as usize, rng.next_u64());
-                    let report = robbench_attacks::autoattack(&forward, &x, &y, &aa)
-                        .with_context(|| format!("AutoAttack at eps {eps}/255"))?;
-                    autoattack_outcomes(&aa, &report)
-                }
-                other => bail!("unknown attack `{other}`"),
             };
-            for (i, (name, steps, verdict)) in batch.into_iter().enumerate() {
-                let correct = match verdict {
-                    Verdict::Known(correct) => correct,
-                    Verdict::Points(adv) => {
-                        check_in_ball(&adv, &x, eps, &name)?;
-                        let hits = tch::no_grad(|| forward(&adv).argmax(1, false).eq_tensor(&y).to_kind(Kind::Bool));
-                        Vec::<bool>::try_from(hits.to_device(Device::Cpu))?
-                    }
-                };
+            for (i, o) in batch.into_iter().enumerate() {
                 if outcomes.len() <= i {
-                    outcomes.push(Outcome { attack: name, steps, correct: Vec::with_capacity(n as usize) });
+                    outcomes.push(Outcome { attack: o.attack, steps: o.steps, correct: Vec::with_capacity(n as usize) });
                 }
-                outcomes[i].correct.extend(correct);
+                outcomes[i].correct.extend(o.correct);
             }
             start += len;
             batch_index += 1;
             unit.progress(start as f64 / n as f64, &attack);
         }
+        if resumed_batches > 0 {
+            unit.note("resumed_batches", resumed_batches);
+        }
         let arch_index = params["arch_index"].as_i64().context("arch_index")?;
         let dataset = params["dataset"].as_str().context("dataset")?;
         write_outcomes(unit, arch_index, dataset, seed as i64, eps, &outcomes)
     }
+}
+
+/// Runs `attack` on one batch: per-image correctness under it (and, for
+/// AutoAttack, after each of its components).
+fn attack_batch(
+    attack: &str,
+    eps: f64,
+    cfg: &EvaluationConfig,
+    forward: &dyn Fn(&Tensor) -> Tensor,
+    x: &Tensor,
+    y: &Tensor,
+    mut rng: Rng,
+) -> Result<Vec<Outcome>> {
+    let verdicts = match attack {
+        "clean" => vec![("clean".to_string(), 0, Verdict::Points(x.shallow_clone()))],
+        "fgsm" => vec![("fgsm".to_string(), 1, Verdict::Points(robbench_attacks::fgsm(forward, x, y, eps / 255.0)))],
+        "pgd" => {
+            let pgd = pgd_config(&cfg.pgd, eps);
+            let adv = robbench_attacks::pgd(forward, x, y, &pgd, &mut rng);
+            vec![("pgd".to_string(), pgd.steps as i64, Verdict::Points(adv))]
+        }
+        SWEEP => {
+            let sweep = PgdConfig { eps: vec![eps], steps: cfg.sweep.steps, ..PgdConfig::default() };
+            let pgd = pgd_config(&sweep, eps);
+            let adv = robbench_attacks::pgd(forward, x, y, &pgd, &mut rng);
+            vec![(SWEEP.to_string(), pgd.steps as i64, Verdict::Points(adv))]
+        }
+        "autoattack" => {
+            let aa = autoattack_config(&cfg.autoattack, eps, x.size()[0] as usize, rng.next_u64());
+            let report = robbench_attacks::autoattack(forward, x, y, &aa).with_context(|| format!("AutoAttack at eps {eps}/255"))?;
+            autoattack_outcomes(&aa, &report)
+        }
+        other => bail!("unknown attack `{other}`"),
+    };
+    let mut outcomes = Vec::new();
+    for (attack, steps, verdict) in verdicts {
+        let correct = match verdict {
+            Verdict::Known(correct) => correct,
+            Verdict::Points(adv) => {
+                check_in_ball(&adv, x, eps, &attack)?;
+                let hits = tch::no_grad(|| forward(&adv).argmax(1, false).eq_tensor(y).to_kind(Kind::Bool));
+                Vec::<bool>::try_from(hits.to_device(Device::Cpu))?
+            }
+        };
+        outcomes.push(Outcome { attack, steps, correct });
+    }
+    Ok(outcomes)
+}
+
+/// A batch finished by an earlier, interrupted attempt; `None` when there is
+/// none (or it is unreadable, or of another size: it is then recomputed).
+fn read_batch(path: &std::path::Path, len: usize) -> Option<Vec<Outcome>> {
+    let batch: Vec<Outcome> = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    (!batch.is_empty() && batch.iter().all(|o| o.correct.len() == len)).then_some(batch)
 }
 
 /// Refuses adversarial points outside the ε-ball or [0, 1]: such a result
