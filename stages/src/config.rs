@@ -298,6 +298,10 @@ pub struct NtkConfig {
     pub step_size: f64,
     /// β values of the mixtures K_all(β), K̃_all(β).
     pub betas: Vec<f64>,
+    /// Initialised networks only: BN running statistics are set from the
+    /// first N training images before the kernels (0 = keep the fresh mean 0
+    /// and variance 1, which make eval-mode BN the identity).
+    pub bn_calibration: usize,
 }
 
 impl Default for NtkConfig {
@@ -312,6 +316,7 @@ impl Default for NtkConfig {
             steps: 10,
             step_size: 2.0,
             betas: vec![0.0, 0.25, 0.5, 0.75, 1.0],
+            bn_calibration: 256,
         }
     }
 }
@@ -507,6 +512,9 @@ impl Experiment {
             if let Some(b) = k.betas.iter().find(|b| !(0.0..=1.0).contains(*b)) {
                 return Err(invalid("ntk.betas", &format!("{b} is outside [0, 1]")));
             }
+            if k.bn_calibration == 1 {
+                return Err(invalid("ntk.bn_calibration", "must be 0 (off) or at least 2 images: one image has no batch variance"));
+            }
         }
         if !self.analysis.reference.is_empty() && !std::path::Path::new(&self.analysis.reference).is_file() {
             return Err(invalid("analysis.reference", &format!("{} is not a file", self.analysis.reference)));
@@ -563,6 +571,10 @@ mod tests {
             ("train.bogus=1", "bogus"),
             ("evaluation.pgd.eps=[300.0]", "evaluation.pgd.eps"),
             ("dataset.name=\"cifar10\"", "dataset.root"),
+            ("evaluation.autoattack.version=\"fast\"", "evaluation.autoattack.version"),
+            ("evaluation.autoattack.square_queries=0", "evaluation.autoattack.square_queries"),
+            ("ntk.betas=[1.5]", "ntk.betas"),
+            ("ntk.bn_calibration=1", "ntk.bn_calibration"),
         ] {
             let e = normalize(&[set]).unwrap_err().to_string();
             assert!(e.contains(key), "{set}: {e}");

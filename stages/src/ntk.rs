@@ -2,7 +2,10 @@
 //! initialisation and/or trained, the empirical NTKs on clean points x,
 //! attacked points x̃ = A(x) and twice-attacked points A(A(x)), where A is
 //! the configured attack run against the network itself; their spectra and
-//! the β-mixtures K_all(β), K̃_all(β) of the multi-objective loss.
+//! the β-mixtures K_all(β), K̃_all(β) of the multi-objective loss. Kernels
+//! are taken in eval mode (samples independent); an initialised network's BN
+//! statistics are first calibrated on training images, as training would
+//! normalise them.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -67,10 +70,14 @@ impl Stage for Ntk {
                 } else {
                     vec![model.data.unit]
                 };
+                let mut config_keys = KEYS.to_vec();
+                if weights == "init" {
+                    config_keys.push("ntk.bn_calibration");
+                }
                 units.push(UnitSpec {
                     label: format!("{} · {weights}", model.label),
                     params,
-                    config_keys: KEYS.to_vec(),
+                    config_keys,
                     inputs,
                     shard_group: Some(format!("arch {}", model.params["arch_index"])),
                 });
@@ -90,7 +97,12 @@ impl Stage for Ntk {
             TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?
         } else {
             let spec = data.network_spec(params["arch"].as_str().context("arch")?, &model_cfg)?;
-            TinyNetwork::new(&spec, self.device, seed)?
+            let net = TinyNetwork::new(&spec, self.device, seed)?;
+            if cfg.bn_calibration > 0 {
+                let m = (cfg.bn_calibration as i64).min(data.train_images.size()[0]);
+                net.calibrate_batch_norm(&to_pixels(&data.train_images.narrow(0, 0, m), self.device));
+            }
+            net
         };
         let n = (cfg.samples as i64).min(data.train_images.size()[0]);
         let x = to_pixels(&data.train_images.narrow(0, 0, n), self.device);

@@ -1,6 +1,6 @@
 //! BatchNorm2d with PyTorch's semantics and state: affine weight and bias
 //! (trainable), running mean and variance (not trainable; updated in train
-//! mode by libtorch's own kernel with momentum 0.1 and the unbiased batch
+//! mode by libtorch's own kernel with momentum 0.1, or 1 to calibrate, and the unbiased batch
 //! variance), and `num_batches_tracked`.
 
 use tch::nn::Path;
@@ -10,6 +10,19 @@ use crate::ops::State;
 
 const MOMENTUM: f64 = 0.1;
 const EPS: f64 = 1e-5;
+
+/// What a forward pass does with batch norm.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum BnMode {
+    /// PyTorch's eval mode: normalise with the running statistics.
+    Eval,
+    /// PyTorch's train mode: normalise with the batch statistics and fold
+    /// them into the running ones with momentum 0.1.
+    Train,
+    /// Train mode with momentum 1: the running statistics become this
+    /// batch's own (mean and unbiased variance).
+    Calibrate,
+}
 
 pub struct BatchNorm {
     weight: Tensor,
@@ -31,14 +44,14 @@ impl BatchNorm {
         }
     }
 
-    /// Train mode normalises with the batch statistics and updates the
-    /// running ones; eval mode uses the running statistics and changes nothing.
-    pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+    pub(crate) fn forward_t(&self, x: &Tensor, mode: BnMode) -> Tensor {
+        let train = mode != BnMode::Eval;
         if train {
             tch::no_grad(|| {
                 let _ = self.num_batches_tracked.shallow_clone().g_add_scalar_(1);
             });
         }
+        let momentum = if mode == BnMode::Calibrate { 1.0 } else { MOMENTUM };
         Tensor::batch_norm(
             x,
             Some(&self.weight),
@@ -46,7 +59,7 @@ impl BatchNorm {
             Some(&self.running_mean),
             Some(&self.running_var),
             train,
-            MOMENTUM,
+            momentum,
             EPS,
             false,
         )

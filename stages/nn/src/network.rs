@@ -8,7 +8,7 @@ use std::path::Path as FsPath;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
-use crate::batchnorm::BatchNorm;
+use crate::batchnorm::{BatchNorm, BnMode};
 use crate::ops::{Block, Cell, Reduction, State};
 use crate::{NetworkSpec, NnError};
 
@@ -83,13 +83,27 @@ impl TinyNetwork {
     /// call `forward_t(x, false)` (gradients still flow unless under
     /// `tch::no_grad`).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_mode(x, if train { BnMode::Train } else { BnMode::Eval })
+    }
+
+    /// Sets every BN layer's running statistics to those of its input when
+    /// the network (in train mode) sees the pixels `x`; nothing else changes.
+    /// A freshly initialised network has running mean 0 and variance 1, so in
+    /// eval mode its BN layers are the identity; calibrated, they normalise as
+    /// in training while still treating samples independently (what
+    /// per-sample Jacobians such as the NTK's need).
+    pub fn calibrate_batch_norm(&self, x: &Tensor) {
+        let _ = tch::no_grad(|| self.forward_mode(x, BnMode::Calibrate));
+    }
+
+    fn forward_mode(&self, x: &Tensor, mode: BnMode) -> Tensor {
         let x = (x - &self.mean) / &self.std;
         let x = x.conv2d(&self.stem, None::<Tensor>, [1], [1], [1], 1);
-        let mut x = self.stem_bn.forward_t(&x, train);
+        let mut x = self.stem_bn.forward_t(&x, mode);
         for block in &self.blocks {
-            x = block.forward_t(&x, train);
+            x = block.forward_t(&x, mode);
         }
-        let x = self.lastact.forward_t(&x, train).relu();
+        let x = self.lastact.forward_t(&x, mode).relu();
         x.adaptive_avg_pool2d([1, 1]).flatten(1, -1).linear(&self.classifier_weight, Some(&self.classifier_bias))
     }
 

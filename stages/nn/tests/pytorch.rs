@@ -74,6 +74,12 @@ fn logits_and_bn_updates_match_pytorch() {
             buffers += 1;
         }
         assert_eq!(buffers, stats.len(), "arch {index}: BN buffers");
+
+        let calibrated = TinyNetwork::load(&checkpoint, Device::Cpu).unwrap();
+        calibrated.calibrate_batch_norm(&x);
+        let logits = tch::no_grad(|| calibrated.forward_t(&x, false));
+        let d = max_diff(&logits, &tensor_of(&out["calibrated_eval_logits"]));
+        assert!(d < 1e-4, "arch {index}: eval logits after BN calibration differ by {d}");
         assert_eq!(net.parameter_count(), out["param_count"].as_i64().unwrap(), "arch {index}: parameter count");
     }
 }

@@ -6,7 +6,9 @@ official state_dict() names, so the Rust checkpoint must load with strict=True.
 usage: nb201_model.py CHECKPOINT INPUT  -> JSON on stdout:
   eval_logits, train_logits (after loading a fresh copy), and every BN buffer
   (running_mean, running_var, num_batches_tracked) after that one
-  train-mode forward, by state_dict() name.
+  train-mode forward, by state_dict() name; calibrated_eval_logits: eval mode
+  after BN running statistics were reset and set, by a cumulative average
+  (momentum None), to those of one train-mode pass over INPUT.
 """
 import json
 import sys
@@ -127,11 +129,22 @@ def main():
     net.train()
     with torch.no_grad():
         train_logits = net((x - mean) / std)
-    state = net.state_dict()
+    stats = {k: v.tolist() for k, v in net.named_buffers()}
+    calibrated, mean, std = load(checkpoint)
+    for m in calibrated.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None
+    calibrated.train()
+    with torch.no_grad():
+        calibrated((x - mean) / std)
+        calibrated.eval()
+        calibrated_eval_logits = calibrated((x - mean) / std)
     out = {
         "eval_logits": eval_logits.tolist(),
         "train_logits": train_logits.tolist(),
-        "stats": {k: v.tolist() for k, v in net.named_buffers()},
+        "calibrated_eval_logits": calibrated_eval_logits.tolist(),
+        "stats": stats,
         "param_count": sum(p.numel() for p in net.parameters()),
     }
     json.dump(out, sys.stdout)
