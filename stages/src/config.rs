@@ -226,21 +226,23 @@ pub struct AutoAttackConfig {
 }
 
 impl Default for AutoAttackConfig {
+    /// The attack library's reference budgets, so they are stated once.
     fn default() -> Self {
+        let reference = robbench_attacks::AutoAttackConfig::default();
         AutoAttackConfig {
-            eps: vec![8.0],
+            eps: vec![reference.eps * 255.0],
             version: "standard".into(),
             samples: 0,
-            seed: 0,
-            apgd_steps: 100,
-            apgd_restarts: 1,
-            target_classes: 9,
-            fab_steps: 100,
-            fab_restarts: 1,
-            square_queries: 5000,
-            square_restarts: 1,
-            square_p_init: 0.8,
-            eot_iter: 20,
+            seed: reference.seed,
+            apgd_steps: reference.apgd_steps,
+            apgd_restarts: reference.apgd_restarts,
+            target_classes: reference.target_classes,
+            fab_steps: reference.fab_steps,
+            fab_restarts: reference.fab_restarts,
+            square_queries: reference.square_queries,
+            square_restarts: reference.square_restarts,
+            square_p_init: reference.square_p_init,
+            eot_iter: reference.eot_iter,
         }
     }
 }
