@@ -68,7 +68,7 @@ fn runs_reruns_incrementally_and_answers_sql() {
     let o = robbench(store, &["sql", "--format", "json", "--set", "dataset.train_size=7", "SELECT 1"]);
     assert!(!o.status.success() && stderr(&o).contains("no complete run of this config"), "{}", stderr(&o));
 
-    // The report plots the run: accuracy scatter, one plot per score, training curves.
+    // The report plots the run: accuracy scatter, every attack on the same images, the best scores, training curves.
     let report = store.join("report.html");
     let mut args = vec!["report".to_string(), "--out".into(), report.display().to_string()];
     for set in common::TINY {
@@ -84,6 +84,8 @@ fn runs_reruns_incrementally_and_answers_sql() {
     assert!(html.contains("clean vs PGD") && html.contains("tau = ") && html.contains("training loss"));
     assert!(html.contains("Accuracy under each attack") && html.contains("<td>autoattack</td>"));
     assert!(html.contains("PGD accuracy over the eps sweep"));
+    assert!(html.contains("Every attack on AutoAttack's images, eps = 8/255") && html.contains("<th>worst case</th>"));
+    assert!(html.contains("<th>Kendall tau, autoattack@8</th>"), "scores are ranked against the strongest attack");
 
     // A sweep that stops at 1/255 cannot reach 0: the networks are flagged,
     // and only the checks and the new sweep point run.

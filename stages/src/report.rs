@@ -1,8 +1,9 @@
 //! `robbench report`: one self-contained HTML page with SVG plots of a run —
-//! accuracy under each attack, clean vs robust accuracy, the PGD ε sweep
-//! with the gradient-masking alerts, every score against the strongest
-//! attack's accuracy (Kendall τ in the title), training curves, and, when
-//! imported, the released NAS-RobBench-201 clean vs PGD@8 accuracies.
+//! clean vs robust accuracy, accuracy under each attack and every attack on
+//! AutoAttack's images, the PGD ε sweep with the gradient-masking alerts,
+//! every score's rank agreement with the strongest attack's accuracy (the
+//! best few plotted), training curves, and, when imported, the released
+//! NAS-RobBench-201 clean vs PGD@8 accuracies.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -81,8 +82,9 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if hi - lo < 1e-12 { (lo - 0.5, hi + 0.5) } else { (lo - 0.04 * (hi - lo), hi + 0.04 * (hi - lo)) }
 }
 
-/// Opens an SVG with its title, plot frame, axis labels and axis ranges.
-fn frame(out: &mut String, title: &str, x_label: &str, y_label: &str, xr: (f64, f64), yr: (f64, f64)) {
+/// Opens an SVG with its title, plot frame, axis labels and axis ranges;
+/// with `categories`, x = i is labelled by `categories[i]` instead.
+fn frame(out: &mut String, title: &str, x_label: &str, y_label: &str, xr: (f64, f64), yr: (f64, f64), categories: Option<&[String]>) {
     let _ = write!(
         out,
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="10">
@@ -90,7 +92,6 @@ fn frame(out: &mut String, title: &str, x_label: &str, y_label: &str, xr: (f64, 
 <rect x="{PAD}" y="22" width="{pw}" height="{ph}" fill="none" stroke="#888"/>
 <text x="{cx}" y="{xl}" text-anchor="middle">{x}</text>
 <text x="12" y="{cy}" text-anchor="middle" transform="rotate(-90 12 {cy})">{y}</text>
-<text x="{PAD}" y="{tick}" text-anchor="start">{x0:.3}</text><text x="{xe}" y="{tick}" text-anchor="end">{x1:.3}</text>
 <text x="{yt}" y="{ybot}" text-anchor="end">{y0:.3}</text><text x="{yt}" y="30" text-anchor="end">{y1:.3}</text>
 "##,
         t = escape(title),
@@ -101,15 +102,30 @@ fn frame(out: &mut String, title: &str, x_label: &str, y_label: &str, xr: (f64, 
         x = escape(x_label),
         cy = H / 2.0,
         y = escape(y_label),
-        tick = H - PAD + 12.0,
-        x0 = xr.0,
-        x1 = xr.1,
-        xe = W - 10.0,
         yt = PAD - 2.0,
         ybot = H - PAD,
         y0 = yr.0,
         y1 = yr.1,
     );
+    let tick = H - PAD + 12.0;
+    match categories {
+        None => {
+            let _ = write!(
+                out,
+                r#"<text x="{PAD}" y="{tick}" text-anchor="start">{:.3}</text><text x="{}" y="{tick}" text-anchor="end">{:.3}</text>"#,
+                xr.0,
+                W - 10.0,
+                xr.1
+            );
+        }
+        Some(names) => {
+            for (i, name) in names.iter().enumerate() {
+                let x = to_px(i as f64, xr, PAD, W - 10.0);
+                let _ = write!(out, r#"<text x="{x:.1}" y="{tick}" text-anchor="end" transform="rotate(-30 {x:.1} {tick})">{}</text>"#, escape(name));
+            }
+        }
+    }
+    out.push('\n');
 }
 
 fn to_px(v: f64, r: (f64, f64), lo: f64, hi: f64) -> f64 {
@@ -121,7 +137,7 @@ fn scatter(title: &str, x_label: &str, y_label: &str, points: &[(f64, f64, Strin
     let xr = range(points.iter().map(|p| p.0));
     let yr = range(points.iter().map(|p| p.1));
     let mut out = String::new();
-    frame(&mut out, title, x_label, y_label, xr, yr);
+    frame(&mut out, title, x_label, y_label, xr, yr, None);
     let radius = if points.len() > 500 { 1.0 } else { 3.0 };
     for (x, y, label) in points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
         let _ = writeln!(
@@ -136,12 +152,13 @@ fn scatter(title: &str, x_label: &str, y_label: &str, points: &[(f64, f64, Strin
     out
 }
 
-/// Line plot: one polyline per named series of (x, y).
-fn lines(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
+/// Line plot: one polyline per named series of (x, y); with `categories`,
+/// x is an index into them.
+fn lines(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<(f64, f64)>)], categories: Option<&[String]>) -> String {
     let xr = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
     let yr = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
     let mut out = String::new();
-    frame(&mut out, title, x_label, y_label, xr, yr);
+    frame(&mut out, title, x_label, y_label, xr, yr, categories);
     const COLOURS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
     for (i, (name, points)) in series.iter().enumerate() {
         let path: Vec<String> = points
@@ -199,6 +216,7 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         body.push_str(&table(&["attack", "eps (/255)", "mean accuracy", "networks", "images"], cells));
         body.push_str("<p>AutoAttack's components (apgd-ce, apgd-t, fab-t, square) show the accuracy left after each one, as AutoAttack reports it.</p>\n");
     }
+    body.push_str(&same_images(&catalog)?);
 
     let sweep = Rows::fetch(
         &catalog,
@@ -217,7 +235,7 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
             }
             curves.last_mut().expect("pushed").1.push((sweep.number(2, r).max(1e-9).log2(), sweep.number(3, r)));
         }
-        body.push_str(&lines("PGD accuracy over the eps sweep: must reach 0", "log2(eps * 255)", "accuracy", &curves));
+        body.push_str(&lines("PGD accuracy over the eps sweep: must reach 0", "log2(eps * 255)", "accuracy", &curves, None));
     }
     if alerts.len() > 0 {
         let cells = (0..alerts.len()).map(|r| (0..4).map(|c| alerts.text(c, r).to_string()).collect()).collect();
@@ -226,22 +244,7 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         body.push_str("<p>No alerts: every network's PGD accuracy reached 0 and no masking sign was found.</p>\n");
     }
 
-    let corr = Rows::fetch(
-        &catalog,
-        "SELECT score, metric, kendall_tau, n FROM correlations WHERE source = 'robbench'
-         AND metric = (SELECT max(metric) FROM correlations WHERE source = 'robbench' AND metric LIKE 'pgd@%')
-         ORDER BY abs(kendall_tau) DESC NULLS LAST",
-    )?;
-    if corr.len() > 0 {
-        body.push_str("<h2>Training-free scores vs robust accuracy</h2>\n<div class=grid>\n");
-        for r in 0..corr.len() {
-            let (score, metric) = (corr.text(0, r), corr.text(1, r));
-            let Some(points) = score_points(&catalog, score, metric)? else { continue };
-            let title = format!("{score}: tau = {}", corr.columns[2][r].as_deref().map_or("n/a".into(), |t| format!("{:.2}", t.parse::<f64>().unwrap_or(f64::NAN))));
-            body.push_str(&scatter(&title, score, metric, &points));
-        }
-        body.push_str("</div>\n");
-    }
+    body.push_str(&scores(&catalog)?);
 
     let training = Rows::fetch(&catalog, "SELECT arch_index, seed, epoch, loss, train_adv_acc FROM training ORDER BY arch_index, seed, epoch")?;
     if training.len() > 0 {
@@ -257,8 +260,8 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
             adv.last_mut().expect("pushed").1.push((training.number(2, r), training.number(4, r)));
         }
         body.push_str("<h2>Adversarial training</h2>\n<div class=grid>\n");
-        body.push_str(&lines("training loss (adversarial examples)", "epoch", "loss", &loss));
-        body.push_str(&lines("training accuracy on PGD examples", "epoch", "accuracy", &adv));
+        body.push_str(&lines("training loss (adversarial examples)", "epoch", "loss", &loss, None));
+        body.push_str(&lines("training accuracy on PGD examples", "epoch", "accuracy", &adv, None));
         body.push_str("</div>\n");
     }
 
@@ -279,6 +282,122 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>robbench report {run}</title>\n<style>body{{font-family:sans-serif;margin:2em}} .grid{{display:flex;flex-wrap:wrap;gap:8px}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:2px 8px}}</style></head>\n<body><h1>robbench report</h1><p>run <code>{run}</code></p>\n{body}</body></html>\n",
         run = escape(&run_id)
     ))
+}
+
+/// Attacks in the order the ladder plot shows them: the single-step and
+/// iterative baselines, then AutoAttack's cascade in its own order.
+const LADDER: [&str; 9] = ["clean", "fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square", "autoattack"];
+
+/// Every attack's accuracy on the images AutoAttack ran on (it runs on a
+/// prefix of the evaluated images), so the attacks compare point for point;
+/// "worst case" counts an image robust only if clean and every attack left
+/// it correct.
+fn same_images(catalog: &Arc<Catalog>) -> Result<String> {
+    let mut html = String::new();
+    let radii = Rows::fetch(catalog, "SELECT DISTINCT eps FROM evaluations WHERE attack = 'autoattack' ORDER BY eps")?;
+    for e in 0..radii.len() {
+        let (eps, eps_label) = (radii.text(0, e), radii.number(0, e));
+        let on_autoattack_images = format!(
+            "evaluation_samples s JOIN (SELECT DISTINCT arch_index, dataset, seed, sample_index FROM evaluation_samples
+                                        WHERE attack = 'autoattack' AND eps = {eps}) a
+             ON s.arch_index = a.arch_index AND s.dataset = a.dataset AND s.seed = a.seed AND s.sample_index = a.sample_index
+             WHERE s.attack <> '{SWEEP}' AND (s.attack = 'clean' OR s.eps = {eps})"
+        );
+        let per_attack = Rows::fetch(
+            catalog,
+            &format!(
+                "SELECT s.arch_index, s.seed, s.attack, avg(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) FROM {on_autoattack_images}
+                 GROUP BY s.arch_index, s.seed, s.attack"
+            ),
+        )?;
+        let worst = Rows::fetch(
+            catalog,
+            &format!(
+                "SELECT arch_index, seed, avg(robust), count(*) FROM
+                   (SELECT s.arch_index, s.seed, s.sample_index, min(CASE WHEN s.correct THEN 1.0 ELSE 0.0 END) AS robust
+                    FROM {on_autoattack_images} GROUP BY s.arch_index, s.seed, s.sample_index)
+                 GROUP BY arch_index, seed ORDER BY arch_index, seed"
+            ),
+        )?;
+        let present: Vec<&str> = LADDER.into_iter().filter(|a| (0..per_attack.len()).any(|r| per_attack.text(2, r) == *a)).collect();
+        let mut categories: Vec<String> = present.iter().map(|a| a.to_string()).collect();
+        categories.push("worst case".into());
+        let mut series = Vec::new();
+        let mut cells = Vec::new();
+        for w in 0..worst.len() {
+            let (arch, seed) = (worst.text(0, w), worst.text(1, w));
+            let accuracy_of = |attack: &str| {
+                (0..per_attack.len())
+                    .find(|&r| per_attack.text(0, r) == arch && per_attack.text(1, r) == seed && per_attack.text(2, r) == attack)
+                    .map(|r| per_attack.number(3, r))
+            };
+            let mut ladder: Vec<Option<f64>> = present.iter().map(|a| accuracy_of(a)).collect();
+            ladder.push(Some(worst.number(2, w)));
+            series.push((format!("{arch} s{seed}"), ladder.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect()));
+            let mut row = vec![arch.to_string(), seed.to_string(), worst.text(3, w).to_string()];
+            row.extend(ladder.iter().map(|v| v.map_or("-".into(), |v| format!("{v:.3}"))));
+            cells.push(row);
+        }
+        if series.is_empty() {
+            continue;
+        }
+        let _ = writeln!(html, "<h3>Every attack on AutoAttack's images, eps = {eps_label}/255</h3>");
+        html.push_str(&lines(&format!("accuracy per attack, eps = {eps_label}/255, same images"), "", "accuracy", &series, Some(&categories)));
+        let mut headers = vec!["arch", "seed", "images"];
+        headers.extend(categories.iter().map(String::as_str));
+        html.push_str(&table(&headers, cells));
+    }
+    if !html.is_empty() {
+        html.push_str("<p>Worst case: an image counts as robust only if it is classified correctly clean and after every attack at that eps.</p>\n");
+    }
+    Ok(html)
+}
+
+/// The strongest attack's metric among `correlations`' metrics: AutoAttack,
+/// else PGD, else FGSM, at its largest eps; else clean accuracy.
+fn strongest_metric<'a>(metrics: impl Iterator<Item = &'a str>) -> Option<String> {
+    let parsed: Vec<(&str, f64, &str)> = metrics
+        .map(|m| {
+            let (attack, eps) = m.split_once('@').unwrap_or((m, "0"));
+            (attack, eps.parse().unwrap_or(0.0), m)
+        })
+        .collect();
+    ["autoattack", "pgd", "fgsm", "clean"].into_iter().find_map(|wanted| {
+        parsed.iter().filter(|p| p.0 == wanted).max_by(|a, b| a.1.total_cmp(&b.1)).map(|p| p.2.to_string())
+    })
+}
+
+/// How many score-vs-accuracy scatter plots the report draws (the best by |τ|).
+const SCORE_PLOTS: usize = 6;
+
+/// Every training-free score's rank agreement with clean and with the
+/// strongest attack's accuracy, and scatter plots of the best few.
+fn scores(catalog: &Arc<Catalog>) -> Result<String> {
+    let metrics = Rows::fetch(catalog, "SELECT DISTINCT metric FROM correlations WHERE source = 'robbench'")?;
+    let Some(strongest) = strongest_metric((0..metrics.len()).map(|r| metrics.text(0, r))) else { return Ok(String::new()) };
+    let corr = Rows::fetch(
+        catalog,
+        &format!(
+            "SELECT score, max(CASE WHEN metric = 'clean' THEN kendall_tau END),
+                    max(CASE WHEN metric = '{strongest}' THEN kendall_tau END) AS tau,
+                    max(CASE WHEN metric = '{strongest}' THEN spearman END), max(n)
+             FROM correlations WHERE source = 'robbench' GROUP BY score ORDER BY abs(tau) DESC NULLS LAST, score"
+        ),
+    )?;
+    let rounded = |c: usize, r: usize| corr.columns[c][r].as_deref().map_or("n/a".into(), |_| format!("{:.3}", corr.number(c, r)));
+    let mut html = String::from("<h2>Training-free scores vs robust accuracy</h2>\n<div class=grid>\n");
+    for r in 0..corr.len().min(SCORE_PLOTS) {
+        let score = corr.text(0, r);
+        if let Some(points) = score_points(catalog, score, &strongest)? {
+            html.push_str(&scatter(&format!("{score}: tau = {}", rounded(2, r)), score, &strongest, &points));
+        }
+    }
+    html.push_str("</div>\n");
+    let cells = (0..corr.len()).map(|r| vec![corr.text(0, r).to_string(), rounded(1, r), rounded(2, r), rounded(3, r), corr.text(4, r).to_string()]).collect();
+    let strongest_tau = format!("Kendall tau, {strongest}");
+    let strongest_rho = format!("Spearman rho, {strongest}");
+    html.push_str(&table(&["score", "Kendall tau, clean", &strongest_tau, &strongest_rho, "architectures"], cells));
+    Ok(html)
 }
 
 /// (score, accuracy, label) per architecture for a `correlations` score name.
@@ -306,4 +425,19 @@ fn score_points(catalog: &Arc<Catalog>, score: &str, metric: &str) -> Result<Opt
         ),
     )?;
     Ok(Some((0..rows.len()).map(|r| (rows.number(1, r), rows.number(2, r), format!("arch {}", rows.text(0, r)))).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strongest_metric;
+
+    #[test]
+    fn the_strongest_metric_is_the_strongest_attack_at_its_largest_eps() {
+        let pick = |metrics: &[&str]| strongest_metric(metrics.iter().copied());
+        // Numeric, not lexicographic: 16 > 3.
+        assert_eq!(pick(&["clean", "pgd@3", "pgd@16", "fgsm@32"]).as_deref(), Some("pgd@16"));
+        assert_eq!(pick(&["pgd@16", "autoattack@8", "clean"]).as_deref(), Some("autoattack@8"));
+        assert_eq!(pick(&["clean"]).as_deref(), Some("clean"));
+        assert_eq!(pick(&["pgd-sweep@255"]), None);
+    }
 }
