@@ -166,7 +166,7 @@ pub static ALERTS: TableDef = TableDef {
         ARCH_INDEX,
         DATASET,
         SEED,
-        col!("kind", Utf8, "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box"),
+        col!("kind", Utf8, "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box | pgd-beats-autoattack"),
         col!("detail", Utf8, "the numbers behind it"),
     ],
 };

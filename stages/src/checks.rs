@@ -8,14 +8,15 @@
 //! | `sweep-not-monotone` | PGD accuracy rises with ε by more than `checks.tolerance` |
 //! | `fgsm-beats-pgd` | single-step FGSM does better than iterative PGD at the same ε |
 //! | `square-beats-white-box` | black-box Square breaks points that APGD-CE, APGD-T and FAB-T all failed on (more than `checks.square_max_gain`) |
+//! | `pgd-beats-autoattack` | on the images AutoAttack ran on, PGD at the same ε does better than AutoAttack by more than `checks.tolerance` |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use arrow::array::{Float64Array, Int64Array, StringArray};
+use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{TableDef, ALERTS, EVALUATIONS};
+use robbench_schemas::{TableDef, ALERTS, EVALUATIONS, EVALUATION_SAMPLES};
 use serde_json::json;
 
 use crate::config::ChecksConfig;
@@ -32,11 +33,21 @@ pub struct Measured {
     pub accuracy: f64,
 }
 
+/// One `evaluation_samples` row: whether an image survived an attack.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub attack: String,
+    /// In units of 1/255.
+    pub eps: f64,
+    pub sample_index: i64,
+    pub correct: bool,
+}
+
 /// An alert: its kind and the numbers behind it.
 pub type Alert = (&'static str, String);
 
-/// The alerts a model's evaluations raise under `cfg`.
-pub fn alerts(rows: &[Measured], cfg: &ChecksConfig) -> Vec<Alert> {
+/// The alerts a model's evaluations (`rows`, and per image `outcomes`) raise under `cfg`.
+pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Vec<Alert> {
     let by_eps = |attack: &str| -> BTreeMap<u64, f64> {
         rows.iter().filter(|r| r.attack == attack).map(|r| (r.eps.to_bits(), r.accuracy)).collect()
     };
@@ -81,6 +92,29 @@ pub fn alerts(rows: &[Measured], cfg: &ChecksConfig) -> Vec<Alert> {
             }
         }
     }
+
+    // AutoAttack runs on a prefix of the evaluated images, so it is compared
+    // with PGD image for image, not through the two accuracies.
+    let mut images: BTreeMap<(&str, u64), BTreeMap<i64, bool>> = BTreeMap::new();
+    for o in outcomes {
+        images.entry((o.attack.as_str(), o.eps.to_bits())).or_default().insert(o.sample_index, o.correct);
+    }
+    for (&(attack, bits), autoattack) in &images {
+        let Some(pgd) = images.get(&("pgd", bits)).filter(|_| attack == "autoattack") else { continue };
+        let shared: Vec<i64> = autoattack.keys().filter(|i| pgd.contains_key(i)).copied().collect();
+        if shared.is_empty() {
+            continue;
+        }
+        let accuracy = |correct: &BTreeMap<i64, bool>| shared.iter().filter(|i| correct[i]).count() as f64 / shared.len() as f64;
+        let (autoattack, pgd) = (accuracy(autoattack), accuracy(pgd));
+        if pgd + cfg.tolerance < autoattack {
+            let eps = f64::from_bits(bits);
+            out.push((
+                "pgd-beats-autoattack",
+                format!("at eps {eps}/255 on AutoAttack's {} images PGD accuracy {pgd:.3} < AutoAttack accuracy {autoattack:.3}", shared.len()),
+            ));
+        }
+    }
     out
 }
 
@@ -89,7 +123,7 @@ impl Stage for Checks {
         "checks"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn upstream(&self) -> &'static [&'static str] {
         &["evaluate"]
@@ -121,6 +155,7 @@ impl Stage for Checks {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let cfg: ChecksConfig = unit.config().typed("checks")?;
         let mut rows = Vec::new();
+        let mut outcomes = Vec::new();
         for input in unit.inputs() {
             for batch in input.read_table(&EVALUATIONS)? {
                 let column = |name: &str| batch.column_by_name(name).with_context(|| format!("evaluations has no column {name}"));
@@ -131,8 +166,23 @@ impl Stage for Checks {
                     rows.push(Measured { attack: attack.value(i).to_string(), eps: eps.value(i), accuracy: accuracy.value(i) });
                 }
             }
+            for batch in input.read_table(&EVALUATION_SAMPLES)? {
+                let column = |name: &str| batch.column_by_name(name).with_context(|| format!("evaluation_samples has no column {name}"));
+                let attack = column("attack")?.as_any().downcast_ref::<StringArray>().context("attack")?;
+                let eps = column("eps")?.as_any().downcast_ref::<Float64Array>().context("eps")?;
+                let sample = column("sample_index")?.as_any().downcast_ref::<Int64Array>().context("sample_index")?;
+                let correct = column("correct")?.as_any().downcast_ref::<BooleanArray>().context("correct")?;
+                for i in 0..batch.num_rows() {
+                    outcomes.push(Outcome {
+                        attack: attack.value(i).to_string(),
+                        eps: eps.value(i),
+                        sample_index: sample.value(i),
+                        correct: correct.value(i),
+                    });
+                }
+            }
         }
-        let found = alerts(&rows, &cfg);
+        let found = alerts(&rows, &outcomes, &cfg);
         let params = unit.params().clone();
         let n = found.len();
         let batch = ALERTS.batch(vec![
@@ -155,7 +205,7 @@ mod tests {
     }
 
     fn kinds(rows: &[Measured]) -> Vec<&'static str> {
-        alerts(rows, &ChecksConfig::default()).into_iter().map(|a| a.0).collect()
+        alerts(rows, &[], &ChecksConfig::default()).into_iter().map(|a| a.0).collect()
     }
 
     #[test]
@@ -188,6 +238,26 @@ mod tests {
         // A rise within the tolerance is noise, not masking.
         assert!(kinds(&[row(SWEEP, 8.0, 0.30), row(SWEEP, 16.0, 0.31), row(SWEEP, 255.0, 0.0)]).is_empty());
         let strict = ChecksConfig { sweep_max_accuracy: 0.2, ..ChecksConfig::default() };
-        assert!(alerts(&[row(SWEEP, 255.0, 0.1)], &strict).is_empty());
+        assert!(alerts(&[row(SWEEP, 255.0, 0.1)], &[], &strict).is_empty());
+    }
+
+    /// `correct` per image, images numbered from `first`.
+    fn outcomes(attack: &str, first: i64, correct: &[bool]) -> Vec<Outcome> {
+        (first..).zip(correct).map(|(sample_index, &correct)| Outcome { attack: attack.into(), eps: 8.0, sample_index, correct }).collect()
+    }
+
+    #[test]
+    fn autoattack_is_compared_with_pgd_on_its_own_images() {
+        let pgd = outcomes("pgd", 0, &[false, false, true, true]);
+        let flagged = |autoattack: Vec<Outcome>| -> Vec<&'static str> {
+            let all: Vec<Outcome> = pgd.iter().cloned().chain(autoattack).collect();
+            alerts(&[], &all, &ChecksConfig::default()).into_iter().map(|a| a.0).collect()
+        };
+        // On images 0 and 1 PGD left nothing, AutoAttack half: flagged.
+        assert_eq!(flagged(outcomes("autoattack", 0, &[true, false])), ["pgd-beats-autoattack"]);
+        // On images 2 and 3 AutoAttack does no better than PGD there, even
+        // where it beats PGD's accuracy over all four images (0.5).
+        assert!(flagged(outcomes("autoattack", 2, &[true, false])).is_empty());
+        assert!(flagged(outcomes("autoattack", 2, &[true, true])).is_empty());
     }
 }
