@@ -100,7 +100,10 @@ pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Ve
         images.entry((o.attack.as_str(), o.eps.to_bits())).or_default().insert(o.sample_index, o.correct);
     }
     for (&(attack, bits), autoattack) in &images {
-        let Some(pgd) = images.get(&("pgd", bits)).filter(|_| attack == "autoattack") else { continue };
+        if attack != "autoattack" {
+            continue;
+        }
+        let Some(pgd) = images.get(&("pgd", bits)) else { continue };
         let shared: Vec<i64> = autoattack.keys().filter(|i| pgd.contains_key(i)).copied().collect();
         if shared.is_empty() {
             continue;

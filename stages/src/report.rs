@@ -5,6 +5,7 @@
 //! best few plotted), training curves, and, when imported, the released
 //! NAS-RobBench-201 clean vs PGD@8 accuracies.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -319,19 +320,16 @@ fn same_images(catalog: &Arc<Catalog>) -> Result<String> {
                  GROUP BY arch_index, seed ORDER BY arch_index, seed"
             ),
         )?;
-        let present: Vec<&str> = LADDER.into_iter().filter(|a| (0..per_attack.len()).any(|r| per_attack.text(2, r) == *a)).collect();
+        let accuracy: HashMap<(&str, &str, &str), f64> =
+            (0..per_attack.len()).map(|r| ((per_attack.text(0, r), per_attack.text(1, r), per_attack.text(2, r)), per_attack.number(3, r))).collect();
+        let present: Vec<&str> = LADDER.into_iter().filter(|a| accuracy.keys().any(|k| k.2 == *a)).collect();
         let mut categories: Vec<String> = present.iter().map(|a| a.to_string()).collect();
         categories.push("worst case".into());
         let mut series = Vec::new();
         let mut cells = Vec::new();
         for w in 0..worst.len() {
             let (arch, seed) = (worst.text(0, w), worst.text(1, w));
-            let accuracy_of = |attack: &str| {
-                (0..per_attack.len())
-                    .find(|&r| per_attack.text(0, r) == arch && per_attack.text(1, r) == seed && per_attack.text(2, r) == attack)
-                    .map(|r| per_attack.number(3, r))
-            };
-            let mut ladder: Vec<Option<f64>> = present.iter().map(|a| accuracy_of(a)).collect();
+            let mut ladder: Vec<Option<f64>> = present.iter().map(|a| accuracy.get(&(arch, seed, *a)).copied()).collect();
             ladder.push(Some(worst.number(2, w)));
             series.push((format!("{arch} s{seed}"), ladder.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect()));
             let mut row = vec![arch.to_string(), seed.to_string(), worst.text(3, w).to_string()];
