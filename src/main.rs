@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "robbench", version, about = "Robust NAS benchmarks on NAS-Bench-201: adversarial training, attacks, NTK bounds, SQL over the results.")]
+#[command(
+    name = "robbench",
+    version,
+    about = "Robust NAS benchmarks on NAS-Bench-201: adversarial training, attacks, NTK bounds, SQL over the results."
+)]
 struct Cli {
     /// Artifact store directory (content-addressed units, run records).
     #[arg(long, global = true, default_value = "artifacts", env = "ROBBENCH_STORE")]
@@ -107,7 +111,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config, jobs, device, shard } => cli::run::run(&cli.store, &config, jobs, &device, shard.as_deref()),
+        Command::Run { config, jobs, device, shard } => {
+            cli::run::run(&cli.store, &config, jobs, &device, shard.as_deref())
+        }
         Command::Plan { config, shard } => cli::run::plan(&cli.store, &config, shard.as_deref()),
         Command::Sql { config, run, format, out, query } => {
             cli::sql::sql(&cli.store, &config, run.as_deref(), format, out.as_deref(), &query)

@@ -53,7 +53,10 @@ fn runs_reruns_incrementally_and_answers_sql() {
     assert_eq!(rows.len(), 2);
     for row in &rows {
         let v: Vec<f64> = row[1..].iter().map(|x| x.parse().unwrap()).collect();
-        assert!(v.windows(2).all(|w| w[0] >= w[1]), "clean/fgsm/pgd/apgd-ce/apgd-t/fab-t/square/autoattack not ordered: {row:?}");
+        assert!(
+            v.windows(2).all(|w| w[0] >= w[1]),
+            "clean/fgsm/pgd/apgd-ce/apgd-t/fab-t/square/autoattack not ordered: {row:?}"
+        );
         assert_eq!(v[6], v[7], "AutoAttack's result is what its last component left: {row:?}");
     }
     // 40 images per model: 5 attack units, AutoAttack's 5 rows, the 2 sweep points.
@@ -91,7 +94,11 @@ fn runs_reruns_incrementally_and_answers_sql() {
     // and only the checks and the new sweep point run.
     let short = run_tiny(store, &["evaluation.sweep.eps=[1.0]"]);
     assert_eq!(stage_counts(&short, "evaluate"), (2, 12, 0));
-    let alerts = sql_tiny(store, &["evaluation.sweep.eps=[1.0]"], "SELECT arch_index, kind FROM alerts WHERE kind = 'sweep-not-zero'");
+    let alerts = sql_tiny(
+        store,
+        &["evaluation.sweep.eps=[1.0]"],
+        "SELECT arch_index, kind FROM alerts WHERE kind = 'sweep-not-zero'",
+    );
     assert!(!alerts.is_empty(), "a sweep ending at 1/255 must be flagged");
 
     // verify finds a corrupted file; the next run recomputes just that unit.
@@ -123,7 +130,8 @@ fn a_killed_training_run_leaves_no_partial_unit_and_resumes() {
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert_eq!(stage_counts(&resumed, "train"), (1, 0, 0));
     let unit = std::fs::read_dir(store.join("objects/train")).unwrap().next().unwrap().unwrap().path();
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(unit.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(unit.join("manifest.json")).unwrap()).unwrap();
     assert!(manifest["notes"]["resumed_after_epoch"].as_u64().unwrap() >= 1, "{manifest}");
     let epochs = sql_tiny(store, &long, "SELECT count(*) FROM training");
     assert_eq!(epochs[0][0], "6", "the log covers every epoch, before and after the kill");
@@ -140,7 +148,8 @@ fn a_killed_autoattack_evaluation_resumes_at_its_next_batch_with_the_same_result
     assert!(copied.success());
 
     // Only the AutoAttack unit is new (about 4 s): kill it after its first batch of 10.
-    let with_autoattack = [&base[..], &["evaluation.autoattack.eps=[2.0]", "evaluation.autoattack.square_queries=2000"]].concat();
+    let with_autoattack =
+        [&base[..], &["evaluation.autoattack.eps=[2.0]", "evaluation.autoattack.square_queries=2000"]].concat();
     let evaluations = || std::fs::read_dir(killed.join("objects/evaluate")).unwrap().count();
     let before = evaluations();
     run_tiny_until(&killed, &with_autoattack, |scratch| scratch.join("batch-0.json").exists());
@@ -151,7 +160,8 @@ fn a_killed_autoattack_evaluation_resumes_at_its_next_batch_with_the_same_result
     let uninterrupted = run_tiny(&reference, &with_autoattack);
     assert!(uninterrupted.status.success(), "{}", stderr(&uninterrupted));
 
-    let query = "SELECT attack, sample_index, correct FROM evaluation_samples WHERE eps = 2 ORDER BY attack, sample_index";
+    let query =
+        "SELECT attack, sample_index, correct FROM evaluation_samples WHERE eps = 2 ORDER BY attack, sample_index";
     let got = sql_tiny(&killed, &with_autoattack, query);
     assert_eq!(got.len(), 5 * 40, "AutoAttack and its four components, 40 images each");
     assert_eq!(got, sql_tiny(&reference, &with_autoattack, query), "resuming must not change a single verdict");
@@ -166,7 +176,8 @@ fn a_killed_autoattack_evaluation_resumes_at_its_next_batch_with_the_same_result
 /// Starts `robbench run` (tiny config plus `extra`) and kills it as soon as
 /// some unit's scratch directory satisfies `ready`.
 fn run_tiny_until(store: &Path, extra: &[&str], ready: impl Fn(&Path) -> bool) {
-    let mut args = vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), "cpu".into()];
+    let mut args =
+        vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), "cpu".into()];
     for set in common::TINY.iter().chain(extra) {
         args.push("--set".into());
         args.push(set.to_string());
@@ -224,7 +235,10 @@ fn imagenet16_pickles_run_through_the_whole_pipeline() {
     robbench_reference::run_json(&python, "write_imagenet16.py", &[data.path().to_str().unwrap(), "2", "30"]);
     let store = tempfile::tempdir().unwrap();
     let root = format!("dataset.root=\"{}\"", data.path().display());
-    let o = run_tiny(store.path(), &["dataset.name=\"imagenet16-120\"", &root, "dataset.train_size=120", "dataset.test_size=24"]);
+    let o = run_tiny(
+        store.path(),
+        &["dataset.name=\"imagenet16-120\"", &root, "dataset.train_size=120", "dataset.test_size=24"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = sql_tiny(
         store.path(),

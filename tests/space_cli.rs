@@ -14,7 +14,10 @@ fn space_lists_every_architecture_with_cost() {
     assert_eq!(lines.next(), Some("arch_index,arch,unique_index,params,flops"));
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 15_625);
-    assert_eq!(rows[0], "0,|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|,0,129306,15.64737");
+    assert_eq!(
+        rows[0],
+        "0,|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|,0,129306,15.64737"
+    );
     let o = robbench(dir.path(), &["space", "--classes", "120", "--input-size", "16", "--arch", "0"]);
     assert!(stdout(&o).contains(",136456,3.91948"), "{}", stdout(&o));
     let parquet = dir.path().join("space.parquet");
@@ -25,7 +28,14 @@ fn space_lists_every_architecture_with_cost() {
 #[test]
 fn a_bad_architecture_string_is_refused_naming_the_edge() {
     let dir = tempfile::tempdir().unwrap();
-    let o = robbench(dir.path(), &["space", "--arch", "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~2|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"]);
+    let o = robbench(
+        dir.path(),
+        &[
+            "space",
+            "--arch",
+            "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~2|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+        ],
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("avg_pool_3x3~2"), "{}", stderr(&o));
 }

@@ -7,7 +7,10 @@ use anyhow::Result;
 use robbench_schemas::TableDef;
 use serde_json::json;
 
-use crate::{execute, Config, ConfigError, ConfigSchema, Pipeline, RunOptions, Stage, Store, UnitContext, UnitSpec, UnitStatus, Upstream};
+use crate::{
+    Config, ConfigError, ConfigSchema, Pipeline, RunOptions, Stage, Store, UnitContext, UnitSpec, UnitStatus, Upstream,
+    execute,
+};
 
 struct AnyConfig;
 impl ConfigSchema for AnyConfig {

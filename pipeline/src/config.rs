@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
 /// A configuration problem, always naming the key (or file) at fault.
@@ -82,10 +82,9 @@ impl Config {
         let mut table = &mut self.root;
         for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
             let entry = table.entry(part.to_string()).or_insert_with(|| Value::Table(Table::new()));
-            table = entry.as_table_mut().ok_or_else(|| ConfigError::NotASection {
-                key: key.to_string(),
-                parent: parts[..=depth].join("."),
-            })?;
+            table = entry
+                .as_table_mut()
+                .ok_or_else(|| ConfigError::NotASection { key: key.to_string(), parent: parts[..=depth].join(".") })?;
         }
         table.insert(parts[parts.len() - 1].to_string(), value);
         Ok(())

@@ -5,9 +5,9 @@
 //! skipped; the run carries on with everything independent of it.
 
 use std::io::IsTerminal;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -16,7 +16,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::plan::{Pipeline, Plan};
 use crate::runs::{self, RunRecord, RunUnit, UnitStatus};
 use crate::stage::{InputUnit, Progress, UnitContext};
-use crate::store::{unix_seconds, Manifest, Store};
+use crate::store::{Manifest, Store, unix_seconds};
 
 pub struct RunOptions {
     pub jobs: usize,
@@ -99,16 +99,24 @@ pub fn execute(pipeline: &Pipeline, plan: &Plan, store: &Store, options: &RunOpt
         let outcomes_ref = &outcomes;
         std::thread::scope(|scope| {
             for _ in 0..options.jobs.max(1).min(members.len()) {
-                scope.spawn(|| loop {
-                    let n = cursor.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = members.get(n) else { break };
-                    let outcome = run_one(stage.as_ref(), plan, i, store, outcomes_ref, &bar, options);
-                    if !interactive && outcome.status != UnitStatus::Reused {
-                        let error = outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-                        eprintln!("[{}] {} {} ({:.1}s){error}", stage.name(), outcome.status.as_str(), outcome.label, outcome.seconds);
+                scope.spawn(|| {
+                    loop {
+                        let n = cursor.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = members.get(n) else { break };
+                        let outcome = run_one(stage.as_ref(), plan, i, store, outcomes_ref, &bar, options);
+                        if !interactive && outcome.status != UnitStatus::Reused {
+                            let error = outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+                            eprintln!(
+                                "[{}] {} {} ({:.1}s){error}",
+                                stage.name(),
+                                outcome.status.as_str(),
+                                outcome.label,
+                                outcome.seconds
+                            );
+                        }
+                        bar.inc(1);
+                        results.lock().expect("no panics while locked").push((i, outcome));
                     }
-                    bar.inc(1);
-                    results.lock().expect("no panics while locked").push((i, outcome));
                 });
             }
         });
@@ -150,7 +158,9 @@ fn run_one(
         seconds: started.elapsed().as_secs_f64(),
         error,
     };
-    if let Some(failed) = unit.inputs.iter().find(|&&j| !done[j].as_ref().is_some_and(|o| o.status != UnitStatus::Failed)) {
+    if let Some(failed) =
+        unit.inputs.iter().find(|&&j| !done[j].as_ref().is_some_and(|o| o.status != UnitStatus::Failed))
+    {
         let input = &plan.units[*failed];
         return outcome(UnitStatus::Failed, Some(format!("input {} `{}` failed", input.stage_name, input.spec.label)));
     }

@@ -17,8 +17,8 @@ pub mod stage;
 pub mod store;
 pub mod tables;
 
-pub use config::{invalid, Config, ConfigError, ConfigSchema};
-pub use execute::{execute, RunOptions, RunReport};
+pub use config::{Config, ConfigError, ConfigSchema, invalid};
+pub use execute::{RunOptions, RunReport, execute};
 pub use key::UnitKey;
 pub use plan::{Pipeline, Plan, PlannedUnit};
 pub use runs::{RunRecord, RunUnit, UnitStatus};

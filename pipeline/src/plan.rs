@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 
 use crate::config::{Config, ConfigSchema};
 use crate::key::UnitKey;
@@ -53,14 +53,18 @@ impl Pipeline {
                     .upstream()
                     .iter()
                     .map(|name| {
-                        let views = by_stage.get(name).map(Vec::as_slice).unwrap_or(&[]).iter().map(|&i| {
-                            PlannedUnitView { unit: UnitRef(i), params: &units[i].spec.params, label: &units[i].spec.label }
-                        });
+                        let views =
+                            by_stage.get(name).map(Vec::as_slice).unwrap_or(&[]).iter().map(|&i| PlannedUnitView {
+                                unit: UnitRef(i),
+                                params: &units[i].spec.params,
+                                label: &units[i].spec.label,
+                            });
                         (*name, views.collect())
                     })
                     .collect(),
             };
-            let specs = stage.plan(&config, &upstream).map_err(|e| e.context(format!("planning stage `{}`", stage.name())))?;
+            let specs =
+                stage.plan(&config, &upstream).map_err(|e| e.context(format!("planning stage `{}`", stage.name())))?;
             drop(upstream);
             let allowed: HashSet<usize> =
                 stage.upstream().iter().flat_map(|n| by_stage.get(n).cloned().unwrap_or_default()).collect();
@@ -69,7 +73,11 @@ impl Pipeline {
             for spec in specs {
                 let inputs: Vec<usize> = spec.inputs.iter().map(|r| r.0).collect();
                 if let Some(bad) = inputs.iter().find(|i| !allowed.contains(i)) {
-                    bail!("stage `{}` unit `{}` consumes unit {bad}, which is not from its upstream stages", stage.name(), spec.label);
+                    bail!(
+                        "stage `{}` unit `{}` consumes unit {bad}, which is not from its upstream stages",
+                        stage.name(),
+                        spec.label
+                    );
                 }
                 let input_keys: Vec<UnitKey> = inputs.iter().map(|&i| units[i].key).collect();
                 let slice = slices

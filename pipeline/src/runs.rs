@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{write_atomic, Store};
+use crate::store::{Store, write_atomic};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -19,7 +19,7 @@ use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use robbench_schemas::{parse_file_name, TableDef};
+use robbench_schemas::{TableDef, parse_file_name};
 
 use crate::runs::{RunRecord, UnitStatus};
 use crate::store::Store;
@@ -174,7 +174,8 @@ impl Catalog {
                 for (run_id, files) in &self.history {
                     for path in files.get(&key).into_iter().flatten() {
                         for batch in self.read_cached(path, Some(def))? {
-                            let run_col: ArrayRef = Arc::new(StringArray::from(vec![run_id.as_str(); batch.num_rows()]));
+                            let run_col: ArrayRef =
+                                Arc::new(StringArray::from(vec![run_id.as_str(); batch.num_rows()]));
                             let mut columns = vec![run_col];
                             columns.extend(batch.columns().iter().cloned());
                             batches.push(RecordBatch::try_new(schema.clone(), columns)?);

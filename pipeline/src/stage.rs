@@ -72,11 +72,7 @@ pub struct Upstream<'a> {
 impl<'a> Upstream<'a> {
     /// Units of an upstream stage (empty when it planned none).
     pub fn units(&self, stage: &str) -> &[PlannedUnitView<'a>] {
-        self.stages
-            .iter()
-            .find(|(name, _)| *name == stage)
-            .map(|(_, units)| units.as_slice())
-            .unwrap_or(&[])
+        self.stages.iter().find(|(name, _)| *name == stage).map(|(_, units)| units.as_slice()).unwrap_or(&[])
     }
 }
 

@@ -222,7 +222,12 @@ fn check_object(dir: &Path) -> Option<String> {
         match hash_file(&dir.join(&entry.path)) {
             Err(_) => return Some(format!("{} is missing", entry.path)),
             Ok((hash, _)) if hash != entry.blake3 => {
-                return Some(format!("{} has changed (blake3 {} != recorded {})", entry.path, &hash[..16], &entry.blake3[..16]));
+                return Some(format!(
+                    "{} has changed (blake3 {} != recorded {})",
+                    entry.path,
+                    &hash[..16],
+                    &entry.blake3[..16]
+                ));
             }
             Ok(_) => {}
         }

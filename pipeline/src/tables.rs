@@ -3,20 +3,25 @@
 use std::fs::File;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
-use robbench_schemas::{TableDef, META_TABLE, META_VERSION};
+use robbench_schemas::{META_TABLE, META_VERSION, TableDef};
 
 /// Writes `batches` (which must have the table's schema) to `path`.
 pub fn write_parquet(path: &Path, table: &TableDef, batches: &[RecordBatch]) -> Result<()> {
     let schema = table.schema();
     for batch in batches {
         if batch.schema().fields() != schema.fields() {
-            bail!("rows for table `{}` do not match its schema v{}: got {:?}", table.name, table.version, batch.schema().fields());
+            bail!(
+                "rows for table `{}` do not match its schema v{}: got {:?}",
+                table.name,
+                table.version,
+                batch.schema().fields()
+            );
         }
     }
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -34,12 +39,7 @@ pub fn write_parquet(path: &Path, table: &TableDef, batches: &[RecordBatch]) -> 
 pub fn read_parquet(path: &Path, table: &TableDef) -> Result<Vec<RecordBatch>> {
     let (batches, name, version) = read_any(path)?;
     if name != table.name || version != table.version {
-        bail!(
-            "{} holds table `{name}` v{version}, expected `{}` v{}",
-            path.display(),
-            table.name,
-            table.version
-        );
+        bail!("{} holds table `{name}` v{version}, expected `{}` v{}", path.display(), table.name, table.version);
     }
     Ok(batches)
 }
@@ -53,8 +53,6 @@ pub fn read_any(path: &Path) -> Result<(Vec<RecordBatch>, String, u32)> {
     let name = meta.get(META_TABLE).cloned().unwrap_or_default();
     let version = meta.get(META_VERSION).and_then(|v| v.parse().ok()).unwrap_or(0);
     let reader = builder.build()?;
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{} is corrupt", path.display()))?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().with_context(|| format!("{} is corrupt", path.display()))?;
     Ok((batches, name, version))
 }

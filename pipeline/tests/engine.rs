@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use arrow::array::{Int64Array, StringArray};
 use robbench_pipeline::*;
 use robbench_schemas::{Column, TableDef};
@@ -20,7 +20,6 @@ static VALUES: TableDef = TableDef {
         Column { name: "value", data_type: || arrow::datatypes::DataType::Int64, nullable: false, doc: "" },
     ],
 };
-
 
 /// Counts executions per stage, shared by the stages of one test.
 #[derive(Clone, Default)]
@@ -73,10 +72,18 @@ fn read_value(path: &std::path::Path) -> Result<i64> {
 
 struct Gen(Counter, Arc<AtomicUsize>);
 impl Stage for Gen {
-    fn name(&self) -> &'static str { "gen" }
-    fn version(&self) -> u32 { 1 }
-    fn upstream(&self) -> &'static [&'static str] { &[] }
-    fn tables(&self) -> Vec<&'static TableDef> { vec![] }
+    fn name(&self) -> &'static str {
+        "gen"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![]
+    }
     fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let count: u32 = config.typed("gen.count")?;
         let fail: Vec<u32> = config.typed("gen.fail")?;
@@ -98,7 +105,8 @@ impl Stage for Gen {
         let i = unit.params()["i"].as_i64().unwrap();
         let scale: i64 = unit.config().typed("gen.scale")?;
         // A resumable 3-step computation; steps survive an interrupted attempt.
-        let crash_at: Option<u32> = unit.config().get("gen.crash_once_at_step").map(|_| unit.config().typed("gen.crash_once_at_step").unwrap());
+        let crash_at: Option<u32> =
+            unit.config().get("gen.crash_once_at_step").map(|_| unit.config().typed("gen.crash_once_at_step").unwrap());
         let scratch = unit.scratch_dir()?.join("step");
         let mut step: u32 = std::fs::read_to_string(&scratch).map(|s| s.parse().unwrap()).unwrap_or(0);
         std::fs::write(unit.output_file("partial")?, "half-written")?;
@@ -118,10 +126,18 @@ impl Stage for Gen {
 
 struct Square(Counter);
 impl Stage for Square {
-    fn name(&self) -> &'static str { "square" }
-    fn version(&self) -> u32 { 1 }
-    fn upstream(&self) -> &'static [&'static str] { &["gen"] }
-    fn tables(&self) -> Vec<&'static TableDef> { vec![&VALUES] }
+    fn name(&self) -> &'static str {
+        "square"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &["gen"]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![&VALUES]
+    }
     fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         Ok(up
             .units("gen")
@@ -140,20 +156,26 @@ impl Stage for Square {
         let v = read_value(&unit.input("gen")?.file("value"))?;
         let offset: i64 = unit.config().typed("square.offset")?;
         let name = format!("sq{}", unit.params()["i"]);
-        let batch = VALUES.batch(vec![
-            Arc::new(StringArray::from(vec![name])),
-            Arc::new(Int64Array::from(vec![v * v + offset])),
-        ])?;
+        let batch = VALUES
+            .batch(vec![Arc::new(StringArray::from(vec![name])), Arc::new(Int64Array::from(vec![v * v + offset]))])?;
         unit.write_table(&VALUES, &[batch])
     }
 }
 
 struct Total(Counter);
 impl Stage for Total {
-    fn name(&self) -> &'static str { "total" }
-    fn version(&self) -> u32 { 1 }
-    fn upstream(&self) -> &'static [&'static str] { &["square"] }
-    fn tables(&self) -> Vec<&'static TableDef> { vec![&VALUES] }
+    fn name(&self) -> &'static str {
+        "total"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &["square"]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![&VALUES]
+    }
     fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         Ok(vec![UnitSpec {
             label: "total".into(),
@@ -172,10 +194,8 @@ impl Stage for Total {
                 sum += col.iter().flatten().sum::<i64>();
             }
         }
-        let batch = VALUES.batch(vec![
-            Arc::new(StringArray::from(vec!["total"])),
-            Arc::new(Int64Array::from(vec![sum])),
-        ])?;
+        let batch =
+            VALUES.batch(vec![Arc::new(StringArray::from(vec!["total"])), Arc::new(Int64Array::from(vec![sum]))])?;
         unit.write_table(&VALUES, &[batch])
     }
 }
@@ -218,7 +238,8 @@ impl Harness {
     /// Runs and returns executed counts per stage (from the run report).
     fn run(&self, sets: &[&str], shard: Option<(u64, u64)>) -> (RunReport, HashMap<String, (usize, usize, usize)>) {
         let plan = self.pipeline.plan(&self.config(sets)).unwrap();
-        let report = execute(&self.pipeline, &plan, &self.store(), &RunOptions { jobs: 2, shard, device: None }).unwrap();
+        let report =
+            execute(&self.pipeline, &plan, &self.store(), &RunOptions { jobs: 2, shard, device: None }).unwrap();
         let summary = report.summary().into_iter().map(|(s, e, r, f)| (s, (e, r, f))).collect();
         (report, summary)
     }
@@ -363,8 +384,11 @@ fn gc_removes_only_units_no_run_references() {
     }
     h.run(&["gen.count=2"], None);
     let store = h.store();
-    let referenced: std::collections::HashSet<String> =
-        robbench_pipeline::runs::list(&store).unwrap().into_iter().flat_map(|r| r.units.into_iter().map(|u| u.key)).collect();
+    let referenced: std::collections::HashSet<String> = robbench_pipeline::runs::list(&store)
+        .unwrap()
+        .into_iter()
+        .flat_map(|r| r.units.into_iter().map(|u| u.key))
+        .collect();
     let would = store.gc(&referenced, true).unwrap();
     assert_eq!(store.objects().unwrap().len(), 4 + 4 + 2, "a dry run removes nothing");
     let removed = store.gc(&referenced, false).unwrap();

@@ -42,11 +42,7 @@ pub struct TableDef {
 impl TableDef {
     /// The Arrow schema, carrying the table name and version as metadata.
     pub fn schema(&self) -> SchemaRef {
-        let fields: Vec<Field> = self
-            .columns
-            .iter()
-            .map(|c| Field::new(c.name, (c.data_type)(), c.nullable))
-            .collect();
+        let fields: Vec<Field> = self.columns.iter().map(|c| Field::new(c.name, (c.data_type)(), c.nullable)).collect();
         let metadata = HashMap::from([
             (META_TABLE.to_string(), self.name.to_string()),
             (META_VERSION.to_string(), self.version.to_string()),
@@ -88,7 +84,10 @@ pub fn by_name(name: &str) -> Option<&'static TableDef> {
 pub fn markdown() -> String {
     let mut out = String::new();
     for t in all() {
-        out.push_str(&format!("### `{}` (v{})\n\n{}\n\n| column | type | meaning |\n|---|---|---|\n", t.name, t.version, t.doc));
+        out.push_str(&format!(
+            "### `{}` (v{})\n\n{}\n\n| column | type | meaning |\n|---|---|---|\n",
+            t.name, t.version, t.doc
+        ));
         for c in t.columns {
             let ty = format!("{}{}", (c.data_type)(), if c.nullable { ", nullable" } else { "" });
             out.push_str(&format!("| `{}` | {} | {} |\n", c.name, ty, c.doc));

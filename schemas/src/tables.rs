@@ -71,7 +71,11 @@ pub static DATASETS: TableDef = TableDef {
         col!("channels", Int64, "image channels"),
         col!("height", Int64, "image height"),
         col!("width", Int64, "image width"),
-        col!("mean", float_list(), "per-channel mean of this split's pixels in [0,1] (the model normalises with the train row)"),
+        col!(
+            "mean",
+            float_list(),
+            "per-channel mean of this split's pixels in [0,1] (the model normalises with the train row)"
+        ),
         col!("std", float_list(), "per-channel population standard deviation of this split's pixels in [0,1]"),
     ],
 };
@@ -136,7 +140,11 @@ pub static EVALUATIONS: TableDef = TableDef {
             "clean | fgsm | pgd | autoattack, its components apgd-ce | apgd-t | fab-t | square (rand: apgd-ce | apgd-dlr), each the accuracy left after it in AutoAttack's cascade | pgd-sweep (the gradient-masking eps sweep)"
         ),
         col!("eps", Float64, "L-inf radius in units of 1/255 (0 for clean)"),
-        col!("steps", Int64, "attack iterations (0 for clean, 1 for FGSM, queries for Square, APGD iterations for autoattack)"),
+        col!(
+            "steps",
+            Int64,
+            "attack iterations (0 for clean, 1 for FGSM, queries for Square, APGD iterations for autoattack)"
+        ),
         col!("n_samples", Int64, "test images attacked"),
         col!("n_correct", Int64, "images still classified correctly"),
         col!("accuracy", Float64, "n_correct / n_samples"),
@@ -166,7 +174,11 @@ pub static ALERTS: TableDef = TableDef {
         ARCH_INDEX,
         DATASET,
         SEED,
-        col!("kind", Utf8, "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box | pgd-beats-autoattack"),
+        col!(
+            "kind",
+            Utf8,
+            "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box | pgd-beats-autoattack"
+        ),
         col!("detail", Utf8, "the numbers behind it"),
     ],
 };
@@ -210,7 +222,11 @@ pub static BOUNDS: TableDef = TableDef {
         col!("confidence_term", Float64, "sqrt(log(1/delta) / n)"),
         col!("clean_bound", Float64, "depth_factor * clean_complexity + confidence_term"),
         col!("robust_bound", Float64, "depth_factor * robust_complexity + confidence_term"),
-        col!("clean_lambda_bound", Float64, "the same with sqrt(|y|^2 / (n lambda_min(K_all))) (infinite if lambda_min <= 0)"),
+        col!(
+            "clean_lambda_bound",
+            Float64,
+            "the same with sqrt(|y|^2 / (n lambda_min(K_all))) (infinite if lambda_min <= 0)"
+        ),
         col!("robust_lambda_bound", Float64, "the same with lambda_min(K~_all)"),
         col!("jitter", Float64, "largest diagonal jitter needed to factor a kernel (0 = none)"),
     ],

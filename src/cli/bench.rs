@@ -111,13 +111,31 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stages/reference/python/bench_train.py");
                 let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
                 let output = std::process::Command::new(&python)
-                    .args([script, &arch.to_string(), &channels.to_string(), &cells.to_string(), "10", &batch.to_string(), &batches.to_string(), &attack_steps.to_string(), device_name])
+                    .args([
+                        script,
+                        &arch.to_string(),
+                        &channels.to_string(),
+                        &cells.to_string(),
+                        "10",
+                        &batch.to_string(),
+                        &batches.to_string(),
+                        &attack_steps.to_string(),
+                        device_name,
+                    ])
                     .output()
                     .map_err(|e| anyhow::anyhow!("cannot run {python} (set ROBBENCH_PYTHON): {e}"))?;
-                anyhow::ensure!(output.status.success(), "PyTorch benchmark failed: {}", String::from_utf8_lossy(&output.stderr));
+                anyhow::ensure!(
+                    output.status.success(),
+                    "PyTorch benchmark failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
                 let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
                 let theirs = result["images_per_second"].as_f64().unwrap_or(f64::NAN);
-                println!("PyTorch 2.11 on {}: {theirs:.1} images/s; robbench / PyTorch = {:.2}", result["device"], ours / theirs);
+                println!(
+                    "PyTorch 2.11 on {}: {theirs:.1} images/s; robbench / PyTorch = {:.2}",
+                    result["device"],
+                    ours / theirs
+                );
             }
         }
         BenchCommand::Autoattack { net, checkpoint, images, size, eps, device } => {

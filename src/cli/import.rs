@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Subcommand;
-use robbench_pipeline::{execute, RunOptions, Store};
-use robbench_stages::import::{import_pipeline, ImportSource};
+use robbench_pipeline::{RunOptions, Store, execute};
+use robbench_stages::import::{ImportSource, import_pipeline};
 
 #[derive(Subcommand)]
 pub enum ImportCommand {

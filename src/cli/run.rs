@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use robbench_pipeline::{execute, RunOptions, Store};
+use robbench_pipeline::{RunOptions, Store, execute};
 
 use super::{load_config, parse_shard};
 use crate::ConfigArgs;
@@ -45,6 +45,11 @@ pub fn plan(store: &Path, args: &ConfigArgs, shard: Option<&str>) -> Result<Exit
     for (stage, total, stored) in summary {
         println!("{stage:<14} {total:>7} {stored:>7} {:>7}", total - stored);
     }
-    println!("planned {} units in {:.3}s (config {})", plan.units.len(), started.elapsed().as_secs_f64(), plan.config_hash);
+    println!(
+        "planned {} units in {:.3}s (config {})",
+        plan.units.len(),
+        started.elapsed().as_secs_f64(),
+        plan.config_hash
+    );
     Ok(ExitCode::SUCCESS)
 }

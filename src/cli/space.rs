@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use robbench_schemas::ARCHITECTURES;
-use robbench_space::{cost, ModelShape, Space};
+use robbench_space::{ModelShape, Space, cost};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum SpaceFormat {
@@ -67,7 +67,9 @@ pub fn space(args: &SpaceArgs) -> Result<ExitCode> {
     match args.format {
         SpaceFormat::Csv => {
             let mut out: Box<dyn Write> = match &args.out {
-                Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
+                Some(p) => {
+                    Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)
+                }
                 None => Box::new(std::io::stdout().lock()),
             };
             writeln!(out, "arch_index,arch,unique_index,params,flops")?;

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use robbench_pipeline::sql::{query, Catalog};
-use robbench_pipeline::{runs, RunRecord, Store};
+use robbench_pipeline::sql::{Catalog, query};
+use robbench_pipeline::{RunRecord, Store, runs};
 
 use super::load_config;
 use crate::ConfigArgs;
@@ -27,10 +27,17 @@ fn choose_run(store: &Store, args: &ConfigArgs, run: Option<&str>) -> Result<(Ru
     let all = runs::list(store)?;
     let chosen = match run {
         Some(id) => all.iter().find(|r| r.run_id == id).cloned().with_context(|| {
-            format!("no run `{id}` in {} (see `robbench sql \"SELECT DISTINCT run_id FROM runs\"`)", store.root().display())
+            format!(
+                "no run `{id}` in {} (see `robbench sql \"SELECT DISTINCT run_id FROM runs\"`)",
+                store.root().display()
+            )
         })?,
         // Without a run of the experiment, imported data is still queryable.
-        None if args.config.is_none() && args.sets.is_empty() && !all.iter().any(|r| r.units.iter().any(|u| u.stage != robbench_stages::import::IMPORT_STAGE)) && !all.is_empty() => {
+        None if args.config.is_none()
+            && args.sets.is_empty()
+            && !all.iter().any(|r| r.units.iter().any(|u| u.stage != robbench_stages::import::IMPORT_STAGE))
+            && !all.is_empty() =>
+        {
             all.last().cloned().expect("checked non-empty")
         }
         None => {
@@ -49,7 +56,14 @@ fn choose_run(store: &Store, args: &ConfigArgs, run: Option<&str>) -> Result<(Ru
     Ok((chosen, all))
 }
 
-pub fn sql(store: &Path, args: &ConfigArgs, run: Option<&str>, format: Format, out: Option<&Path>, sql: &str) -> Result<ExitCode> {
+pub fn sql(
+    store: &Path,
+    args: &ConfigArgs,
+    run: Option<&str>,
+    format: Format,
+    out: Option<&Path>,
+    sql: &str,
+) -> Result<ExitCode> {
     let store = Store::open(store)?;
     let (chosen, all) = choose_run(&store, args, run)?;
     let catalog = Arc::new(Catalog::new(&store, chosen, all, &[robbench_stages::import::IMPORT_STAGE]));
@@ -70,7 +84,9 @@ fn write(format: Format, out: Option<&Path>, schema: SchemaRef, batches: &[Recor
         return Ok(());
     }
     let mut sink: Box<dyn Write> = match out {
-        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+        Some(path) => {
+            Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     match format {
@@ -78,7 +94,11 @@ fn write(format: Format, out: Option<&Path>, schema: SchemaRef, batches: &[Recor
         Format::Csv => {
             let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut sink);
             if batches.is_empty() {
-                writeln!(writer.into_inner(), "{}", schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(","))?;
+                writeln!(
+                    writer.into_inner(),
+                    "{}",
+                    schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(",")
+                )?;
             } else {
                 for batch in batches {
                     writer.write(batch)?;

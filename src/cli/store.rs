@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use robbench_pipeline::{runs, Store};
+use robbench_pipeline::{Store, runs};
 
 pub fn verify(store: &Path) -> Result<ExitCode> {
     let store = Store::open(store)?;
@@ -24,7 +24,8 @@ pub fn verify(store: &Path) -> Result<ExitCode> {
 
 pub fn gc(store: &Path, dry_run: bool) -> Result<ExitCode> {
     let store = Store::open(store)?;
-    let referenced: HashSet<String> = runs::list(&store)?.into_iter().flat_map(|r| r.units.into_iter().map(|u| u.key)).collect();
+    let referenced: HashSet<String> =
+        runs::list(&store)?.into_iter().flat_map(|r| r.units.into_iter().map(|u| u.key)).collect();
     let removed = store.gc(&referenced, dry_run)?;
     for (stage, key) in &removed {
         println!("{} [{stage}] {key}", if dry_run { "would remove" } else { "removed" });

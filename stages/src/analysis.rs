@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{TableDef, BOUNDS, CORRELATIONS, EVALUATIONS, NTK};
+use robbench_schemas::{BOUNDS, CORRELATIONS, EVALUATIONS, NTK, TableDef};
 use serde_json::json;
 
 use crate::config::AnalysisConfig;
@@ -48,7 +48,8 @@ impl Stage for Analysis {
     }
 
     fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        let inputs: Vec<_> = ["evaluate", "ntk", "bound"].iter().flat_map(|s| up.units(s).iter().map(|u| u.unit)).collect();
+        let inputs: Vec<_> =
+            ["evaluate", "ntk", "bound"].iter().flat_map(|s| up.units(s).iter().map(|u| u.unit)).collect();
         let cfg: AnalysisConfig = config.typed("analysis")?;
         if up.units("ntk").is_empty() || (up.units("evaluate").is_empty() && cfg.reference.is_empty()) {
             return Ok(Vec::new());
@@ -76,7 +77,8 @@ impl Stage for Analysis {
                 for i in 0..batch.num_rows() {
                     let attack = strings(&batch, "attack").value(i);
                     let eps = floats(&batch, "eps").value(i);
-                    let name = if attack == "clean" { "clean".to_string() } else { format!("{attack}@{}", eps_label(eps)) };
+                    let name =
+                        if attack == "clean" { "clean".to_string() } else { format!("{attack}@{}", eps_label(eps)) };
                     metrics
                         .entry((name, strings(&batch, "dataset").value(i).to_string()))
                         .or_default()
@@ -88,7 +90,11 @@ impl Stage for Analysis {
             for batch in input.read_table(&NTK)? {
                 for i in 0..batch.num_rows() {
                     let kernel = strings(&batch, "kernel").value(i);
-                    let beta = if kernel.ends_with("all") { format!("@beta={}", floats(&batch, "beta").value(i)) } else { String::new() };
+                    let beta = if kernel.ends_with("all") {
+                        format!("@beta={}", floats(&batch, "beta").value(i))
+                    } else {
+                        String::new()
+                    };
                     for stat in ["lambda_min", "condition", "trace"] {
                         let name = format!("ntk.{}.{kernel}.{stat}{beta}", strings(&batch, "weights").value(i));
                         scores

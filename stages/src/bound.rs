@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use arrow::array::{Float64Array, Int64Array, StringArray};
-use robbench_ntk::{mix, multiclass_bound_terms, BoundParams};
+use robbench_ntk::{BoundParams, mix, multiclass_bound_terms};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{TableDef, BOUNDS};
+use robbench_schemas::{BOUNDS, TableDef};
 use tch::Tensor;
 
 use crate::config::{BoundConfig, NtkConfig};
@@ -50,7 +50,8 @@ impl Stage for Bound {
         let params = unit.params().clone();
         let cfg: BoundConfig = unit.config().typed("bound")?;
         let betas = unit.config().typed::<NtkConfig>("ntk")?.betas;
-        let kernels: HashMap<String, Tensor> = Tensor::read_safetensors(unit.input("ntk")?.file(KERNELS_FILE))?.into_iter().collect();
+        let kernels: HashMap<String, Tensor> =
+            Tensor::read_safetensors(unit.input("ntk")?.file(KERNELS_FILE))?.into_iter().collect();
         let get = |name: &str| kernels.get(name).with_context(|| format!("kernel file has no `{name}`"));
         let labels = Vec::<i64>::try_from(get("labels")?)?;
         let classes = get("classes")?.int64_value(&[0]);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{TableDef, ALERTS, EVALUATIONS, EVALUATION_SAMPLES};
+use robbench_schemas::{ALERTS, EVALUATION_SAMPLES, EVALUATIONS, TableDef};
 use serde_json::json;
 
 use crate::config::ChecksConfig;
@@ -59,14 +59,20 @@ pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Ve
         if acc > cfg.sweep_max_accuracy {
             out.push((
                 "sweep-not-zero",
-                format!("PGD accuracy {acc:.3} at eps {eps}/255, the sweep's largest (allowed: {})", cfg.sweep_max_accuracy),
+                format!(
+                    "PGD accuracy {acc:.3} at eps {eps}/255, the sweep's largest (allowed: {})",
+                    cfg.sweep_max_accuracy
+                ),
             ));
         }
     }
     for pair in sweep.windows(2) {
         let ((e0, a0), (e1, a1)) = (pair[0], pair[1]);
         if a1 > a0 + cfg.tolerance {
-            out.push(("sweep-not-monotone", format!("PGD accuracy rises from {a0:.3} at eps {e0}/255 to {a1:.3} at eps {e1}/255")));
+            out.push((
+                "sweep-not-monotone",
+                format!("PGD accuracy rises from {a0:.3} at eps {e0}/255 to {a1:.3} at eps {e1}/255"),
+            ));
         }
     }
 
@@ -75,7 +81,10 @@ pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Ve
         if let Some(&pgd) = pgd.get(&bits) {
             if fgsm + cfg.tolerance < pgd {
                 let eps = f64::from_bits(bits);
-                out.push(("fgsm-beats-pgd", format!("at eps {eps}/255 FGSM accuracy {fgsm:.3} < PGD accuracy {pgd:.3}")));
+                out.push((
+                    "fgsm-beats-pgd",
+                    format!("at eps {eps}/255 FGSM accuracy {fgsm:.3} < PGD accuracy {pgd:.3}"),
+                ));
             }
         }
     }
@@ -87,7 +96,9 @@ pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Ve
                 let eps = f64::from_bits(bits);
                 out.push((
                     "square-beats-white-box",
-                    format!("at eps {eps}/255 Square lowered AutoAttack's white-box accuracy {white:.3} to {square:.3}"),
+                    format!(
+                        "at eps {eps}/255 Square lowered AutoAttack's white-box accuracy {white:.3} to {square:.3}"
+                    ),
                 ));
             }
         }
@@ -108,7 +119,8 @@ pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Ve
         if shared.is_empty() {
             continue;
         }
-        let accuracy = |correct: &BTreeMap<i64, bool>| shared.iter().filter(|i| correct[i]).count() as f64 / shared.len() as f64;
+        let accuracy =
+            |correct: &BTreeMap<i64, bool>| shared.iter().filter(|i| correct[i]).count() as f64 / shared.len() as f64;
         let (autoattack, pgd) = (accuracy(autoattack), accuracy(pgd));
         if pgd + cfg.tolerance < autoattack {
             let eps = f64::from_bits(bits);
@@ -161,16 +173,24 @@ impl Stage for Checks {
         let mut outcomes = Vec::new();
         for input in unit.inputs() {
             for batch in input.read_table(&EVALUATIONS)? {
-                let column = |name: &str| batch.column_by_name(name).with_context(|| format!("evaluations has no column {name}"));
+                let column = |name: &str| {
+                    batch.column_by_name(name).with_context(|| format!("evaluations has no column {name}"))
+                };
                 let attack = column("attack")?.as_any().downcast_ref::<StringArray>().context("attack")?;
                 let eps = column("eps")?.as_any().downcast_ref::<Float64Array>().context("eps")?;
                 let accuracy = column("accuracy")?.as_any().downcast_ref::<Float64Array>().context("accuracy")?;
                 for i in 0..batch.num_rows() {
-                    rows.push(Measured { attack: attack.value(i).to_string(), eps: eps.value(i), accuracy: accuracy.value(i) });
+                    rows.push(Measured {
+                        attack: attack.value(i).to_string(),
+                        eps: eps.value(i),
+                        accuracy: accuracy.value(i),
+                    });
                 }
             }
             for batch in input.read_table(&EVALUATION_SAMPLES)? {
-                let column = |name: &str| batch.column_by_name(name).with_context(|| format!("evaluation_samples has no column {name}"));
+                let column = |name: &str| {
+                    batch.column_by_name(name).with_context(|| format!("evaluation_samples has no column {name}"))
+                };
                 let attack = column("attack")?.as_any().downcast_ref::<StringArray>().context("attack")?;
                 let eps = column("eps")?.as_any().downcast_ref::<Float64Array>().context("eps")?;
                 let sample = column("sample_index")?.as_any().downcast_ref::<Int64Array>().context("sample_index")?;
@@ -229,7 +249,10 @@ mod tests {
     #[test]
     fn each_masking_sign_is_flagged() {
         assert_eq!(kinds(&[row(SWEEP, 8.0, 0.4), row(SWEEP, 255.0, 0.1)]), ["sweep-not-zero"]);
-        assert_eq!(kinds(&[row(SWEEP, 8.0, 0.2), row(SWEEP, 16.0, 0.3), row(SWEEP, 255.0, 0.0)]), ["sweep-not-monotone"]);
+        assert_eq!(
+            kinds(&[row(SWEEP, 8.0, 0.2), row(SWEEP, 16.0, 0.3), row(SWEEP, 255.0, 0.0)]),
+            ["sweep-not-monotone"]
+        );
         assert_eq!(kinds(&[row("fgsm", 8.0, 0.2), row("pgd", 8.0, 0.4)]), ["fgsm-beats-pgd"]);
         assert_eq!(kinds(&[row("fab-t", 8.0, 0.4), row("square", 8.0, 0.3)]), ["square-beats-white-box"]);
     }
@@ -246,7 +269,10 @@ mod tests {
 
     /// `correct` per image, images numbered from `first`.
     fn outcomes(attack: &str, first: i64, correct: &[bool]) -> Vec<Outcome> {
-        (first..).zip(correct).map(|(sample_index, &correct)| Outcome { attack: attack.into(), eps: 8.0, sample_index, correct }).collect()
+        (first..)
+            .zip(correct)
+            .map(|(sample_index, &correct)| Outcome { attack: attack.into(), eps: 8.0, sample_index, correct })
+            .collect()
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `configs/default.toml` is embedded in the binary; any file may omit keys,
 //! which then take the defaults below (the paper's recipe where one exists).
 
-use robbench_pipeline::{invalid, Config, ConfigError, ConfigSchema};
+use robbench_pipeline::{Config, ConfigError, ConfigSchema, invalid};
 use serde::{Deserialize, Serialize};
 
 /// The embedded default experiment.
@@ -22,7 +22,6 @@ pub struct Experiment {
     pub checks: ChecksConfig,
     pub analysis: AnalysisConfig,
 }
-
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -74,7 +73,13 @@ pub struct ArchitecturesConfig {
 
 impl Default for ArchitecturesConfig {
     fn default() -> Self {
-        ArchitecturesConfig { select: "unique".into(), indices: vec![], strings: vec![], sample_size: 0, sample_seed: 0 }
+        ArchitecturesConfig {
+            select: "unique".into(),
+            indices: vec![],
+            strings: vec![],
+            sample_size: 0,
+            sample_seed: 0,
+        }
     }
 }
 
@@ -146,7 +151,6 @@ pub struct EvaluationConfig {
     pub autoattack: AutoAttackConfig,
     pub sweep: SweepConfig,
 }
-
 
 impl Default for EvaluationConfig {
     fn default() -> Self {
@@ -396,12 +400,18 @@ impl Experiment {
                 return Err(invalid("dataset.classes", "must be between 2 and 1000"));
             }
             if d.train_size == 0 || d.test_size == 0 {
-                return Err(invalid("dataset.train_size", "the synthetic dataset needs explicit train_size and test_size"));
+                return Err(invalid(
+                    "dataset.train_size",
+                    "the synthetic dataset needs explicit train_size and test_size",
+                ));
             }
         }
         let a = &self.architectures;
         if !SELECTIONS.contains(&a.select.as_str()) {
-            return Err(invalid("architectures.select", &format!("`{}` is not one of {}", a.select, SELECTIONS.join(", "))));
+            return Err(invalid(
+                "architectures.select",
+                &format!("`{}` is not one of {}", a.select, SELECTIONS.join(", ")),
+            ));
         }
         if let Some(bad) = a.indices.iter().find(|&&i| i >= 15_625) {
             return Err(invalid("architectures.indices", &format!("{bad} is not a NAS-Bench-201 index (0..15624)")));
@@ -515,7 +525,10 @@ impl Experiment {
                 return Err(invalid("ntk.betas", &format!("{b} is outside [0, 1]")));
             }
             if k.bn_calibration == 1 {
-                return Err(invalid("ntk.bn_calibration", "must be 0 (off) or at least 2 images: one image has no batch variance"));
+                return Err(invalid(
+                    "ntk.bn_calibration",
+                    "must be 0 (off) or at least 2 images: one image has no batch variance",
+                ));
             }
         }
         if !self.analysis.reference.is_empty() && !std::path::Path::new(&self.analysis.reference).is_file() {

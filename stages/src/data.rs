@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use robbench_data::Dataset;
 use tch::{Device, Kind, Tensor};
 
@@ -74,7 +74,8 @@ impl DataFile {
     }
 
     pub fn load(path: &Path) -> Result<DataFile> {
-        let tensors = Tensor::read_safetensors(path).with_context(|| format!("cannot read prepared data {}", path.display()))?;
+        let tensors =
+            Tensor::read_safetensors(path).with_context(|| format!("cannot read prepared data {}", path.display()))?;
         let get = |name: &str| -> Result<Tensor> {
             match tensors.iter().position(|(n, _)| n == name) {
                 Some(i) => Ok(tensors[i].1.shallow_clone()),

@@ -7,18 +7,18 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
 use robbench_nn::TinyNetwork;
-use robbench_pipeline::{store, Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream, store};
 use robbench_rng::Rng;
-use robbench_schemas::{TableDef, EVALUATIONS, EVALUATION_SAMPLES};
+use robbench_schemas::{EVALUATION_SAMPLES, EVALUATIONS, TableDef};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
 use crate::config::{AutoAttackConfig, EvaluationConfig, PgdConfig};
-use crate::data::{prepared_for, to_pixels, DataFile, DATA_FILE};
+use crate::data::{DATA_FILE, DataFile, prepared_for, to_pixels};
 use crate::train::CHECKPOINT;
 
 /// Attack name of the gradient-masking ε sweep in `evaluations`.
@@ -39,7 +39,8 @@ fn attacks(cfg: &EvaluationConfig) -> Vec<(&'static str, f64, Vec<&'static str>)
     for &eps in &cfg.fgsm.eps {
         out.push(("fgsm", eps, with(&[])));
     }
-    let pgd_keys = ["evaluation.pgd.steps", "evaluation.pgd.step_size", "evaluation.pgd.restarts", "evaluation.pgd.random_start"];
+    let pgd_keys =
+        ["evaluation.pgd.steps", "evaluation.pgd.step_size", "evaluation.pgd.restarts", "evaluation.pgd.random_start"];
     for &eps in &cfg.pgd.eps {
         out.push(("pgd", eps, with(&pgd_keys)));
     }
@@ -129,7 +130,8 @@ impl Stage for Evaluate {
         let cfg: EvaluationConfig = unit.config().typed("evaluation")?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
         let net = TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?;
-        let limit = |samples: usize, available: i64| if samples == 0 { available } else { (samples as i64).min(available) };
+        let limit =
+            |samples: usize, available: i64| if samples == 0 { available } else { (samples as i64).min(available) };
         let mut n = limit(cfg.samples, data.test_images.size()[0]);
         match attack.as_str() {
             "autoattack" => n = limit(cfg.autoattack.samples, n),
@@ -164,7 +166,11 @@ impl Stage for Evaluate {
             };
             for (i, o) in batch.into_iter().enumerate() {
                 if outcomes.len() <= i {
-                    outcomes.push(Outcome { attack: o.attack, steps: o.steps, correct: Vec::with_capacity(n as usize) });
+                    outcomes.push(Outcome {
+                        attack: o.attack,
+                        steps: o.steps,
+                        correct: Vec::with_capacity(n as usize),
+                    });
                 }
                 outcomes[i].correct.extend(o.correct);
             }
@@ -208,7 +214,8 @@ fn attack_batch(
         }
         "autoattack" => {
             let aa = autoattack_config(&cfg.autoattack, eps, x.size()[0] as usize, rng.next_u64());
-            let report = robbench_attacks::autoattack(forward, x, y, &aa).with_context(|| format!("AutoAttack at eps {eps}/255"))?;
+            let report = robbench_attacks::autoattack(forward, x, y, &aa)
+                .with_context(|| format!("AutoAttack at eps {eps}/255"))?;
             autoattack_outcomes(&aa, &report)
         }
         other => bail!("unknown attack `{other}`"),
@@ -241,15 +248,26 @@ fn check_in_ball(adv: &Tensor, x: &Tensor, eps: f64, attack: &str) -> Result<()>
     let distance = tch::no_grad(|| (adv - x).abs().max().double_value(&[]));
     let (lo, hi) = (adv.min().double_value(&[]), adv.max().double_value(&[]));
     if distance > eps / 255.0 + 1e-6 || lo < 0.0 || hi > 1.0 {
-        bail!("{attack} returned points outside the {eps}/255 ball or [0, 1] (distance {distance}, range [{lo}, {hi}])");
+        bail!(
+            "{attack} returned points outside the {eps}/255 ball or [0, 1] (distance {distance}, range [{lo}, {hi}])"
+        );
     }
     Ok(())
 }
 
-fn autoattack_config(cfg: &AutoAttackConfig, eps: f64, batch_size: usize, seed: u64) -> robbench_attacks::AutoAttackConfig {
+fn autoattack_config(
+    cfg: &AutoAttackConfig,
+    eps: f64,
+    batch_size: usize,
+    seed: u64,
+) -> robbench_attacks::AutoAttackConfig {
     robbench_attacks::AutoAttackConfig {
         eps: eps / 255.0,
-        version: if cfg.version == "rand" { robbench_attacks::Version::Rand } else { robbench_attacks::Version::Standard },
+        version: if cfg.version == "rand" {
+            robbench_attacks::Version::Rand
+        } else {
+            robbench_attacks::Version::Standard
+        },
         seed,
         batch_size,
         apgd_steps: cfg.apgd_steps,
@@ -267,19 +285,32 @@ fn autoattack_config(cfg: &AutoAttackConfig, eps: f64, batch_size: usize, seed: 
 /// AutoAttack's rows: after each component, the accuracy on the points found
 /// so far (what AutoAttack reports as "robust accuracy after X"), then the
 /// final result, classified again from the adversarial points themselves.
-fn autoattack_outcomes(cfg: &robbench_attacks::AutoAttackConfig, report: &robbench_attacks::AutoAttackReport) -> Vec<(String, i64, Verdict)> {
+fn autoattack_outcomes(
+    cfg: &robbench_attacks::AutoAttackConfig,
+    report: &robbench_attacks::AutoAttackReport,
+) -> Vec<(String, i64, Verdict)> {
     let steps = |stage: robbench_attacks::Stage| match stage {
         robbench_attacks::Stage::FabT => cfg.fab_steps,
         robbench_attacks::Stage::Square => cfg.square_queries,
         _ => cfg.apgd_steps,
     } as i64;
-    let mut rows: Vec<(String, i64, Verdict)> =
-        report.stages.iter().map(|(stage, correct)| (stage.name().to_string(), steps(*stage), Verdict::Known(correct.clone()))).collect();
+    let mut rows: Vec<(String, i64, Verdict)> = report
+        .stages
+        .iter()
+        .map(|(stage, correct)| (stage.name().to_string(), steps(*stage), Verdict::Known(correct.clone())))
+        .collect();
     rows.push(("autoattack".to_string(), cfg.apgd_steps as i64, Verdict::Points(report.adversarial.shallow_clone())));
     rows
 }
 
-fn write_outcomes(unit: &mut UnitContext<'_>, arch_index: i64, dataset: &str, seed: i64, eps: f64, outcomes: &[Outcome]) -> Result<()> {
+fn write_outcomes(
+    unit: &mut UnitContext<'_>,
+    arch_index: i64,
+    dataset: &str,
+    seed: i64,
+    eps: f64,
+    outcomes: &[Outcome],
+) -> Result<()> {
     let k = outcomes.len();
     let n_correct: Vec<i64> = outcomes.iter().map(|o| o.correct.iter().filter(|&&c| c).count() as i64).collect();
     let n_samples: Vec<i64> = outcomes.iter().map(|o| o.correct.len() as i64).collect();
@@ -292,7 +323,9 @@ fn write_outcomes(unit: &mut UnitContext<'_>, arch_index: i64, dataset: &str, se
         Arc::new(Int64Array::from(outcomes.iter().map(|o| o.steps).collect::<Vec<_>>())),
         Arc::new(Int64Array::from(n_samples.clone())),
         Arc::new(Int64Array::from(n_correct.clone())),
-        Arc::new(Float64Array::from(n_correct.iter().zip(&n_samples).map(|(&c, &n)| c as f64 / n as f64).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(
+            n_correct.iter().zip(&n_samples).map(|(&c, &n)| c as f64 / n as f64).collect::<Vec<_>>(),
+        )),
     ])?;
     unit.write_table(&EVALUATIONS, &[summary])?;
     let mut per_sample = Vec::new();
@@ -350,7 +383,9 @@ pub fn benchmark_autoattack(
     let forward = |x: &Tensor| net.forward_t(x, false);
     let mut rng = Rng::new(0);
     let n = images as i64;
-    let x = Tensor::from_slice(&rng.uniform_vec(images * 3 * (size * size) as usize, 0.0, 1.0)).view([n, 3, size, size]).to_device(device);
+    let x = Tensor::from_slice(&rng.uniform_vec(images * 3 * (size * size) as usize, 0.0, 1.0))
+        .view([n, 3, size, size])
+        .to_device(device);
     let y = tch::no_grad(|| forward(&x).argmax(1, false));
     // Warm-up: allocator, cuDNN algorithm selection.
     let _ = robbench_attacks::fgsm(&forward, &x, &y, eps / 255.0);

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_analysis::Record;
 use robbench_pipeline::{Config, ConfigError, ConfigSchema, Pipeline, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{TableDef, BENCHMARK, CORRELATIONS};
+use robbench_schemas::{BENCHMARK, CORRELATIONS, TableDef};
 use robbench_space::Space;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -53,12 +53,15 @@ impl ImportSource {
     fn files(&self) -> Vec<PathBuf> {
         match self {
             ImportSource::Nasrobbench201 { meta, results } => vec![meta.clone(), results.clone()],
-            ImportSource::Nasrobbench201Html { table, ops } => std::iter::once(table.clone()).chain(ops.clone()).collect(),
+            ImportSource::Nasrobbench201Html { table, ops } => {
+                std::iter::once(table.clone()).chain(ops.clone()).collect()
+            }
             ImportSource::RobustnessDataset { meta, dirs } => {
                 let mut files = vec![meta.clone()];
                 for dir in dirs {
                     if let Ok(entries) = std::fs::read_dir(dir) {
-                        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+                        let mut found: Vec<PathBuf> =
+                            entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
                         found.sort();
                         files.extend(found);
                     }
@@ -73,7 +76,9 @@ impl ImportSource {
         let space = Space::nb201();
         Ok(match self {
             ImportSource::Nasrobbench201 { meta, results } => robbench_analysis::import_nasrobbench201(meta, results)?,
-            ImportSource::Nasrobbench201Html { table, ops } => robbench_analysis::import_nasrobbench201_html(table, ops.as_deref())?,
+            ImportSource::Nasrobbench201Html { table, ops } => {
+                robbench_analysis::import_nasrobbench201_html(table, ops.as_deref())?
+            }
             ImportSource::RobustnessDataset { meta, dirs } => {
                 let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
                 robbench_analysis::import_robustness_dataset(meta, &dirs)?

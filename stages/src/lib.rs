@@ -29,8 +29,8 @@ pub mod train;
 
 use robbench_pipeline::Pipeline;
 
-pub use config::{Experiment, ExperimentSchema, DEFAULT_CONFIG};
-pub use evaluate::{benchmark_autoattack, AutoAttackTiming};
+pub use config::{DEFAULT_CONFIG, Experiment, ExperimentSchema};
+pub use evaluate::{AutoAttackTiming, benchmark_autoattack};
 pub use select::select_architectures;
 
 /// The robbench pipeline, running its tensor work on `device`.

@@ -13,15 +13,15 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_nn::TinyNetwork;
-use robbench_ntk::{kernel_stats, NtkOutput, RobustKernels};
+use robbench_ntk::{NtkOutput, RobustKernels, kernel_stats};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_rng::Rng;
-use robbench_schemas::{TableDef, NTK};
+use robbench_schemas::{NTK, TableDef};
 use serde_json::json;
 use tch::{Device, Tensor};
 
 use crate::config::{ModelConfig, NtkConfig};
-use crate::data::{to_pixels, DataFile, DATA_FILE};
+use crate::data::{DATA_FILE, DataFile, to_pixels};
 use crate::select::model_units;
 use crate::train::CHECKPOINT;
 
@@ -137,8 +137,10 @@ impl Stage for Ntk {
         let parameters = net.var_store().trainable_variables();
         let kernels = RobustKernels::compute(&forward, &parameters, &x, &x_adv, &x_adv2, output)?;
         unit.note("kernel_seconds", started.elapsed().as_secs_f64());
-        let mut rows: Vec<(String, f64, robbench_ntk::KernelStats)> =
-            vec![("clean".into(), 0.0, kernel_stats(&kernels.clean)?), ("robust".into(), 0.0, kernel_stats(&kernels.robust)?)];
+        let mut rows: Vec<(String, f64, robbench_ntk::KernelStats)> = vec![
+            ("clean".into(), 0.0, kernel_stats(&kernels.clean)?),
+            ("robust".into(), 0.0, kernel_stats(&kernels.robust)?),
+        ];
         for &beta in &cfg.betas {
             rows.push(("all".into(), beta, kernel_stats(&kernels.k_all(beta)?)?));
             rows.push(("robust_all".into(), beta, kernel_stats(&kernels.k_tilde_all(beta)?)?));

@@ -8,11 +8,11 @@ use anyhow::{Context, Result};
 use arrow::array::{ArrayRef, BinaryArray, Float64Builder, Int64Array, ListBuilder, StringArray};
 use robbench_data::{Dataset, Split};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{TableDef, DATASETS, SAMPLES};
+use robbench_schemas::{DATASETS, SAMPLES, TableDef};
 use serde_json::json;
 
 use crate::config::DatasetConfig;
-use crate::data::{DataFile, DATA_FILE};
+use crate::data::{DATA_FILE, DataFile};
 
 pub struct Prepare;
 
@@ -57,8 +57,9 @@ impl Stage for Prepare {
         };
         if cfg.name != "synthetic" {
             if cfg.train_size > 0 {
-                dataset.train = robbench_data::balanced_subset(&dataset.train, cfg.train_size, dataset.classes, cfg.seed)
-                    .context("dataset.train_size")?;
+                dataset.train =
+                    robbench_data::balanced_subset(&dataset.train, cfg.train_size, dataset.classes, cfg.seed)
+                        .context("dataset.train_size")?;
             }
             if cfg.test_size > 0 {
                 dataset.test = robbench_data::balanced_subset(&dataset.test, cfg.test_size, dataset.classes, cfg.seed)

@@ -13,7 +13,7 @@ use anyhow::Result;
 use arrow::array::{Array, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
-use robbench_pipeline::sql::{query, Catalog};
+use robbench_pipeline::sql::{Catalog, query};
 
 use crate::evaluate::SWEEP;
 
@@ -76,7 +76,8 @@ fn escape(s: &str) -> String {
 }
 
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
@@ -85,7 +86,15 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 /// Opens an SVG with its title, plot frame, axis labels and axis ranges;
 /// with `categories`, x = i is labelled by `categories[i]` instead.
-fn frame(out: &mut String, title: &str, x_label: &str, y_label: &str, xr: (f64, f64), yr: (f64, f64), categories: Option<&[String]>) {
+fn frame(
+    out: &mut String,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    xr: (f64, f64),
+    yr: (f64, f64),
+    categories: Option<&[String]>,
+) {
     let _ = write!(
         out,
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="10">
@@ -122,7 +131,11 @@ fn frame(out: &mut String, title: &str, x_label: &str, y_label: &str, xr: (f64, 
         Some(names) => {
             for (i, name) in names.iter().enumerate() {
                 let x = to_px(i as f64, xr, PAD, W - 10.0);
-                let _ = write!(out, r#"<text x="{x:.1}" y="{tick}" text-anchor="end" transform="rotate(-30 {x:.1} {tick})">{}</text>"#, escape(name));
+                let _ = write!(
+                    out,
+                    r#"<text x="{x:.1}" y="{tick}" text-anchor="end" transform="rotate(-30 {x:.1} {tick})">{}</text>"#,
+                    escape(name)
+                );
             }
         }
     }
@@ -155,7 +168,13 @@ fn scatter(title: &str, x_label: &str, y_label: &str, points: &[(f64, f64, Strin
 
 /// Line plot: one polyline per named series of (x, y); with `categories`,
 /// x is an index into them.
-fn lines(title: &str, x_label: &str, y_label: &str, series: &[(String, Vec<(f64, f64)>)], categories: Option<&[String]>) -> String {
+fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    categories: Option<&[String]>,
+) -> String {
     let xr = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
     let yr = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
     let mut out = String::new();
@@ -194,7 +213,8 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
          GROUP BY arch_index, dataset ORDER BY arch_index",
     )?;
     if acc.len() > 0 {
-        let points: Vec<_> = (0..acc.len()).map(|r| (acc.number(2, r), acc.number(3, r), format!("arch {}", acc.text(0, r)))).collect();
+        let points: Vec<_> =
+            (0..acc.len()).map(|r| (acc.number(2, r), acc.number(3, r), format!("arch {}", acc.text(0, r)))).collect();
         body.push_str("<h2>Clean vs robust accuracy</h2>\n");
         body.push_str(&scatter("clean vs PGD (largest eps) accuracy", "clean accuracy", "PGD accuracy", &points));
     }
@@ -221,9 +241,12 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
 
     let sweep = Rows::fetch(
         &catalog,
-        &format!("SELECT arch_index, seed, eps, accuracy FROM evaluations WHERE attack = '{SWEEP}' ORDER BY arch_index, seed, eps"),
+        &format!(
+            "SELECT arch_index, seed, eps, accuracy FROM evaluations WHERE attack = '{SWEEP}' ORDER BY arch_index, seed, eps"
+        ),
     )?;
-    let alerts = Rows::fetch(&catalog, "SELECT arch_index, seed, kind, detail FROM alerts ORDER BY arch_index, seed, kind")?;
+    let alerts =
+        Rows::fetch(&catalog, "SELECT arch_index, seed, kind, detail FROM alerts ORDER BY arch_index, seed, kind")?;
     if sweep.len() > 0 || alerts.len() > 0 {
         body.push_str("<h2>Gradient-masking checks</h2>\n");
     }
@@ -236,7 +259,13 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
             }
             curves.last_mut().expect("pushed").1.push((sweep.number(2, r).max(1e-9).log2(), sweep.number(3, r)));
         }
-        body.push_str(&lines("PGD accuracy over the eps sweep: must reach 0", "log2(eps * 255)", "accuracy", &curves, None));
+        body.push_str(&lines(
+            "PGD accuracy over the eps sweep: must reach 0",
+            "log2(eps * 255)",
+            "accuracy",
+            &curves,
+            None,
+        ));
     }
     if alerts.len() > 0 {
         let cells = (0..alerts.len()).map(|r| (0..4).map(|c| alerts.text(c, r).to_string()).collect()).collect();
@@ -247,7 +276,10 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
 
     body.push_str(&scores(&catalog)?);
 
-    let training = Rows::fetch(&catalog, "SELECT arch_index, seed, epoch, loss, train_adv_acc FROM training ORDER BY arch_index, seed, epoch")?;
+    let training = Rows::fetch(
+        &catalog,
+        "SELECT arch_index, seed, epoch, loss, train_adv_acc FROM training ORDER BY arch_index, seed, epoch",
+    )?;
     if training.len() > 0 {
         let mut loss: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
         let mut adv: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
@@ -272,7 +304,9 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
          WHERE a.source = 'nas-robbench-201' AND a.dataset = 'cifar10' AND a.metric = 'clean' AND b.metric = 'pgd' AND b.eps = 8",
     )?;
     if released.len() > 0 {
-        let points: Vec<_> = (0..released.len()).map(|r| (released.number(1, r), released.number(2, r), format!("arch {}", released.text(0, r)))).collect();
+        let points: Vec<_> = (0..released.len())
+            .map(|r| (released.number(1, r), released.number(2, r), format!("arch {}", released.text(0, r))))
+            .collect();
         body.push_str("<h2>Released NAS-RobBench-201 (CIFAR-10)</h2>\n");
         body.push_str(&scatter("NAS-RobBench-201: clean vs PGD@8", "clean accuracy", "PGD@8 accuracy", &points));
     }
@@ -320,8 +354,9 @@ fn same_images(catalog: &Arc<Catalog>) -> Result<String> {
                  GROUP BY arch_index, seed ORDER BY arch_index, seed"
             ),
         )?;
-        let accuracy: HashMap<(&str, &str, &str), f64> =
-            (0..per_attack.len()).map(|r| ((per_attack.text(0, r), per_attack.text(1, r), per_attack.text(2, r)), per_attack.number(3, r))).collect();
+        let accuracy: HashMap<(&str, &str, &str), f64> = (0..per_attack.len())
+            .map(|r| ((per_attack.text(0, r), per_attack.text(1, r), per_attack.text(2, r)), per_attack.number(3, r)))
+            .collect();
         let present: Vec<&str> = LADDER.into_iter().filter(|a| accuracy.keys().any(|k| k.2 == *a)).collect();
         let mut categories: Vec<String> = present.iter().map(|a| a.to_string()).collect();
         categories.push("worst case".into());
@@ -329,9 +364,13 @@ fn same_images(catalog: &Arc<Catalog>) -> Result<String> {
         let mut cells = Vec::new();
         for w in 0..worst.len() {
             let (arch, seed) = (worst.text(0, w), worst.text(1, w));
-            let mut ladder: Vec<Option<f64>> = present.iter().map(|a| accuracy.get(&(arch, seed, *a)).copied()).collect();
+            let mut ladder: Vec<Option<f64>> =
+                present.iter().map(|a| accuracy.get(&(arch, seed, *a)).copied()).collect();
             ladder.push(Some(worst.number(2, w)));
-            series.push((format!("{arch} s{seed}"), ladder.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect()));
+            series.push((
+                format!("{arch} s{seed}"),
+                ladder.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect(),
+            ));
             let mut row = vec![arch.to_string(), seed.to_string(), worst.text(3, w).to_string()];
             row.extend(ladder.iter().map(|v| v.map_or("-".into(), |v| format!("{v:.3}"))));
             cells.push(row);
@@ -340,7 +379,13 @@ fn same_images(catalog: &Arc<Catalog>) -> Result<String> {
             continue;
         }
         let _ = writeln!(html, "<h3>Every attack on AutoAttack's images, eps = {eps_label}/255</h3>");
-        html.push_str(&lines(&format!("accuracy per attack, eps = {eps_label}/255, same images"), "", "accuracy", &series, Some(&categories)));
+        html.push_str(&lines(
+            &format!("accuracy per attack, eps = {eps_label}/255, same images"),
+            "",
+            "accuracy",
+            &series,
+            Some(&categories),
+        ));
         let mut headers = vec!["arch", "seed", "images"];
         headers.extend(categories.iter().map(String::as_str));
         html.push_str(&table(&headers, cells));
@@ -372,7 +417,9 @@ const SCORE_PLOTS: usize = 6;
 /// strongest attack's accuracy, and scatter plots of the best few.
 fn scores(catalog: &Arc<Catalog>) -> Result<String> {
     let metrics = Rows::fetch(catalog, "SELECT DISTINCT metric FROM correlations WHERE source = 'robbench'")?;
-    let Some(strongest) = strongest_metric((0..metrics.len()).map(|r| metrics.text(0, r))) else { return Ok(String::new()) };
+    let Some(strongest) = strongest_metric((0..metrics.len()).map(|r| metrics.text(0, r))) else {
+        return Ok(String::new());
+    };
     let corr = Rows::fetch(
         catalog,
         &format!(
@@ -382,7 +429,9 @@ fn scores(catalog: &Arc<Catalog>) -> Result<String> {
              FROM correlations WHERE source = 'robbench' GROUP BY score ORDER BY abs(tau) DESC NULLS LAST, score"
         ),
     )?;
-    let rounded = |c: usize, r: usize| corr.columns[c][r].as_deref().map_or("n/a".into(), |_| format!("{:.3}", corr.number(c, r)));
+    let rounded = |c: usize, r: usize| {
+        corr.columns[c][r].as_deref().map_or("n/a".into(), |_| format!("{:.3}", corr.number(c, r)))
+    };
     let mut html = String::from("<h2>Training-free scores vs robust accuracy</h2>\n<div class=grid>\n");
     for r in 0..corr.len().min(SCORE_PLOTS) {
         let score = corr.text(0, r);
@@ -391,7 +440,11 @@ fn scores(catalog: &Arc<Catalog>) -> Result<String> {
         }
     }
     html.push_str("</div>\n");
-    let cells = (0..corr.len()).map(|r| vec![corr.text(0, r).to_string(), rounded(1, r), rounded(2, r), rounded(3, r), corr.text(4, r).to_string()]).collect();
+    let cells = (0..corr.len())
+        .map(|r| {
+            vec![corr.text(0, r).to_string(), rounded(1, r), rounded(2, r), rounded(3, r), corr.text(4, r).to_string()]
+        })
+        .collect();
     let strongest_tau = format!("Kendall tau, {strongest}");
     let strongest_rho = format!("Spearman rho, {strongest}");
     html.push_str(&table(&["score", "Kendall tau, clean", &strongest_tau, &strongest_rho, "architectures"], cells));
@@ -422,7 +475,9 @@ fn score_points(catalog: &Arc<Catalog>, score: &str, metric: &str) -> Result<Opt
              USING (arch_index)"
         ),
     )?;
-    Ok(Some((0..rows.len()).map(|r| (rows.number(1, r), rows.number(2, r), format!("arch {}", rows.text(0, r)))).collect()))
+    Ok(Some(
+        (0..rows.len()).map(|r| (rows.number(1, r), rows.number(2, r), format!("arch {}", rows.text(0, r)))).collect(),
+    ))
 }
 
 #[cfg(test)]

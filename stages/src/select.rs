@@ -6,8 +6,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{TableDef, ARCHITECTURES};
-use robbench_space::{cost, Arch, ModelShape, Space};
+use robbench_schemas::{ARCHITECTURES, TableDef};
+use robbench_space::{Arch, ModelShape, Space, cost};
 use serde_json::json;
 
 use crate::config::{ArchitecturesConfig, DatasetConfig, ModelConfig};

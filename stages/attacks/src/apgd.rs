@@ -16,8 +16,8 @@
 use robbench_rng::Rng;
 use tch::{Kind, Tensor};
 
-use crate::error::{at_least_one, positive_or_zero, AttackError};
-use crate::{attack_robust, correct, loss, per_sample, project, scaled_noise_start, validate, Classifier};
+use crate::error::{AttackError, at_least_one, positive_or_zero};
+use crate::{Classifier, attack_robust, correct, loss, per_sample, project, scaled_noise_start, validate};
 
 /// The loss untargeted APGD maximises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +93,13 @@ pub fn checkpoints(steps: usize) -> Vec<usize> {
 
 /// Untargeted APGD (CE or DLR loss). Returns, per sample, the first
 /// restart's misclassified point it found, else `x` itself.
-pub fn apgd(model: &Classifier<'_>, x: &Tensor, y: &Tensor, cfg: &ApgdConfig, rng: &mut Rng) -> Result<Tensor, AttackError> {
+pub fn apgd(
+    model: &Classifier<'_>,
+    x: &Tensor,
+    y: &Tensor,
+    cfg: &ApgdConfig,
+    rng: &mut Rng,
+) -> Result<Tensor, AttackError> {
     let Some(classes) = check(model, x, y, cfg.eps, cfg.steps, cfg.eot_iter, cfg.rho)? else { return Ok(x.copy()) };
     if cfg.loss == ApgdLoss::Dlr && classes < 3 {
         return Err(AttackError::TooFewClasses { attack: "APGD-DLR", needed: 3, classes });
@@ -143,7 +149,15 @@ pub fn apgd_targeted(
 }
 
 /// Validates inputs; returns the number of classes, or `None` for an empty batch.
-fn check(model: &Classifier<'_>, x: &Tensor, y: &Tensor, eps: f64, steps: usize, eot: usize, rho: f64) -> Result<Option<i64>, AttackError> {
+fn check(
+    model: &Classifier<'_>,
+    x: &Tensor,
+    y: &Tensor,
+    eps: f64,
+    steps: usize,
+    eot: usize,
+    rho: f64,
+) -> Result<Option<i64>, AttackError> {
     at_least_one("steps", steps)?;
     at_least_one("eot_iter", eot)?;
     positive_or_zero("rho", rho)?;

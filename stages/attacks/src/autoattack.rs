@@ -8,11 +8,11 @@
 use robbench_rng::Rng;
 use tch::{Device, Kind, Tensor};
 
-use crate::apgd::{apgd, apgd_targeted, ApgdConfig, ApgdLoss, ApgdTargetedConfig};
-use crate::error::{at_least_one, AttackError};
-use crate::fab::{fab_targeted, FabConfig};
-use crate::square::{square, SquareConfig};
-use crate::{correct, true_indices, validate, Classifier};
+use crate::apgd::{ApgdConfig, ApgdLoss, ApgdTargetedConfig, apgd, apgd_targeted};
+use crate::error::{AttackError, at_least_one};
+use crate::fab::{FabConfig, fab_targeted};
+use crate::square::{SquareConfig, square};
+use crate::{Classifier, correct, true_indices, validate};
 
 /// Which attacks AutoAttack runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,7 +129,12 @@ fn fraction(flags: &[bool]) -> f64 {
 }
 
 /// Runs AutoAttack on `(x, y)`, on `x`'s device.
-pub fn autoattack(model: &Classifier<'_>, x: &Tensor, y: &Tensor, cfg: &AutoAttackConfig) -> Result<AutoAttackReport, AttackError> {
+pub fn autoattack(
+    model: &Classifier<'_>,
+    x: &Tensor,
+    y: &Tensor,
+    cfg: &AutoAttackConfig,
+) -> Result<AutoAttackReport, AttackError> {
     at_least_one("batch_size", cfg.batch_size)?;
     at_least_one("eot_iter", cfg.eot_iter)?;
     let classes = validate(model, x, y, cfg.eps)?.unwrap_or(i64::MAX);
@@ -168,9 +173,23 @@ pub fn autoattack(model: &Classifier<'_>, x: &Tensor, y: &Tensor, cfg: &AutoAtta
     Ok(AutoAttackReport { clean, stages, correct: to_vec(&robust), adversarial })
 }
 
-fn run_stage(stage: Stage, model: &Classifier<'_>, x: &Tensor, y: &Tensor, cfg: &AutoAttackConfig, rng: &mut Rng) -> Result<Tensor, AttackError> {
+fn run_stage(
+    stage: Stage,
+    model: &Classifier<'_>,
+    x: &Tensor,
+    y: &Tensor,
+    cfg: &AutoAttackConfig,
+    rng: &mut Rng,
+) -> Result<Tensor, AttackError> {
     let eot_iter = if cfg.version == Version::Rand { cfg.eot_iter } else { 1 };
-    let apgd_cfg = |loss| ApgdConfig { eps: cfg.eps, steps: cfg.apgd_steps, restarts: cfg.apgd_restarts, eot_iter, loss, ..ApgdConfig::default() };
+    let apgd_cfg = |loss| ApgdConfig {
+        eps: cfg.eps,
+        steps: cfg.apgd_steps,
+        restarts: cfg.apgd_restarts,
+        eot_iter,
+        loss,
+        ..ApgdConfig::default()
+    };
     match stage {
         Stage::ApgdCe => apgd(model, x, y, &apgd_cfg(ApgdLoss::CrossEntropy), rng),
         Stage::ApgdDlr => apgd(model, x, y, &apgd_cfg(ApgdLoss::Dlr), rng),

@@ -7,7 +7,9 @@ use tch::{Kind, Tensor};
 pub enum AttackError {
     #[error("images must be a 4-D float32 tensor (N, C, H, W), got shape {shape:?} of kind {kind:?}")]
     Images { shape: Vec<i64>, kind: Kind },
-    #[error("labels must be a 1-D int64 tensor with one label per image ({images} images), got shape {shape:?} of kind {kind:?}")]
+    #[error(
+        "labels must be a 1-D int64 tensor with one label per image ({images} images), got shape {shape:?} of kind {kind:?}"
+    )]
     Labels { images: i64, shape: Vec<i64>, kind: Kind },
     #[error("label {label} is outside the classifier's {classes} classes")]
     LabelOutOfRange { label: i64, classes: i64 },

@@ -11,8 +11,8 @@
 use robbench_rng::Rng;
 use tch::{Kind, Tensor};
 
-use crate::error::{at_least_one, positive_or_zero, AttackError};
-use crate::{attack_robust, correct, linf_norm, per_sample, scaled_noise_start, validate, Classifier};
+use crate::error::{AttackError, at_least_one, positive_or_zero};
+use crate::{Classifier, attack_robust, correct, linf_norm, per_sample, scaled_noise_start, validate};
 
 /// FAB-T settings; `Default` is AutoAttack's standard FAB-T at ε = 8/255.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +40,13 @@ impl Default for FabConfig {
 
 /// FAB-T: one FAB run per target class on the points still correctly
 /// classified; returns found adversarial points within ε, else `x`.
-pub fn fab_targeted(model: &Classifier<'_>, x: &Tensor, y: &Tensor, cfg: &FabConfig, rng: &mut Rng) -> Result<Tensor, AttackError> {
+pub fn fab_targeted(
+    model: &Classifier<'_>,
+    x: &Tensor,
+    y: &Tensor,
+    cfg: &FabConfig,
+    rng: &mut Rng,
+) -> Result<Tensor, AttackError> {
     at_least_one("steps", cfg.steps)?;
     for (name, value) in [("alpha_max", cfg.alpha_max), ("eta", cfg.eta), ("beta", cfg.beta)] {
         positive_or_zero(name, value)?;
@@ -81,7 +87,14 @@ fn difference_and_grad(model: &Classifier<'_>, x1: &Tensor, y: &Tensor, target: 
 
 /// One FAB run from `start`; returns per sample the smallest-norm
 /// adversarial iterate found, else the original point.
-fn single_run(model: &Classifier<'_>, x0: &Tensor, y: &Tensor, target: &Tensor, start: Tensor, cfg: &FabConfig) -> Tensor {
+fn single_run(
+    model: &Classifier<'_>,
+    x0: &Tensor,
+    y: &Tensor,
+    target: &Tensor,
+    start: Tensor,
+    cfg: &FabConfig,
+) -> Tensor {
     let n = x0.size()[0];
     let flat0 = x0.view([n, -1]);
     let mut x1 = start;
@@ -93,7 +106,11 @@ fn single_run(model: &Classifier<'_>, x0: &Tensor, y: &Tensor, target: &Tensor, 
             // Linearised boundary {z : w·z = b} with w = ∇(z_t − z_y), through the first-order zero.
             let w = dg.view([n, -1]);
             let b = -&df + (&w * x1.view([n, -1])).sum_dim_intlist([1].as_slice(), false, Kind::Float);
-            let d = project_linf_hyperplane(&Tensor::cat(&[x1.view([n, -1]), flat0.shallow_clone()], 0), &Tensor::cat(&[&w, &w], 0), &Tensor::cat(&[&b, &b], 0));
+            let d = project_linf_hyperplane(
+                &Tensor::cat(&[x1.view([n, -1]), flat0.shallow_clone()], 0),
+                &Tensor::cat(&[&w, &w], 0),
+                &Tensor::cat(&[&b, &b], 0),
+            );
             let norms = d.abs().amax([1].as_slice(), true).clamp_min(1e-8);
             let (d1, d2) = (d.narrow(0, 0, n).view_as(x0), d.narrow(0, n, n).view_as(x0));
             let (a1, a2) = (norms.narrow(0, 0, n).view([n, 1, 1, 1]), norms.narrow(0, n, n).view([n, 1, 1, 1]));
@@ -140,7 +157,8 @@ pub(crate) fn project_linf_hyperplane(t: &Tensor, w: &Tensor, b: &Tensor) -> Ten
     let k = decrease.lt_tensor(&c.view([-1, 1])).sum_dim_intlist([1].as_slice(), true, Kind::Int64);
     let reachable = k.lt(width);
     let k = k.clamp_max(width - 1);
-    let lambda = ((c.view([-1, 1]) - used.gather(1, &k, false)) / weight.gather(1, &k, false).clamp_min(1e-30)).clamp_min(0.0);
+    let lambda =
+        ((c.view([-1, 1]) - used.gather(1, &k, false)) / weight.gather(1, &k, false).clamp_min(1e-30)).clamp_min(0.0);
     let lambda = lambda.where_self(&reachable, &Tensor::full([1, 1], f64::INFINITY, (Kind::Float, t.device())));
     direction * room.minimum(&lambda)
 }

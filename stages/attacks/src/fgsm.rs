@@ -3,7 +3,7 @@
 
 use tch::Tensor;
 
-use crate::{input_gradient, Classifier};
+use crate::{Classifier, input_gradient};
 
 pub fn fgsm(model: &Classifier<'_>, x: &Tensor, y: &Tensor, eps: f64) -> Tensor {
     let grad = input_gradient(model, x, y);

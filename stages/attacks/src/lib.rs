@@ -21,13 +21,13 @@ pub mod loss;
 mod pgd;
 mod square;
 
-pub use apgd::{apgd, apgd_targeted, checkpoints, ApgdConfig, ApgdLoss, ApgdTargetedConfig};
-pub use autoattack::{autoattack, AutoAttackConfig, AutoAttackReport, Stage, Version};
+pub use apgd::{ApgdConfig, ApgdLoss, ApgdTargetedConfig, apgd, apgd_targeted, checkpoints};
+pub use autoattack::{AutoAttackConfig, AutoAttackReport, Stage, Version, autoattack};
 pub use error::AttackError;
-pub use fab::{fab_targeted, FabConfig};
+pub use fab::{FabConfig, fab_targeted};
 pub use fgsm::fgsm;
-pub use pgd::{pgd, PgdConfig};
-pub use square::{p_schedule, square, SquareConfig};
+pub use pgd::{PgdConfig, pgd};
+pub use square::{SquareConfig, p_schedule, square};
 
 use robbench_rng::Rng;
 use tch::{Kind, Tensor};

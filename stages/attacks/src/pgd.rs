@@ -7,7 +7,7 @@
 use robbench_rng::Rng;
 use tch::{Kind, Tensor};
 
-use crate::{correct, input_gradient, project, Classifier};
+use crate::{Classifier, correct, input_gradient, project};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PgdConfig {

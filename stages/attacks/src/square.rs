@@ -12,8 +12,8 @@
 use robbench_rng::Rng;
 use tch::{Kind, Tensor};
 
-use crate::error::{at_least_one, positive_or_zero, AttackError};
-use crate::{attack_robust, correct, loss, per_sample, project, random_signs, true_indices, validate, Classifier};
+use crate::error::{AttackError, at_least_one, positive_or_zero};
+use crate::{Classifier, attack_robust, correct, loss, per_sample, project, random_signs, true_indices, validate};
 
 /// Square Attack settings; `Default` is AutoAttack's standard setting at ε = 8/255.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,7 +45,13 @@ pub fn p_schedule(iter: usize, queries: usize, p_init: f64, rescale: bool) -> f6
 }
 
 /// Square Attack: returns per sample a misclassified point it found, else `x`.
-pub fn square(model: &Classifier<'_>, x: &Tensor, y: &Tensor, cfg: &SquareConfig, rng: &mut Rng) -> Result<Tensor, AttackError> {
+pub fn square(
+    model: &Classifier<'_>,
+    x: &Tensor,
+    y: &Tensor,
+    cfg: &SquareConfig,
+    rng: &mut Rng,
+) -> Result<Tensor, AttackError> {
     at_least_one("queries", cfg.queries)?;
     positive_or_zero("p_init", cfg.p_init)?;
     let Some(classes) = validate(model, x, y, cfg.eps)? else { return Ok(x.copy()) };
@@ -83,9 +89,13 @@ fn single_run(model: &Classifier<'_>, x: &Tensor, y: &Tensor, cfg: &SquareConfig
         let left = if w > side { rng.below((w - side) as u64) as i64 } else { 0 };
         let signs = random_signs(rng, &[1, c, 1, 1], x);
         let window = Tensor::zeros([1, c, h, w], (Kind::Float, x.device()));
-        let _ = window.narrow(2, top, side).narrow(3, left, side).copy_(&(signs * (2.0 * cfg.eps)).expand([1, c, side, side], false));
+        let _ = window
+            .narrow(2, top, side)
+            .narrow(3, left, side)
+            .copy_(&(signs * (2.0 * cfg.eps)).expand([1, c, side, side], false));
 
-        let (xs, best_s, margin_s) = (x.index_select(0, &active), x_best.index_select(0, &active), margin_min.index_select(0, &active));
+        let (xs, best_s, margin_s) =
+            (x.index_select(0, &active), x_best.index_select(0, &active), margin_min.index_select(0, &active));
         let candidate = project(&(&best_s + window), &xs, cfg.eps);
         let margin = loss::margin(&model(&candidate), &y.index_select(0, &active));
         let improved = margin.lt_tensor(&margin_s).logical_or(&margin.le(0.0));

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{accuracy, assert_valid, toy, trained};
-use robbench_attacks::{fgsm, pgd, PgdConfig};
+use robbench_attacks::{PgdConfig, fgsm, pgd};
 use robbench_rng::Rng;
 use tch::{Kind, Tensor};
 
@@ -47,7 +47,13 @@ fn fgsm_and_pgd_agree_with_pytorch() {
     let inputs = dir.path().join("inputs.safetensors");
     Tensor::write_safetensors(&[("x", &x), ("y", &y)], &inputs).unwrap();
     let (eps, step, steps) = (8.0 / 255.0, 2.0 / 255.0, 10);
-    let args = [checkpoint.to_str().unwrap(), inputs.to_str().unwrap(), &eps.to_string(), &step.to_string(), &steps.to_string()];
+    let args = [
+        checkpoint.to_str().unwrap(),
+        inputs.to_str().unwrap(),
+        &eps.to_string(),
+        &step.to_string(),
+        &steps.to_string(),
+    ];
     let out = robbench_reference::run_json(&python, "attacks_reference.py", &args);
     let reference: std::collections::HashMap<String, Tensor> =
         Tensor::read_safetensors(dir.path().join("inputs.safetensors.adv")).unwrap().into_iter().collect();
@@ -63,7 +69,10 @@ fn fgsm_and_pgd_agree_with_pytorch() {
         assert!(same >= 0.99, "{name}: only {same:.4} of pixels agree with PyTorch");
         let ours_acc = accuracy(&net, ours, &y);
         let theirs = out[name].as_f64().unwrap();
-        assert!((ours_acc - theirs).abs() <= 1.0 / 200.0 + 1e-9, "{name}: robust accuracy {ours_acc} vs PyTorch {theirs}");
+        assert!(
+            (ours_acc - theirs).abs() <= 1.0 / 200.0 + 1e-9,
+            "{name}: robust accuracy {ours_acc} vs PyTorch {theirs}"
+        );
     }
     assert!((accuracy(&net, &x, &y) - out["clean"].as_f64().unwrap()).abs() < 1e-9);
 }

@@ -56,7 +56,20 @@ fn apgd_checks_its_step_size_at_the_reference_checkpoints() {
 #[test]
 fn square_halves_its_window_fraction_on_the_reference_schedule() {
     let p = |iter| p_schedule(iter, 5000, 0.8, false);
-    let expected = [(0, 0.8), (10, 0.8), (11, 0.4), (50, 0.4), (51, 0.2), (201, 0.1), (501, 0.05), (1001, 0.025), (2001, 0.0125), (4001, 0.00625), (6001, 0.003125), (8001, 0.0015625)];
+    let expected = [
+        (0, 0.8),
+        (10, 0.8),
+        (11, 0.4),
+        (50, 0.4),
+        (51, 0.2),
+        (201, 0.1),
+        (501, 0.05),
+        (1001, 0.025),
+        (2001, 0.0125),
+        (4001, 0.00625),
+        (6001, 0.003125),
+        (8001, 0.0015625),
+    ];
     for (iter, want) in expected {
         assert!((p(iter) - want).abs() < 1e-12, "p({iter}) = {}, want {want}", p(iter));
     }
@@ -80,7 +93,10 @@ fn every_attack_returns_points_in_the_eps_ball_and_the_unit_box() {
         ("apgd-ce", apgd(&model, &x, &y, &apgd_cfg, &mut rng())),
         ("apgd-dlr", apgd(&model, &x, &y, &ApgdConfig { loss: ApgdLoss::Dlr, ..apgd_cfg.clone() }, &mut rng())),
         ("apgd-t", apgd_targeted(&model, &x, &y, &ApgdTargetedConfig { steps: 20, ..Default::default() }, &mut rng())),
-        ("fab-t", fab_targeted(&model, &x, &y, &FabConfig { steps: 20, restarts: 2, ..Default::default() }, &mut rng())),
+        (
+            "fab-t",
+            fab_targeted(&model, &x, &y, &FabConfig { steps: 20, restarts: 2, ..Default::default() }, &mut rng()),
+        ),
         ("square", square(&model, &x, &y, &SquareConfig { queries: 300, ..Default::default() }, &mut rng())),
         ("autoattack", autoattack(&model, &x, &y, &quick()).map(|report| report.adversarial)),
     ];
@@ -97,7 +113,11 @@ fn apgd_ends_no_higher_than_pgd_with_the_same_budget() {
     for eps in [4.0 / 255.0, EPS] {
         let pgd_cfg = PgdConfig { eps, step_size: eps / 4.0, steps: 100, random_start: true, restarts: 1 };
         let pgd_acc = accuracy(&net, &pgd(&model, &x, &y, &pgd_cfg, &mut Rng::new(1)), &y);
-        let apgd_acc = accuracy(&net, &apgd(&model, &x, &y, &ApgdConfig { eps, ..Default::default() }, &mut Rng::new(1)).unwrap(), &y);
+        let apgd_acc = accuracy(
+            &net,
+            &apgd(&model, &x, &y, &ApgdConfig { eps, ..Default::default() }, &mut Rng::new(1)).unwrap(),
+            &y,
+        );
         assert!(apgd_acc <= pgd_acc, "ε = {eps}: APGD-CE {apgd_acc} above PGD-100 {pgd_acc}");
     }
 }
@@ -120,14 +140,43 @@ fn autoattack_is_at_least_as_strong_as_each_of_its_attacks() {
         previous = flags.clone();
     }
     assert_eq!(report.correct, previous);
-    assert!((accuracy(&net, &report.adversarial, &y) - report.robust_accuracy()).abs() < 1e-6, "the adversarial points reproduce the robust accuracy: {} vs {}", accuracy(&net, &report.adversarial, &y), report.robust_accuracy());
+    assert!(
+        (accuracy(&net, &report.adversarial, &y) - report.robust_accuracy()).abs() < 1e-6,
+        "the adversarial points reproduce the robust accuracy: {} vs {}",
+        accuracy(&net, &report.adversarial, &y),
+        report.robust_accuracy()
+    );
     assert!(report.robust_accuracy() < fraction(&report.clean) - 0.2, "AutoAttack must hurt the toy network");
 
     let alone = [
-        ("apgd-ce", apgd(&model, &x, &y, &ApgdConfig { steps: cfg.apgd_steps, ..Default::default() }, &mut Rng::new(2))),
-        ("apgd-t", apgd_targeted(&model, &x, &y, &ApgdTargetedConfig { steps: cfg.apgd_steps, ..Default::default() }, &mut Rng::new(2))),
-        ("fab-t", fab_targeted(&model, &x, &y, &FabConfig { steps: cfg.fab_steps, ..Default::default() }, &mut Rng::new(2))),
-        ("square", square(&model, &x, &y, &SquareConfig { queries: cfg.square_queries, ..Default::default() }, &mut Rng::new(2))),
+        (
+            "apgd-ce",
+            apgd(&model, &x, &y, &ApgdConfig { steps: cfg.apgd_steps, ..Default::default() }, &mut Rng::new(2)),
+        ),
+        (
+            "apgd-t",
+            apgd_targeted(
+                &model,
+                &x,
+                &y,
+                &ApgdTargetedConfig { steps: cfg.apgd_steps, ..Default::default() },
+                &mut Rng::new(2),
+            ),
+        ),
+        (
+            "fab-t",
+            fab_targeted(&model, &x, &y, &FabConfig { steps: cfg.fab_steps, ..Default::default() }, &mut Rng::new(2)),
+        ),
+        (
+            "square",
+            square(
+                &model,
+                &x,
+                &y,
+                &SquareConfig { queries: cfg.square_queries, ..Default::default() },
+                &mut Rng::new(2),
+            ),
+        ),
     ];
     for (name, adv) in alone {
         let acc = accuracy(&net, &adv.unwrap(), &y);
@@ -218,13 +267,23 @@ fn cross_check(budget: Budget) {
         format!("--square-queries={}", budget.square_queries),
         format!("--seeds={}", budget.seeds),
     ];
-    let theirs = robbench_reference::run_json(&python, "autoattack_reference.py", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let theirs = robbench_reference::run_json(
+        &python,
+        "autoattack_reference.py",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
 
     let model = |x: &Tensor| net.forward_t(x, false);
     let mean_over_seeds = |attack: &dyn Fn(&mut Rng) -> Tensor| {
-        (0..budget.seeds).map(|seed| accuracy(&net, &attack(&mut Rng::new(seed)), &y)).sum::<f64>() / budget.seeds as f64
+        (0..budget.seeds).map(|seed| accuracy(&net, &attack(&mut Rng::new(seed)), &y)).sum::<f64>()
+            / budget.seeds as f64
     };
-    let cfg = AutoAttackConfig { apgd_steps: budget.apgd_steps, fab_steps: budget.fab_steps, square_queries: budget.square_queries, ..AutoAttackConfig::default() };
+    let cfg = AutoAttackConfig {
+        apgd_steps: budget.apgd_steps,
+        fab_steps: budget.fab_steps,
+        square_queries: budget.square_queries,
+        ..AutoAttackConfig::default()
+    };
     let report = autoattack(&model, &x, &y, &cfg).unwrap();
     let apgd_cfg = ApgdConfig { steps: budget.apgd_steps, ..Default::default() };
     let apgd_t_cfg = ApgdTargetedConfig { steps: budget.apgd_steps, ..Default::default() };

@@ -10,11 +10,20 @@ const PIXELS: usize = 3 * 32 * 32;
 
 /// Reads records of `label_bytes + 3072` bytes; `label_at` picks the label
 /// byte (CIFAR-100: 1, the fine label).
-fn read_records(path: &Path, label_bytes: usize, label_at: usize, classes: usize, split: &mut Split) -> Result<(), DataError> {
+fn read_records(
+    path: &Path,
+    label_bytes: usize,
+    label_at: usize,
+    classes: usize,
+    split: &mut Split,
+) -> Result<(), DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::file(path, format!("cannot read: {e}")))?;
     let record = label_bytes + PIXELS;
     if bytes.is_empty() || bytes.len() % record != 0 {
-        return Err(DataError::file(path, format!("{} bytes is not a whole number of {record}-byte records (truncated?)", bytes.len())));
+        return Err(DataError::file(
+            path,
+            format!("{} bytes is not a whole number of {record}-byte records (truncated?)", bytes.len()),
+        ));
     }
     for (i, chunk) in bytes.chunks_exact(record).enumerate() {
         let label = chunk[label_at] as usize;
@@ -29,7 +38,8 @@ fn read_records(path: &Path, label_bytes: usize, label_at: usize, classes: usize
 
 /// CIFAR-10 from `root` (the `cifar-10-batches-bin` directory or its parent).
 pub fn load_cifar10(root: &Path) -> Result<Dataset, DataError> {
-    let dir = if root.join("cifar-10-batches-bin").is_dir() { root.join("cifar-10-batches-bin") } else { root.to_path_buf() };
+    let dir =
+        if root.join("cifar-10-batches-bin").is_dir() { root.join("cifar-10-batches-bin") } else { root.to_path_buf() };
     let mut train = Split::default();
     for i in 1..=5 {
         read_records(&dir.join(format!("data_batch_{i}.bin")), 1, 0, 10, &mut train)?;

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::pickle::{parse, Value};
+use crate::pickle::{Value, parse};
 use crate::{DataError, Dataset, Split};
 
 const ROW: usize = 3 * 16 * 16;
@@ -21,7 +21,10 @@ fn read_file(path: &Path, split: &mut Split) -> Result<(), DataError> {
         None => return Err(DataError::file(path, "no `data` entry")),
     };
     if !matches!(data.dtype.as_str(), "u1" | "|u1" | "uint8") || data.shape.len() != 2 || data.shape[1] != ROW {
-        return Err(DataError::file(path, format!("`data` must be uint8 of shape (n, {ROW}), got {} {:?}", data.dtype, data.shape)));
+        return Err(DataError::file(
+            path,
+            format!("`data` must be uint8 of shape (n, {ROW}), got {} {:?}", data.dtype, data.shape),
+        ));
     }
     let n = data.shape[0];
     if data.data.len() != n * ROW {

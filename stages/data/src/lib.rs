@@ -13,10 +13,10 @@ mod synthetic;
 use std::path::Path;
 
 pub use cifar::{load_cifar10, load_cifar100};
-pub use dataset::{channel_stats, Dataset, Split};
+pub use dataset::{Dataset, Split, channel_stats};
 pub use imagenet16::load_imagenet16;
 pub use subset::balanced_subset;
-pub use synthetic::{synthetic, SyntheticConfig};
+pub use synthetic::{SyntheticConfig, synthetic};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {

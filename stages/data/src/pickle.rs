@@ -47,7 +47,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| format!("truncated at byte {}", self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| format!("truncated at byte {}", self.pos))?;
         let out = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -179,7 +183,9 @@ pub fn parse(bytes: &[u8]) -> Result<Value, String> {
                     _ => Value::Int(text.parse().map_err(|_| format!("bad integer `{text}`"))?),
                 });
             }
-            b'G' => stack.push(Value::Float(f64::from_bits(u64::from_be_bytes(r.take(8)?.try_into().expect("8 bytes"))))),
+            b'G' => {
+                stack.push(Value::Float(f64::from_bits(u64::from_be_bytes(r.take(8)?.try_into().expect("8 bytes")))))
+            }
             b'X' | 0x8c | 0x8d => {
                 let n = match op {
                     b'X' => r.le(4)?,
@@ -270,7 +276,9 @@ pub fn parse(bytes: &[u8]) -> Result<Value, String> {
                     pop_mark(&mut stack)?
                 };
                 match stack.last_mut() {
-                    Some(Value::Dict(dict)) => dict.extend(items.chunks(2).map(|p| (p[0].clone(), p.get(1).cloned().unwrap_or(Value::None)))),
+                    Some(Value::Dict(dict)) => {
+                        dict.extend(items.chunks(2).map(|p| (p[0].clone(), p.get(1).cloned().unwrap_or(Value::None))))
+                    }
                     _ => return Err(format!("SETITEM on a non-dict at byte {at}")),
                 }
             }

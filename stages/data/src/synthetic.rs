@@ -67,7 +67,14 @@ fn image(cfg: &SyntheticConfig, label: usize, rng: &mut Rng) -> Vec<u8> {
     let grey = 0.35 + 0.3 * rng.next_f64();
     let tint: Vec<f64> = (0..3).map(|_| grey + 0.08 * (rng.next_f64() - 0.5)).collect();
     let blobs: Vec<(f64, f64, f64, f64)> = (0..3)
-        .map(|_| (rng.next_f64() * s as f64, rng.next_f64() * s as f64, 0.3 * (rng.next_f64() - 0.5), s as f64 * (0.12 + 0.15 * rng.next_f64())))
+        .map(|_| {
+            (
+                rng.next_f64() * s as f64,
+                rng.next_f64() * s as f64,
+                0.3 * (rng.next_f64() - 0.5),
+                s as f64 * (0.12 + 0.15 * rng.next_f64()),
+            )
+        })
         .collect();
     // The class patch.
     let (theta, freq) = class_pattern(label, s);
@@ -82,7 +89,10 @@ fn image(cfg: &SyntheticConfig, label: usize, rng: &mut Rng) -> Vec<u8> {
     for y in 0..s {
         for x in 0..s {
             let (fx, fy) = (x as f64, y as f64);
-            let blob: f64 = blobs.iter().map(|(bx, by, a, r)| a * (-((fx - bx).powi(2) + (fy - by).powi(2)) / (2.0 * r * r)).exp()).sum();
+            let blob: f64 = blobs
+                .iter()
+                .map(|(bx, by, a, r)| a * (-((fx - bx).powi(2) + (fy - by).powi(2)) / (2.0 * r * r)).exp())
+                .sum();
             let d2 = (fx - cx).powi(2) + (fy - cy).powi(2);
             let envelope = (-d2 / (2.0 * (radius / 1.6).powi(2))).exp();
             let wave = (2.0 * PI * freq * (fx * ct + fy * st) + phase).cos();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use robbench_data::{balanced_subset, channel_stats, load, synthetic, DataError, SyntheticConfig};
+use robbench_data::{DataError, SyntheticConfig, balanced_subset, channel_stats, load, synthetic};
 
 /// Writes `n` CIFAR records: `label_bytes` labels then 3072 pixels whose
 /// value encodes (record, position).
@@ -97,7 +97,10 @@ fn synthetic_is_deterministic_balanced_and_in_range() {
         assert_eq!(a.train.labels.iter().filter(|&&l| l == c).count(), 5);
     }
     let (mean, std) = channel_stats(&a.train);
-    assert!(mean.iter().all(|m| (0.2..0.8).contains(m)) && std.iter().all(|s| (0.02..0.4).contains(s)), "{mean:?} {std:?}");
+    assert!(
+        mean.iter().all(|m| (0.2..0.8).contains(m)) && std.iter().all(|s| (0.02..0.4).contains(s)),
+        "{mean:?} {std:?}"
+    );
     let big = synthetic(&SyntheticConfig { size: 32, ..cfg });
     assert_eq!(big.train.image(0).len(), 3 * 32 * 32);
 }
@@ -109,7 +112,9 @@ fn class_mean_images_do_not_reveal_the_class() {
     let d = synthetic(&SyntheticConfig { seed: 0, train: 400, test: 0, size: 16, classes: 10 });
     let mean_of = |class: u16| -> Vec<f64> {
         let members: Vec<usize> = (0..d.train.len()).filter(|&i| d.train.labels[i] == class).collect();
-        (0..768).map(|p| members.iter().map(|&i| d.train.image(i)[p] as f64).sum::<f64>() / members.len() as f64).collect()
+        (0..768)
+            .map(|p| members.iter().map(|&i| d.train.image(i)[p] as f64).sum::<f64>() / members.len() as f64)
+            .collect()
     };
     let (a, b) = (mean_of(0), mean_of(2));
     let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / 768.0;

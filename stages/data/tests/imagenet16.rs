@@ -1,10 +1,14 @@
 //! ImageNet16-120 pickles written by Python (numpy arrays, protocols 2 and 5).
 
-use robbench_data::{load, load_imagenet16, DataError};
+use robbench_data::{DataError, load, load_imagenet16};
 
 fn write(dir: &std::path::Path, protocol: u8, n: usize) -> bool {
     let Some(python) = robbench_reference::python() else { return false };
-    robbench_reference::run_json(&python, "write_imagenet16.py", &[dir.to_str().unwrap(), &protocol.to_string(), &n.to_string()]);
+    robbench_reference::run_json(
+        &python,
+        "write_imagenet16.py",
+        &[dir.to_str().unwrap(), &protocol.to_string(), &n.to_string()],
+    );
     true
 }
 

@@ -8,11 +8,7 @@ use crate::NnError;
 pub fn parse_device(spec: &str) -> Result<Device, NnError> {
     let cuda_count = Cuda::device_count() as usize;
     let cuda = |n: usize| {
-        if n < cuda_count {
-            Ok(Device::Cuda(n))
-        } else {
-            Err(NnError::DeviceUnavailable(spec.to_string(), cuda_count))
-        }
+        if n < cuda_count { Ok(Device::Cuda(n)) } else { Err(NnError::DeviceUnavailable(spec.to_string(), cuda_count)) }
     };
     match spec {
         "auto" => Ok(if cuda_count > 0 { Device::Cuda(0) } else { Device::Cpu }),
@@ -29,7 +25,11 @@ pub fn parse_device(spec: &str) -> Result<Device, NnError> {
 pub fn describe_device(device: Device) -> String {
     match device {
         Device::Cpu => format!("cpu ({} threads)", tch::get_num_threads()),
-        Device::Cuda(n) => format!("cuda:{n} (of {} CUDA device(s), cuDNN {})", Cuda::device_count(), if Cuda::cudnn_is_available() { "on" } else { "off" }),
+        Device::Cuda(n) => format!(
+            "cuda:{n} (of {} CUDA device(s), cuDNN {})",
+            Cuda::device_count(),
+            if Cuda::cudnn_is_available() { "on" } else { "off" }
+        ),
         other => format!("{other:?}"),
     }
 }

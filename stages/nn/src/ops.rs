@@ -3,8 +3,8 @@
 //! list its tensors under their PyTorch `state_dict()` names.
 
 use robbench_space::{Arch, Op};
-use tch::nn::Path;
 use tch::Tensor;
+use tch::nn::Path;
 
 use crate::batchnorm::{BatchNorm, BnMode};
 
@@ -135,9 +135,14 @@ impl Reduction {
     }
 
     pub fn forward_t(&self, x: &Tensor, mode: BnMode) -> Tensor {
-        let residual = x
-            .avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None)
-            .conv2d(&self.downsample, None::<Tensor>, [1], [0], [1], 1);
+        let residual = x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None).conv2d(
+            &self.downsample,
+            None::<Tensor>,
+            [1],
+            [0],
+            [1],
+            1,
+        );
         self.conv_b.forward_t(&self.conv_a.forward_t(x, mode), mode) + residual
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use robbench_nn::{NetworkSpec, NnError, TinyNetwork};
 use robbench_rng::Rng;
-use robbench_space::{cost, ModelShape, Space};
+use robbench_space::{ModelShape, Space, cost};
 use tch::{Device, Kind, Tensor};
 
 fn spec(index: usize, channels: i64, cells: i64, classes: i64) -> NetworkSpec {
@@ -41,7 +41,14 @@ fn logits_and_bn_updates_match_pytorch() {
     let dir = tempfile::tempdir().unwrap();
     // all conv3x3; the paper's example; pooling + none; all skip; a conv
     // reachable only through none edges; all conv1x1 with 100 classes.
-    let cases = [(1462, 8, 1, 10), (2581, 16, 2, 10), (1007, 8, 1, 10), (1835, 8, 1, 10), (12347, 8, 2, 10), (4317, 16, 1, 100)];
+    let cases = [
+        (1462, 8, 1, 10),
+        (2581, 16, 2, 10),
+        (1007, 8, 1, 10),
+        (1835, 8, 1, 10),
+        (12347, 8, 2, 10),
+        (4317, 16, 1, 100),
+    ];
     for (index, c, n, classes) in cases {
         let net = TinyNetwork::new(&spec(index, c, n, classes), Device::Cpu, index as u64).unwrap();
         let checkpoint = dir.path().join(format!("net{index}.safetensors"));
@@ -49,7 +56,11 @@ fn logits_and_bn_updates_match_pytorch() {
         let x = input(6, 32, 7);
         let inputs = dir.path().join(format!("x{index}.safetensors"));
         Tensor::write_safetensors(&[("x", &x)], &inputs).unwrap();
-        let out = robbench_reference::run_json(&python, "nb201_model.py", &[checkpoint.to_str().unwrap(), inputs.to_str().unwrap()]);
+        let out = robbench_reference::run_json(
+            &python,
+            "nb201_model.py",
+            &[checkpoint.to_str().unwrap(), inputs.to_str().unwrap()],
+        );
 
         let eval = tch::no_grad(|| net.forward_t(&x, false));
         let d = max_diff(&eval, &tensor_of(&out["eval_logits"]));
@@ -211,7 +222,10 @@ fn round_trip_and_corrupt_checkpoints() {
     net.save(&path).unwrap();
     let loaded = TinyNetwork::load(&path, Device::Cpu).unwrap();
     let x = input(3, 32, 1);
-    assert_eq!(max_diff(&tch::no_grad(|| net.forward_t(&x, false)), &tch::no_grad(|| loaded.forward_t(&x, false))), 0.0);
+    assert_eq!(
+        max_diff(&tch::no_grad(|| net.forward_t(&x, false)), &tch::no_grad(|| loaded.forward_t(&x, false))),
+        0.0
+    );
     assert_eq!(loaded.spec(), net.spec());
 
     let expect_error = |file: &Path, needle: &str| {

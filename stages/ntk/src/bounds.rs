@@ -31,10 +31,7 @@ pub struct BoundParams {
 
 impl Default for BoundParams {
     fn default() -> Self {
-        Self {
-            depth_factor: 1.0,
-            delta: 0.05,
-        }
+        Self { depth_factor: 1.0, delta: 0.05 }
     }
 }
 
@@ -64,11 +61,7 @@ pub struct BoundTerms {
 }
 
 /// Bound terms for kernel `k` and targets `y` (binary: `±1`, e.g. [`one_vs_rest`]).
-pub fn bound_terms(
-    k: &tch::Tensor,
-    y: &[f64],
-    params: BoundParams,
-) -> Result<BoundTerms, NtkError> {
+pub fn bound_terms(k: &tch::Tensor, y: &[f64], params: BoundParams) -> Result<BoundTerms, NtkError> {
     terms(k, &[y.to_vec()], params)
 }
 
@@ -85,14 +78,10 @@ pub fn multiclass_bound_terms(
     params: BoundParams,
 ) -> Result<BoundTerms, NtkError> {
     if num_classes < 2 {
-        return Err(NtkError::BadLabels(format!(
-            "need at least 2 classes, got {num_classes}"
-        )));
+        return Err(NtkError::BadLabels(format!("need at least 2 classes, got {num_classes}")));
     }
     if let Some(bad) = labels.iter().find(|&&l| l < 0 || l >= num_classes) {
-        return Err(NtkError::BadLabels(format!(
-            "label {bad} outside 0..{num_classes}"
-        )));
+        return Err(NtkError::BadLabels(format!("label {bad} outside 0..{num_classes}")));
     }
     let ys: Vec<Vec<f64>> = (0..num_classes).map(|c| one_vs_rest(labels, c)).collect();
     terms(k, &ys, params)
@@ -100,24 +89,15 @@ pub fn multiclass_bound_terms(
 
 /// `+1` where `labels[i] == class`, `−1` elsewhere.
 pub fn one_vs_rest(labels: &[i64], class: i64) -> Vec<f64> {
-    labels
-        .iter()
-        .map(|&l| if l == class { 1.0 } else { -1.0 })
-        .collect()
+    labels.iter().map(|&l| if l == class { 1.0 } else { -1.0 }).collect()
 }
 
 fn terms(k: &tch::Tensor, ys: &[Vec<f64>], params: BoundParams) -> Result<BoundTerms, NtkError> {
     if !(params.depth_factor.is_finite() && params.depth_factor >= 0.0) {
-        return Err(NtkError::BadParams(format!(
-            "depth_factor must be finite and ≥ 0, got {}",
-            params.depth_factor
-        )));
+        return Err(NtkError::BadParams(format!("depth_factor must be finite and ≥ 0, got {}", params.depth_factor)));
     }
     if !(params.delta > 0.0 && params.delta < 1.0) {
-        return Err(NtkError::BadParams(format!(
-            "delta must lie in (0, 1), got {}",
-            params.delta
-        )));
+        return Err(NtkError::BadParams(format!("delta must lie in (0, 1), got {}", params.delta)));
     }
     let (values, jitter) = quadratic_forms(k, ys)?;
     let stats = kernel_stats(k)?;
@@ -125,18 +105,11 @@ fn terms(k: &tch::Tensor, ys: &[Vec<f64>], params: BoundParams) -> Result<BoundT
     let nf = n as f64;
     let classes = ys.len() as f64;
     let quadratic_form = values.iter().sum::<f64>() / classes;
-    let y_norm_sq = ys
-        .iter()
-        .map(|y| y.iter().map(|v| v * v).sum::<f64>())
-        .sum::<f64>()
-        / classes;
+    let y_norm_sq = ys.iter().map(|y| y.iter().map(|v| v * v).sum::<f64>()).sum::<f64>() / classes;
     let complexity = (quadratic_form / nf).sqrt();
     let confidence = ((1.0 / params.delta).ln() / nf).sqrt();
-    let lambda_min_complexity = if stats.lambda_min > 0.0 {
-        (y_norm_sq / (nf * stats.lambda_min)).sqrt()
-    } else {
-        f64::INFINITY
-    };
+    let lambda_min_complexity =
+        if stats.lambda_min > 0.0 { (y_norm_sq / (nf * stats.lambda_min)).sqrt() } else { f64::INFINITY };
     Ok(BoundTerms {
         n,
         quadratic_form,

@@ -93,10 +93,7 @@ pub(crate) fn jacobian_chunked(
         let scalars = match output {
             NtkOutput::SumOfLogits => out.sum_dim_intlist(1, false, None),
             NtkOutput::Logit(_) => {
-                let lb = labels
-                    .as_ref()
-                    .expect("labels checked above")
-                    .narrow(0, start, len);
+                let lb = labels.as_ref().expect("labels checked above").narrow(0, start, len);
                 check_label_range(&lb, classes)?;
                 out.gather(1, &lb.view([-1, 1]), false).view([-1])
             }
@@ -104,8 +101,7 @@ pub(crate) fn jacobian_chunked(
         };
         let count = scalars.size()[0];
         for r in 0..count {
-            let grads =
-                Tensor::f_run_backward(&[scalars.get(r)], &trainable, r + 1 < count, false)?;
+            let grads = Tensor::f_run_backward(&[scalars.get(r)], &trainable, r + 1 < count, false)?;
             rows.push(flatten_grads(&grads, &trainable)?);
         }
         start += len;
@@ -131,10 +127,7 @@ fn check_labels(labels: &Tensor, n: i64) -> Result<Tensor, NtkError> {
         )));
     }
     if labels.is_floating_point() || labels.kind() == Kind::Bool {
-        return Err(NtkError::BadLabels(format!(
-            "expected an integer tensor, got {:?}",
-            labels.kind()
-        )));
+        return Err(NtkError::BadLabels(format!("expected an integer tensor, got {:?}", labels.kind())));
     }
     Ok(labels.to_kind(Kind::Int64))
 }
@@ -200,27 +193,13 @@ mod tests {
         let net = ConvNet::new(63, 3, &[32, 64, 128], 10);
         let params = net.params();
         let model = |x: &Tensor| net.forward(x);
-        eprintln!(
-            "parameters: {}, threads: {}",
-            net.num_params(),
-            tch::get_num_threads()
-        );
-        let _ = jacobian_chunked(
-            &model,
-            &params,
-            &x.narrow(0, 0, 2),
-            NtkOutput::SumOfLogits,
-            1,
-        )
-        .unwrap();
+        eprintln!("parameters: {}, threads: {}", net.num_params(), tch::get_num_threads());
+        let _ = jacobian_chunked(&model, &params, &x.narrow(0, 0, 2), NtkOutput::SumOfLogits, 1).unwrap();
         for chunk in [1, 4, 16, 64] {
             let start = Instant::now();
             let j = jacobian_chunked(&model, &params, &x, NtkOutput::SumOfLogits, chunk).unwrap();
             let k = crate::kernel_from_jacobians(&j, None).unwrap();
-            eprintln!(
-                "chunk {chunk:>2}: clean NTK 64×64 in {:.3} s",
-                start.elapsed().as_secs_f64()
-            );
+            eprintln!("chunk {chunk:>2}: clean NTK 64×64 in {:.3} s", start.elapsed().as_secs_f64());
             assert_eq!(k.size(), [64, 64]);
         }
     }

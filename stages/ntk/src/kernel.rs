@@ -28,9 +28,7 @@ pub fn empirical_ntk(
         )));
     }
     let j1 = jacobian(model, params, x1, output)?;
-    let j2 = x2
-        .map(|x2| jacobian(model, params, x2, output))
-        .transpose()?;
+    let j2 = x2.map(|x2| jacobian(model, params, x2, output)).transpose()?;
     kernel_from_jacobians(&j1, j2.as_ref())
 }
 
@@ -40,11 +38,7 @@ pub fn empirical_ntk(
 pub fn kernel_from_jacobians(j1: &Tensor, j2: Option<&Tensor>) -> Result<Tensor, NtkError> {
     let check = |what: &'static str, j: &Tensor| -> Result<(), NtkError> {
         if j.dim() != 2 || j.size()[0] == 0 {
-            return Err(NtkError::BadShape {
-                what,
-                shape: j.size(),
-                expected: "expected [rows > 0, P]".into(),
-            });
+            return Err(NtkError::BadShape { what, shape: j.size(), expected: "expected [rows > 0, P]".into() });
         }
         Ok(())
     };
@@ -64,8 +58,7 @@ pub fn kernel_from_jacobians(j1: &Tensor, j2: Option<&Tensor>) -> Result<Tensor,
                     expected: format!("expected {} parameter columns like the first", j1.size()[1]),
                 });
             }
-            j1.matmul(&j2.to_kind(Kind::Float).tr())
-                .to_kind(Kind::Double)
+            j1.matmul(&j2.to_kind(Kind::Float).tr()).to_kind(Kind::Double)
         }
     };
     if !bool::try_from(k.isfinite().all())? {

@@ -41,29 +41,19 @@ pub enum NtkError {
     EmptyBatch(&'static str),
     #[error("no trainable parameters: none of the {0} parameters requires grad")]
     NoTrainableParameters(usize),
-    #[error(
-        "model output has shape {shape:?} for a batch of {batch}; expected [batch] or [batch, classes]"
-    )]
+    #[error("model output has shape {shape:?} for a batch of {batch}; expected [batch] or [batch, classes]")]
     BadOutput { shape: Vec<i64>, batch: i64 },
-    #[error(
-        "model output does not require grad: was the forward run under no_grad or with frozen parameters?"
-    )]
+    #[error("model output does not require grad: was the forward run under no_grad or with frozen parameters?")]
     OutputWithoutGrad,
     #[error("labels: {0}")]
     BadLabels(String),
     #[error("{what} has shape {shape:?}; {expected}")]
-    BadShape {
-        what: &'static str,
-        shape: Vec<i64>,
-        expected: String,
-    },
+    BadShape { what: &'static str, shape: Vec<i64>, expected: String },
     #[error("{0} contains NaN or infinite values")]
     NonFinite(&'static str),
     #[error("kernel is not symmetric: max |K - Kᵀ| = {asymmetry:e} (max |K| = {scale:e})")]
     NotSymmetric { asymmetry: f64, scale: f64 },
-    #[error(
-        "kernel is singular: Cholesky failed even with jitter {jitter:e} added to the diagonal"
-    )]
+    #[error("kernel is singular: Cholesky failed even with jitter {jitter:e} added to the diagonal")]
     SingularKernel { jitter: f64 },
     #[error("beta must lie in [0, 1], got {0}")]
     BadBeta(f64),

@@ -48,10 +48,7 @@ impl RobustKernels {
         x_adv2: &Tensor,
         output: NtkOutput,
     ) -> Result<Self, NtkError> {
-        for (what, t) in [
-            ("attacked batch x_adv", x_adv),
-            ("twice-attacked batch x_adv2", x_adv2),
-        ] {
+        for (what, t) in [("attacked batch x_adv", x_adv), ("twice-attacked batch x_adv2", x_adv2)] {
             if t.size() != x.size() {
                 return Err(NtkError::BadShape {
                     what,

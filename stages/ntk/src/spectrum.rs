@@ -41,17 +41,8 @@ pub fn kernel_stats(k: &Tensor) -> Result<KernelStats, NtkError> {
     let eig = Vec::<f64>::try_from(k.linalg_eigvalsh("L").to_device(tch::Device::Cpu))?;
     let lambda_min = eig[0];
     let lambda_max = eig[eig.len() - 1];
-    let condition = if lambda_min > 0.0 {
-        lambda_max / lambda_min
-    } else {
-        f64::INFINITY
-    };
-    Ok(KernelStats {
-        lambda_min,
-        lambda_max,
-        trace: eig.iter().sum(),
-        condition,
-    })
+    let condition = if lambda_min > 0.0 { lambda_max / lambda_min } else { f64::INFINITY };
+    Ok(KernelStats { lambda_min, lambda_max, trace: eig.iter().sum(), condition })
 }
 
 /// `yᵀK⁻¹y` for a symmetric positive definite `k`, solved through a float64
@@ -60,10 +51,7 @@ pub fn kernel_stats(k: &Tensor) -> Result<KernelStats, NtkError> {
 /// that factors), is added to the diagonal and reported.
 pub fn quadratic_form(k: &Tensor, y: &[f64]) -> Result<QuadraticForm, NtkError> {
     let (values, jitter) = quadratic_forms(k, &[y.to_vec()])?;
-    Ok(QuadraticForm {
-        value: values[0],
-        jitter,
-    })
+    Ok(QuadraticForm { value: values[0], jitter })
 }
 
 /// `y_cᵀK⁻¹y_c` for several right-hand sides sharing one factorisation; returns the
@@ -76,10 +64,7 @@ pub fn quadratic_forms(k: &Tensor, ys: &[Vec<f64>]) -> Result<(Vec<f64>, f64), N
     }
     for y in ys {
         if y.len() as i64 != n {
-            return Err(NtkError::BadLabels(format!(
-                "y has {} entries for a {n}×{n} kernel",
-                y.len()
-            )));
+            return Err(NtkError::BadLabels(format!("y has {} entries for a {n}×{n} kernel", y.len())));
         }
         if y.iter().any(|v| !v.is_finite()) {
             return Err(NtkError::NonFinite("y"));
@@ -87,17 +72,10 @@ pub fn quadratic_forms(k: &Tensor, ys: &[Vec<f64>]) -> Result<(Vec<f64>, f64), N
     }
     let flat: Vec<f64> = ys.iter().flatten().copied().collect();
     // Columns are the right-hand sides.
-    let y = Tensor::from_slice(&flat)
-        .view([ys.len() as i64, n])
-        .tr()
-        .to_device(k.device());
+    let y = Tensor::from_slice(&flat).view([ys.len() as i64, n]).tr().to_device(k.device());
     let (chol, jitter) = cholesky_with_jitter(&k)?;
     let z = y.cholesky_solve(&chol, false);
-    let values = Vec::<f64>::try_from(
-        (&y * &z)
-            .sum_dim_intlist(0, false, None)
-            .to_device(tch::Device::Cpu),
-    )?;
+    let values = Vec::<f64>::try_from((&y * &z).sum_dim_intlist(0, false, None).to_device(tch::Device::Cpu))?;
     if values.iter().any(|v| !v.is_finite()) {
         return Err(NtkError::SingularKernel { jitter });
     }

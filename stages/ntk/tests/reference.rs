@@ -12,12 +12,7 @@ fn json_matrix(v: &serde_json::Value) -> Tensor {
     let rows = v.as_array().expect("matrix is a list of rows");
     let flat: Vec<f64> = rows
         .iter()
-        .flat_map(|r| {
-            r.as_array()
-                .expect("row is a list")
-                .iter()
-                .map(|e| e.as_f64().expect("number"))
-        })
+        .flat_map(|r| r.as_array().expect("row is a list").iter().map(|e| e.as_f64().expect("number")))
         .collect();
     Tensor::from_slice(&flat).view([rows.len() as i64, -1])
 }
@@ -40,8 +35,7 @@ fn matches_torch_func_reference_for_all_output_modes() {
     named.push(("x".into(), x.shallow_clone()));
     named.push(("labels".into(), labels.shallow_clone()));
     Tensor::write_safetensors(&named, &path).unwrap();
-    let reference =
-        robbench_reference::run_json(&python, "ntk_reference.py", &[path.to_str().unwrap()]);
+    let reference = robbench_reference::run_json(&python, "ntk_reference.py", &[path.to_str().unwrap()]);
 
     assert_eq!(reference["num_params"].as_i64().unwrap(), net.num_params());
     for (key, output) in [

@@ -17,7 +17,9 @@ pub fn python() -> Option<PathBuf> {
         return Some(PathBuf::from(configured));
     }
     if std::env::var_os("CI").is_some() {
-        panic!("ROBBENCH_PYTHON is not set to a python with torch; run `make setup` (CI must run the PyTorch cross-checks)");
+        panic!(
+            "ROBBENCH_PYTHON is not set to a python with torch; run `make setup` (CI must run the PyTorch cross-checks)"
+        );
     }
     eprintln!("skipping PyTorch cross-check: ROBBENCH_PYTHON not configured (run `make setup`)");
     None
@@ -44,9 +46,6 @@ pub fn run_json(python: &Path, script_name: &str, args: &[&str]) -> serde_json::
         );
     }
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "reference script {script_name} printed no JSON ({e}):\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        )
+        panic!("reference script {script_name} printed no JSON ({e}):\n{}", String::from_utf8_lossy(&output.stdout))
     })
 }

@@ -112,8 +112,18 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_and_purposes_are_independent() {
-        let a: Vec<u64> = (0..5).map({ let mut r = Rng::new(7); move |_| r.next_u64() }).collect();
-        let b: Vec<u64> = (0..5).map({ let mut r = Rng::new(7); move |_| r.next_u64() }).collect();
+        let a: Vec<u64> = (0..5)
+            .map({
+                let mut r = Rng::new(7);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..5)
+            .map({
+                let mut r = Rng::new(7);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(Rng::derive(7, "init", 0).next_u64(), Rng::derive(7, "augment", 0).next_u64());
         assert_ne!(Rng::derive(7, "init", 0).next_u64(), Rng::derive(7, "init", 1).next_u64());

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub use arch::{Arch, EDGES};
-pub use cost::{cost, Cost, ModelShape};
+pub use cost::{Cost, ModelShape, cost};
 pub use isomorphism::canonical_form;
 pub use mt19937::Mt19937;
 pub use op::Op;
@@ -117,7 +117,8 @@ mod tests {
         // The released NAS-RobBench-201 maps every non-representative index to
         // its representative (as a string) and evaluates the representatives.
         let text = shared("benchmarks/nas-robbench-201/NAS-RobBench-201_html.json");
-        let json: serde_json::Value = serde_json::from_str(text.trim().trim_start_matches("acc=").trim_end_matches(';')).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(text.trim().trim_start_matches("acc=").trim_end_matches(';')).unwrap();
         for i in 0..SPACE_SIZE {
             let expected = match &json[i.to_string()] {
                 serde_json::Value::String(rep) => rep.parse::<usize>().unwrap(),
@@ -149,10 +150,19 @@ mod tests {
         let cases = [
             ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|", "3 nodes"),
             ("|conv_5x5~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "conv_5x5"),
-            ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~2|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "avg_pool_3x3~2"),
+            (
+                "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~2|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+                "avg_pool_3x3~2",
+            ),
             ("|nor_conv_3x3~0|+|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "node 2"),
-            ("nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "node 1"),
-            ("|nor_conv_3x3|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "op~input"),
+            (
+                "nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+                "node 1",
+            ),
+            (
+                "|nor_conv_3x3|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+                "op~input",
+            ),
         ];
         for (s, needle) in cases {
             let e = s.parse::<Arch>().unwrap_err().to_string();

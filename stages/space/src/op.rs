@@ -51,8 +51,9 @@ impl fmt::Display for Op {
 impl FromStr for Op {
     type Err = String;
     fn from_str(s: &str) -> Result<Op, String> {
-        Op::ALL.into_iter().find(|op| op.name() == s).ok_or_else(|| {
-            format!("unknown operation `{s}` (expected one of {})", Op::ALL.map(Op::name).join(", "))
-        })
+        Op::ALL
+            .into_iter()
+            .find(|op| op.name() == s)
+            .ok_or_else(|| format!("unknown operation `{s}` (expected one of {})", Op::ALL.map(Op::name).join(", ")))
     }
 }

@@ -12,17 +12,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_nn::{NetworkSpec, TinyNetwork};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_rng::Rng;
-use robbench_schemas::{TableDef, MODELS, TRAINING};
+use robbench_schemas::{MODELS, TRAINING, TableDef};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::config::{ModelConfig, TrainConfig};
-use crate::data::{to_pixels, DataFile, DATA_FILE};
+use crate::data::{DATA_FILE, DataFile, to_pixels};
 use crate::select::model_units;
 use schedule::OneCycle;
 use sgd::Sgd;
@@ -165,7 +165,13 @@ pub struct Trainer<'a> {
 
 impl<'a> Trainer<'a> {
     /// A fresh network, or the last checkpoint in `scratch` if there is one.
-    pub fn start(spec: &NetworkSpec, cfg: &'a TrainConfig, seed: u64, device: Device, scratch: &'a Path) -> Result<Trainer<'a>> {
+    pub fn start(
+        spec: &NetworkSpec,
+        cfg: &'a TrainConfig,
+        seed: u64,
+        device: Device,
+        scratch: &'a Path,
+    ) -> Result<Trainer<'a>> {
         let latest = scratch.join("latest");
         let (net, sgd, progress) = match std::fs::read_to_string(&latest) {
             Ok(dir) => {
@@ -203,7 +209,13 @@ impl<'a> Trainer<'a> {
     }
 
     /// One epoch over the shuffled training set.
-    fn epoch(&mut self, epoch: usize, images: &Tensor, labels: &Tensor, mut report: impl FnMut(f64, f64)) -> Result<EpochLog> {
+    fn epoch(
+        &mut self,
+        epoch: usize,
+        images: &Tensor,
+        labels: &Tensor,
+        mut report: impl FnMut(f64, f64),
+    ) -> Result<EpochLog> {
         let started = Instant::now();
         let n = images.size()[0] as usize;
         let batch = self.cfg.batch_size;
@@ -230,7 +242,11 @@ impl<'a> Trainer<'a> {
             let net = &self.net;
             let eval = |input: &Tensor| net.forward_t(input, false);
             let mut rng = Rng::derive(self.seed, "train-attack", global_step as u64);
-            let adv = if attack.steps > 0 { robbench_attacks::pgd(&eval, &x, &y, &attack, &mut rng) } else { x.shallow_clone() };
+            let adv = if attack.steps > 0 {
+                robbench_attacks::pgd(&eval, &x, &y, &attack, &mut rng)
+            } else {
+                x.shallow_clone()
+            };
             clean_correct += tch::no_grad(|| eval(&x).argmax(1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]));
             let (step_lr, momentum) = schedule.at(global_step);
             lr = step_lr;
@@ -261,7 +277,13 @@ impl<'a> Trainer<'a> {
 /// Adversarial-training throughput in images per second (PGD-`attack_steps`
 /// generation plus the SGD step, one-cycle schedule, augmentation on), for
 /// `batches` batches of random 32×32 images after one warm-up batch.
-pub fn benchmark_throughput(spec: &NetworkSpec, batch: usize, batches: usize, attack_steps: usize, device: Device) -> Result<f64> {
+pub fn benchmark_throughput(
+    spec: &NetworkSpec,
+    batch: usize,
+    batches: usize,
+    attack_steps: usize,
+    device: Device,
+) -> Result<f64> {
     let cfg = TrainConfig {
         epochs: 1,
         batch_size: batch,
@@ -276,9 +298,17 @@ pub fn benchmark_throughput(spec: &NetworkSpec, batch: usize, batches: usize, at
     // Warm-up: allocator, cuDNN algorithm selection.
     trainer.epoch(1, &images.narrow(0, 0, batch as i64), &labels.narrow(0, 0, batch as i64), |_, _| {})?;
     let started = Instant::now();
-    trainer.epoch(1, &images.narrow(0, batch as i64, n - batch as i64), &labels.narrow(0, batch as i64, n - batch as i64), |_, _| {})?;
+    trainer.epoch(
+        1,
+        &images.narrow(0, batch as i64, n - batch as i64),
+        &labels.narrow(0, batch as i64, n - batch as i64),
+        |_, _| {},
+    )?;
     if device.is_cuda() {
-        tch::Cuda::synchronize(match device { Device::Cuda(i) => i as i64, _ => 0 });
+        tch::Cuda::synchronize(match device {
+            Device::Cuda(i) => i as i64,
+            _ => 0,
+        });
     }
     Ok((batch * batches) as f64 / started.elapsed().as_secs_f64())
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use tch::{nn::VarStore, Tensor};
+use tch::{Tensor, nn::VarStore};
 
 pub struct Sgd {
     /// Trainable parameters by name (sorted: a stable order for checkpoints).
@@ -61,7 +61,11 @@ impl Sgd {
     pub fn load(&mut self, path: &Path) -> Result<()> {
         let device = self.params.values().next().map(|p| p.device()).unwrap_or(tch::Device::Cpu);
         for (name, t) in Tensor::read_safetensors(path).with_context(|| format!("cannot read {}", path.display()))? {
-            anyhow::ensure!(self.params.contains_key(&name), "{}: momentum for unknown parameter `{name}`", path.display());
+            anyhow::ensure!(
+                self.params.contains_key(&name),
+                "{}: momentum for unknown parameter `{name}`",
+                path.display()
+            );
             self.buffers.insert(name, t.to_device(device));
         }
         Ok(())

@@ -57,7 +57,8 @@ pub fn trained() -> TinyNetwork {
         let mut opt = tch::nn::Adam::default().build(net.var_store(), 3e-3).unwrap();
         let (x, y) = toy(2048, 1);
         for step in 0..300 {
-            let idx: Vec<i64> = Rng::derive(2, "batch", step).permutation(2048)[..64].iter().map(|&i| i as i64).collect();
+            let idx: Vec<i64> =
+                Rng::derive(2, "batch", step).permutation(2048)[..64].iter().map(|&i| i as i64).collect();
             let idx = Tensor::from_slice(&idx);
             let loss = net.forward_t(&x.index_select(0, &idx), true).cross_entropy_for_logits(&y.index_select(0, &idx));
             opt.backward_step(&loss);
@@ -72,7 +73,9 @@ pub fn trained() -> TinyNetwork {
 }
 
 pub fn accuracy(net: &TinyNetwork, x: &Tensor, y: &Tensor) -> f64 {
-    tch::no_grad(|| net.forward_t(x, false).argmax(1, false).eq_tensor(y).to_kind(Kind::Float).mean(Kind::Float).double_value(&[]))
+    tch::no_grad(|| {
+        net.forward_t(x, false).argmax(1, false).eq_tensor(y).to_kind(Kind::Float).mean(Kind::Float).double_value(&[])
+    })
 }
 
 pub fn fraction(flags: &[bool]) -> f64 {

@@ -43,17 +43,11 @@ impl ConvNet {
                 param(uniform(&mut rng, &[c], 0.5, 1.5)),
                 param(normal(&mut rng, &[c], 0.0, 0.1)),
             ]);
-            stats.push([
-                normal(&mut rng, &[c], 0.0, 0.2),
-                uniform(&mut rng, &[c], 0.5, 2.0),
-            ]);
+            stats.push([normal(&mut rng, &[c], 0.0, 0.2), uniform(&mut rng, &[c], 0.5, 2.0)]);
             cin = c;
         }
         let std = (1.0 / cin as f32).sqrt();
-        let fc = [
-            param(normal(&mut rng, &[classes, cin], 0.0, std)),
-            param(normal(&mut rng, &[classes], 0.0, 0.1)),
-        ];
+        let fc = [param(normal(&mut rng, &[classes, cin], 0.0, std)), param(normal(&mut rng, &[classes], 0.0, 0.1))];
         Self { blocks, stats, fc }
     }
 
@@ -63,30 +57,15 @@ impl ConvNet {
             let stride = if i == 0 { 1 } else { 2 };
             h = h
                 .conv2d(w, Some(b), [stride, stride], [1, 1], [1, 1], 1)
-                .batch_norm(
-                    Some(g),
-                    Some(beta),
-                    Some(mean),
-                    Some(var),
-                    false,
-                    0.1,
-                    1e-5,
-                    false,
-                )
+                .batch_norm(Some(g), Some(beta), Some(mean), Some(var), false, 0.1, 1e-5, false)
                 .relu();
         }
-        h.mean_dim([2i64, 3].as_slice(), false, Kind::Float)
-            .linear(&self.fc[0], Some(&self.fc[1]))
+        h.mean_dim([2i64, 3].as_slice(), false, Kind::Float).linear(&self.fc[0], Some(&self.fc[1]))
     }
 
     /// Trainable parameters (shallow clones: same autograd leaves).
     pub fn params(&self) -> Vec<Tensor> {
-        self.blocks
-            .iter()
-            .flatten()
-            .chain(&self.fc)
-            .map(Tensor::shallow_clone)
-            .collect()
+        self.blocks.iter().flatten().chain(&self.fc).map(Tensor::shallow_clone).collect()
     }
 
     pub fn num_params(&self) -> i64 {
@@ -126,10 +105,7 @@ impl Mlp {
             .windows(2)
             .map(|w| {
                 let std = (2.0 / w[0] as f32).sqrt();
-                [
-                    param(normal(&mut rng, &[w[1], w[0]], 0.0, std)),
-                    param(normal(&mut rng, &[w[1]], 0.0, 0.1)),
-                ]
+                [param(normal(&mut rng, &[w[1], w[0]], 0.0, std)), param(normal(&mut rng, &[w[1]], 0.0, 0.1))]
             })
             .collect();
         Self { layers }
@@ -148,11 +124,7 @@ impl Mlp {
     }
 
     pub fn params(&self) -> Vec<Tensor> {
-        self.layers
-            .iter()
-            .flatten()
-            .map(Tensor::shallow_clone)
-            .collect()
+        self.layers.iter().flatten().map(Tensor::shallow_clone).collect()
     }
 }
 
@@ -166,7 +138,5 @@ pub fn rel_diff(a: &Tensor, b: &Tensor) -> f64 {
 /// Row-major contents of a 2-D float64 tensor.
 pub fn to_rows(t: &Tensor) -> Vec<Vec<f64>> {
     let n = t.size()[0];
-    (0..n)
-        .map(|i| Vec::<f64>::try_from(t.get(i).to_kind(Kind::Double)).unwrap())
-        .collect()
+    (0..n).map(|i| Vec::<f64>::try_from(t.get(i).to_kind(Kind::Double)).unwrap()).collect()
 }
