@@ -11,8 +11,9 @@ CONFIG ?= configs/default.toml
 setup:
 	@scripts/setup.sh
 
+# Both binaries: robbench (SQL and store commands, no libtorch) and robbench-torch.
 build: setup
-	$(CARGO) build --bin robbench
+	$(CARGO) build --workspace --bins
 
 pipeline: build
 	$(ROBBENCH) --store $(STORE) run --config $(CONFIG)
@@ -30,6 +31,7 @@ test: lint pipeline
 # Timings (never asserted by tests): engine overhead, training throughput vs PyTorch, AutoAttack cost.
 bench: build
 	$(ROBBENCH) bench plan --units 20000
+	$(ROBBENCH) bench sql --units 1000 --samples 1000
 	$(ROBBENCH) bench train --batch 64 --batches 2
 	$(ROBBENCH) bench autoattack --images 4
 

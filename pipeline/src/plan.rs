@@ -46,7 +46,7 @@ impl Pipeline {
         let mut units: Vec<PlannedUnit> = Vec::new();
         let mut by_stage: HashMap<&'static str, Vec<usize>> = HashMap::new();
         // Most units of a stage read the same keys: slice the config once per key set.
-        let mut slices: HashMap<Vec<&'static str>, serde_json::Value> = HashMap::new();
+        let mut slices: HashMap<Vec<&'static str>, String> = HashMap::new();
         for (stage_index, stage) in self.stages.iter().enumerate() {
             let upstream = Upstream {
                 stages: stage
@@ -80,10 +80,14 @@ impl Pipeline {
                     );
                 }
                 let input_keys: Vec<UnitKey> = inputs.iter().map(|&i| units[i].key).collect();
-                let slice = slices
-                    .entry(spec.config_keys.clone())
-                    .or_insert_with(|| config.slice(&spec.config_keys).canonical_json());
-                let key = UnitKey::derive(stage.name(), stage.version(), &spec.params, slice, &input_keys);
+                let slice = match slices.get(&spec.config_keys) {
+                    Some(slice) => slice,
+                    None => slices
+                        .entry(spec.config_keys.clone())
+                        .or_insert_with(|| config.slice(&spec.config_keys).canonical_json().to_string()),
+                };
+                let params = spec.params.to_string();
+                let key = UnitKey::derive_encoded(stage.name(), stage.version(), &params, slice, &input_keys);
                 if !keys_seen.insert(key) {
                     bail!("stage `{}` planned unit `{}` twice", stage.name(), spec.label);
                 }

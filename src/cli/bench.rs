@@ -12,6 +12,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         units: u64,
     },
+    /// SQL over a generated store of the real layout (N evaluation units of S
+    /// images each), next to DuckDB over the same per-unit files.
+    Sql {
+        #[arg(long, default_value_t = 2_000)]
+        units: u64,
+        #[arg(long, default_value_t = 1_000)]
+        samples: u64,
+        /// Build the store here and keep it (default: a temporary directory).
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
+    },
     /// Adversarial-training throughput (images/s incl. the PGD steps), and the
     /// same recipe in PyTorch (the venv's torch) for the ratio.
     Train {
@@ -95,6 +106,7 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
                 r.units, r.plan, r.store_check, r.execute
             );
         }
+        BenchCommand::Sql { units, samples, keep } => super::bench_sql::bench_sql(units, samples, keep)?,
         BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch } => {
             let device = robbench_nn::parse_device(&device)?;
             let spec = net.spec()?;

@@ -1,5 +1,6 @@
 //! `robbench run` and `robbench plan`.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use anyhow::Result;
 use robbench_pipeline::{RunOptions, Store, execute};
 
 use super::{load_config, parse_shard};
-use crate::ConfigArgs;
+use robbench::light::{ConfigArgs, RunArgs, say};
 
 pub fn run(store: &Path, args: &ConfigArgs, jobs: usize, device: &str, shard: Option<&str>) -> Result<ExitCode> {
     let shard = parse_shard(shard)?;
@@ -17,19 +18,33 @@ pub fn run(store: &Path, args: &ConfigArgs, jobs: usize, device: &str, shard: Op
     let pipeline = robbench_stages::pipeline(device)?;
     let plan = pipeline.plan(&load_config(args)?)?;
     let store = Store::open(store)?;
-    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs, shard, device: Some(described) })?;
-    println!("run {}", report.record.run_id);
-    println!("{:<14} {:>9} {:>7} {:>7}", "stage", "executed", "reused", "failed");
-    for (stage, executed, reused, failed) in report.summary() {
-        println!("{stage:<14} {executed:>9} {reused:>7} {failed:>7}");
+    let report =
+        execute(&pipeline, &plan, &store, &RunOptions { jobs, shard, device: Some(described), primary: true })?;
+    // Output may go to a closed pipe (`| head`): the run is recorded either way.
+    let _ = say(format_args!("run {}", report.record.run_id));
+    let _ = say(format_args!("{:<14} {:>9} {:>7} {:>7} {:>7}", "stage", "executed", "reused", "failed", "skipped"));
+    for (stage, [executed, reused, failed, skipped]) in report.summary() {
+        let _ = say(format_args!("{stage:<14} {executed:>9} {reused:>7} {failed:>7} {skipped:>7}"));
+    }
+    if report.record.is_complete() {
+        // The run's tables as Parquet datasets, ready for SQL and other tools.
+        let run = RunArgs { run: Some(report.record.run_id.clone()), allow_partial: false };
+        let catalog = robbench::light::sql::open_catalog(store.root(), &run, None)?;
+        let _ = say(format_args!("tables: {}", catalog.snapshot()?.dir.display()));
     }
     let failed = report.failed();
     if failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("{} unit(s) failed:", failed.len());
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{} unit(s) failed:", failed.len());
     for unit in failed {
-        eprintln!("  [{}] {} ({}): {}", unit.stage, unit.label, &unit.key[..12], unit.error.as_deref().unwrap_or(""));
+        let error = unit.error.as_deref().unwrap_or("");
+        let _ = writeln!(err, "  [{}] {} ({}): {error}", unit.stage, unit.label, &unit.key[..12]);
+    }
+    let skipped = report.skipped();
+    if !skipped.is_empty() {
+        let _ = writeln!(err, "{} unit(s) skipped because an input failed", skipped.len());
     }
     Ok(ExitCode::FAILURE)
 }

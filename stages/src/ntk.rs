@@ -54,6 +54,9 @@ impl Stage for Ntk {
             return Ok(Vec::new());
         }
         let mut units = Vec::new();
+        // Training units by their parameters (the model's identity): a lookup, not a scan per model.
+        let trained_by_params: std::collections::HashMap<String, robbench_pipeline::UnitRef> =
+            up.units("train").iter().map(|t| (t.params.to_string(), t.unit)).collect();
         for model in model_units(config, up)? {
             for weights in &cfg.weights {
                 let mut params = model.params.clone();
@@ -61,12 +64,10 @@ impl Stage for Ntk {
                 // The initialised network needs no training: it depends on the
                 // data and the seed only, so proxy studies run without training.
                 let inputs = if weights == "trained" {
-                    let trained = up
-                        .units("train")
-                        .iter()
-                        .find(|t| *t.params == model.params)
+                    let trained = trained_by_params
+                        .get(&model.params.to_string())
                         .with_context(|| format!("ntk.weights = trained needs the training of {}", model.label))?;
-                    vec![model.data.unit, trained.unit]
+                    vec![model.data.unit, *trained]
                 } else {
                     vec![model.data.unit]
                 };

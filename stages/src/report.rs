@@ -202,7 +202,7 @@ fn lines(
 /// The report for the catalog's run, as HTML.
 pub fn render(catalog: Arc<Catalog>) -> Result<String> {
     let mut body = String::new();
-    let run_id = catalog.run().run_id.clone();
+    let run_id = catalog.run_id().unwrap_or("(imports only)").to_string();
 
     let acc = Rows::fetch(
         &catalog,
