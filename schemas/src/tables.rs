@@ -98,7 +98,7 @@ pub static SAMPLES: TableDef = TableDef {
 
 pub static TRAINING: TableDef = TableDef {
     name: "training",
-    version: 1,
+    version: 2,
     doc: "Per-epoch adversarial-training log.",
     columns: &[
         ARCH_INDEX,
@@ -109,7 +109,6 @@ pub static TRAINING: TableDef = TableDef {
         col!("loss", Float64, "mean training loss (on adversarial examples)"),
         col!("train_clean_acc", Float64, "accuracy on the clean training batches"),
         col!("train_adv_acc", Float64, "accuracy on the PGD training examples"),
-        col!("seconds", Float64, "wall time of the epoch"),
     ],
 };
 

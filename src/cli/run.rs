@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use robbench_pipeline::{RunOptions, Store, execute};
+use std::sync::Arc;
+
+use robbench_pipeline::sql::Catalog;
+use robbench_pipeline::{RunOptions, Store, execute, runs};
+use robbench_stages::import::IMPORT_STAGE;
 
 use super::{load_config, parse_shard};
 use crate::ConfigArgs;
@@ -22,6 +26,12 @@ pub fn run(store: &Path, args: &ConfigArgs, jobs: usize, device: &str, shard: Op
     println!("{:<14} {:>9} {:>7} {:>7}", "stage", "executed", "reused", "failed");
     for (stage, executed, reused, failed) in report.summary() {
         println!("{stage:<14} {executed:>9} {reused:>7} {failed:>7}");
+    }
+    // Training health: networks stored as results although they never learned.
+    let catalog = Catalog::new(&store, report.record.clone(), runs::list(&store)?, &[IMPORT_STAGE]);
+    match robbench_stages::training_warnings(Arc::new(catalog)) {
+        Ok(warnings) => warnings.iter().for_each(|w| println!("warning: {w}")),
+        Err(e) => println!("warning: training health not checked: {e:#}"),
     }
     let failed = report.failed();
     if failed.is_empty() {

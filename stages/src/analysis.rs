@@ -13,8 +13,15 @@ use robbench_schemas::{BOUNDS, CORRELATIONS, EVALUATIONS, NTK, TableDef};
 use serde_json::json;
 
 use crate::config::AnalysisConfig;
+use crate::reads::{paths, read};
 
 pub struct Analysis;
+
+/// What the `analysis` unit reads.
+#[derive(serde::Deserialize)]
+struct AnalysisReads {
+    analysis: AnalysisConfig,
+}
 
 /// (name, dataset) → arch index → values over seeds.
 type Series = BTreeMap<(String, String), BTreeMap<i64, Vec<f64>>>;
@@ -63,7 +70,7 @@ impl Stage for Analysis {
         Ok(vec![UnitSpec {
             label: "correlations".into(),
             params: json!({ "reference_blake3": reference }),
-            config_keys: vec!["analysis"],
+            config_keys: paths::<AnalysisReads>(),
             inputs,
             shard_group: None,
         }])
@@ -121,7 +128,7 @@ impl Stage for Analysis {
                 }
             }
         }
-        let cfg: AnalysisConfig = unit.config().typed("analysis")?;
+        let cfg = read::<AnalysisReads>(unit.config())?.analysis;
         if !cfg.zero_cost.is_empty() {
             add_zero_cost(&cfg, &mut scores)?;
         }
@@ -174,7 +181,7 @@ fn add_reference(cfg: &AnalysisConfig, scores: &Series, metrics: &mut Series) ->
     let ops = (!cfg.reference_ops.is_empty()).then(|| std::path::Path::new(&cfg.reference_ops));
     let records = robbench_analysis::import_nasrobbench201_html(std::path::Path::new(&cfg.reference), ops)?;
     let mut released: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.dataset == cfg.reference_dataset) {
+    for r in records.iter().filter(|r| r.dataset == cfg.reference_dataset.as_str()) {
         let name = format!("nas-robbench-201/{}:{}", r.dataset, crate::import::metric_name(&r.metric, r.eps));
         released.entry(name).or_default().insert(r.arch_index as i64, r.value);
     }
@@ -198,7 +205,8 @@ fn add_reference(cfg: &AnalysisConfig, scores: &Series, metrics: &mut Series) ->
 fn add_zero_cost(cfg: &AnalysisConfig, scores: &mut Series) -> Result<()> {
     let space = robbench_space::Space::nb201();
     let mut by_class: BTreeMap<String, BTreeMap<usize, f64>> = BTreeMap::new();
-    for p in robbench_analysis::import_zero_cost(std::path::Path::new(&cfg.zero_cost), &cfg.reference_dataset)? {
+    for p in robbench_analysis::import_zero_cost(std::path::Path::new(&cfg.zero_cost), cfg.reference_dataset.as_str())?
+    {
         let arch: robbench_space::Arch = p.arch.parse()?;
         by_class.entry(p.proxy).or_default().insert(space.unique_index(space.index_of(&arch))?, p.value);
     }
