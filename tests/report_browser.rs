@@ -24,6 +24,7 @@ const CHECK: &str = r#"<script>
       }
     };
     const group = name => svg.querySelector('g.' + name);
+    inside('title, axes, legend and points', svg.getBBox());
     for (const name of ['axis-x', 'axis-y', 'plot-area']) {
       const g = group(name);
       if (!g) { problems.push(title + ': no ' + name); continue; }

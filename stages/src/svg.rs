@@ -285,15 +285,23 @@ impl Plot {
         let shown = legend.len().min(LEGEND_MAX);
         let more = legend.len() > LEGEND_MAX;
         let legend_h = 14.0 * (shown + usize::from(more)) as f64 + 8.0;
-        let width = left + PLOT_W + if legend.is_empty() { 12.0 } else { 14.0 + layout.legend_w + 6.0 };
-        let height = (bottom + layout.bottom).max(TOP + legend_h + 4.0);
+        // Long titles and axis labels widen (or heighten) the plot rather than leave it.
+        let text_w = |text: &str, char_w: f64| char_w * text.chars().count() as f64;
+        let (title_w, x_label_w, y_label_w) =
+            (text_w(&self.title, 1.1 * CHAR), text_w(&self.x.label, CHAR), text_w(&self.y.label, CHAR));
+        let width = (left + PLOT_W + if legend.is_empty() { 12.0 } else { 14.0 + layout.legend_w + 6.0 })
+            .max(title_w.max(x_label_w) + 12.0);
+        let height = (bottom + layout.bottom).max(TOP + legend_h + 4.0).max(y_label_w + 12.0);
+        // Centred on the plotted area where they fit, shifted inside the frame where they do not.
+        let centre =
+            |w: f64, middle: f64, extent: f64| middle.clamp(w / 2.0 + 4.0, (extent - w / 2.0 - 4.0).max(w / 2.0));
         let mut out = String::new();
         let _ = writeln!(
             out,
             r##"<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="10">
 <title>{t}</title><text x="{cx:.1}" y="16" text-anchor="middle" font-size="11">{t}</text>"##,
             t = escape(&self.title),
-            cx = left + PLOT_W / 2.0,
+            cx = centre(title_w, left + PLOT_W / 2.0, width),
         );
         // Axes: frame, ticks, tick labels, axis labels.
         let _ = write!(out, r#"<g class="axis-x">"#);
@@ -319,7 +327,7 @@ impl Plot {
         let _ = writeln!(
             out,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"#,
-            left + PLOT_W / 2.0,
+            centre(x_label_w, left + PLOT_W / 2.0, width),
             bottom + layout.bottom - 6.0,
             escape(&self.x.label)
         );
@@ -336,7 +344,7 @@ impl Plot {
                 escape(&self.y.label_of(t))
             );
         }
-        let cy = TOP + PLOT_H / 2.0;
+        let cy = centre(y_label_w, TOP + PLOT_H / 2.0, height);
         let _ = writeln!(
             out,
             r#"<text x="12" y="{cy}" text-anchor="middle" transform="rotate(-90 12 {cy})">{}</text></g>"#,
