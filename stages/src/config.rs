@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use robbench_pipeline::{Config, ConfigError, ConfigSchema, invalid};
+use robbench_published::Input;
 use serde::{Deserialize, Serialize};
 
 /// The embedded default experiment.
@@ -474,25 +475,29 @@ impl Default for BoundConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnalysisConfig {
-    /// The released NAS-RobBench-201 table (the project page's JSON); when
-    /// set, every score is also correlated with its accuracies ("" = none).
-    pub reference: String,
+    /// The released NAS-RobBench-201 table (the project page's JSON, a path
+    /// or `shipped:nas-robbench-201/NAS-RobBench-201_html.json`); when set,
+    /// every score is also correlated with its accuracies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Input>,
     /// Its `ops.json` (optional; cell strings).
-    pub reference_ops: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_ops: Option<Input>,
     /// Which of its datasets to compare with: cifar10 | cifar100 | imagenet16-120.
     pub reference_dataset: ReleasedDataset,
     /// NAS-Bench-Suite-Zero proxy scores (CSV) for `reference_dataset`, added
-    /// as scores `zero-cost:<proxy>` for the same architectures ("" = none).
-    pub zero_cost: String,
+    /// as scores `zero-cost:<proxy>` for the same architectures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zero_cost: Option<Input>,
 }
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
         AnalysisConfig {
-            reference: String::new(),
-            reference_ops: String::new(),
+            reference: None,
+            reference_ops: None,
             reference_dataset: ReleasedDataset::Cifar10,
-            zero_cost: String::new(),
+            zero_cost: None,
         }
     }
 }
@@ -549,16 +554,18 @@ impl Experiment {
             return Err(invalid("bound.depth_factor", "must be a positive number"));
         }
         let a = &self.analysis;
-        for (key, path) in [
+        for (key, input) in [
             ("analysis.reference", &a.reference),
             ("analysis.reference_ops", &a.reference_ops),
             ("analysis.zero_cost", &a.zero_cost),
         ] {
-            if !path.is_empty() && !Path::new(path).is_file() {
-                return Err(invalid(key, &format!("{path} is not a file")));
+            if let Some(Input::File(path)) = input
+                && !path.is_file()
+            {
+                return Err(invalid(key, &format!("{} is not a file", path.display())));
             }
         }
-        if !a.reference_ops.is_empty() && a.reference.is_empty() {
+        if a.reference_ops.is_some() && a.reference.is_none() {
             return Err(invalid("analysis.reference_ops", "is the ops file of analysis.reference, which is not set"));
         }
         Ok(())
