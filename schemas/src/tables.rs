@@ -168,7 +168,7 @@ pub static EVALUATION_SAMPLES: TableDef = TableDef {
 pub static ALERTS: TableDef = TableDef {
     name: "alerts",
     version: 1,
-    doc: "Signs of gradient masking or unsound evaluations, one row per sign per trained network (none: no sign found).",
+    doc: "Signs of gradient masking, unsound evaluations or failed training, one row per sign per trained network (none: no sign found).",
     columns: &[
         ARCH_INDEX,
         DATASET,
@@ -176,7 +176,7 @@ pub static ALERTS: TableDef = TableDef {
         col!(
             "kind",
             Utf8,
-            "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box | pgd-beats-autoattack"
+            "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box | pgd-beats-autoattack | training-at-chance"
         ),
         col!("detail", Utf8, "the numbers behind it"),
     ],
