@@ -197,7 +197,12 @@ impl Stage for Checks {
                 let mut inputs = vec![prepared_for(up, trained)?.unit, trained.unit];
                 inputs.extend(evaluations.remove(&model.to_string()).unwrap_or_default());
                 Ok(UnitSpec {
-                    label: format!("arch {} · {} · seed {}", model["arch_index"], model["dataset"], model["seed"]),
+                    label: format!(
+                        "arch {} · {} · seed {}",
+                        model["arch_index"],
+                        model["dataset"].as_str().unwrap_or("?"),
+                        model["seed"]
+                    ),
                     shard_group: Some(format!("arch {}", model["arch_index"])),
                     params: model,
                     config_keys: paths::<ChecksReads>(),
