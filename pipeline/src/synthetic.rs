@@ -153,7 +153,6 @@ impl Stage for Train {
             f(2),
             f(3),
             f(4),
-            f(5),
         ])?;
         unit.write_table(&TRAINING, &[training])
     }

@@ -5,7 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use robbench_pipeline::{RunOptions, Store, execute};
+use std::sync::Arc;
+
+use robbench_pipeline::sql::Catalog;
+use robbench_pipeline::{RunOptions, Store, execute, runs};
+use robbench_stages::import::IMPORT_STAGE;
 
 use super::{load_config, parse_shard};
 use robbench::light::{ConfigArgs, RunArgs, say};
@@ -31,6 +35,12 @@ pub fn run(store: &Path, args: &ConfigArgs, jobs: usize, device: &str, shard: Op
         let run = RunArgs { run: Some(report.record.run_id.clone()), allow_partial: false };
         let catalog = robbench::light::sql::open_catalog(store.root(), &run, None)?;
         let _ = say(format_args!("tables: {}", catalog.snapshot()?.dir.display()));
+    }
+    // Training health: networks stored as results although they never learned.
+    let catalog = Catalog::new(&store, report.record.clone(), runs::list(&store)?, &[IMPORT_STAGE]);
+    match robbench_stages::training_warnings(Arc::new(catalog)) {
+        Ok(warnings) => warnings.iter().for_each(|w| println!("warning: {w}")),
+        Err(e) => println!("warning: training health not checked: {e:#}"),
     }
     let failed = report.failed();
     if failed.is_empty() {

@@ -142,16 +142,10 @@ fn write(catalog: Arc<Catalog>, query: &str, format: Format, out: Option<&Path>)
         }
         Format::Json => {
             let mut writer = arrow::json::ArrayWriter::new(&mut sink);
-            let mut rows = 0;
-            query_each(catalog, query, |_, b| {
-                rows += b.num_rows();
-                Ok(writer.write(b)?)
-            })?;
+            query_each(catalog, query, |_, b| Ok(writer.write(b)?))?;
+            // An empty result is `[]` too: the writer opens and closes the array itself.
             writer.finish()?;
             drop(writer);
-            if rows == 0 {
-                write!(sink, "[]")?;
-            }
             writeln!(sink)?;
         }
         Format::Parquet => unreachable!("handled above"),

@@ -23,12 +23,15 @@ mod evaluate;
 pub mod import;
 mod ntk;
 mod prepare;
+mod reads;
 pub mod report;
 mod select;
+pub mod svg;
 pub mod train;
 
 use robbench_pipeline::Pipeline;
 
+pub use checks::training_warnings;
 pub use config::{DEFAULT_CONFIG, Experiment, ExperimentSchema};
 pub use evaluate::{AutoAttackTiming, benchmark_autoattack};
 pub use select::select_architectures;

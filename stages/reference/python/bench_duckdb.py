@@ -13,7 +13,7 @@ import duckdb
 store, query = sys.argv[1], sys.argv[2]
 # Every unit's file of a table, as a user globbing the store would read them.
 files = {
-    name: f"read_parquet('{store}/objects/{stage}/*/tables/{name}.v1.parquet')"
+    name: f"read_parquet('{store}/objects/{stage}/*/tables/{name}.v*.parquet')"
     for stage, name in [
         ("evaluate", "evaluations"),
         ("evaluate", "evaluation_samples"),

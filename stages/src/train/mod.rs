@@ -21,8 +21,9 @@ use robbench_schemas::{MODELS, TRAINING, TableDef};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{ModelConfig, TrainConfig};
+use crate::config::{ModelConfig, TrainAttackConfig, TrainConfig};
 use crate::data::{DATA_FILE, DataFile, to_pixels};
+use crate::reads::{paths, read};
 use crate::select::model_units;
 use schedule::OneCycle;
 use sgd::Sgd;
@@ -31,6 +32,40 @@ pub const CHECKPOINT: &str = "model.safetensors";
 
 pub struct Train {
     pub device: Device,
+}
+
+/// What a `train` unit reads: the skeleton and the recipe (seeds are unit
+/// parameters, not part of the recipe).
+#[derive(Clone, Debug, Deserialize)]
+pub struct TrainReads {
+    pub model: ModelConfig,
+    #[serde(rename = "train.epochs")]
+    pub epochs: usize,
+    #[serde(rename = "train.batch_size")]
+    pub batch_size: usize,
+    #[serde(rename = "train.max_lr")]
+    pub max_lr: f64,
+    #[serde(rename = "train.weight_decay")]
+    pub weight_decay: f64,
+    #[serde(rename = "train.augment")]
+    pub augment: bool,
+    #[serde(rename = "train.attack")]
+    pub attack: TrainAttackConfig,
+}
+
+impl TrainReads {
+    /// The recipe of an experiment's `[model]` and `[train]` sections.
+    pub fn new(model: &ModelConfig, train: &TrainConfig) -> TrainReads {
+        TrainReads {
+            model: model.clone(),
+            epochs: train.epochs,
+            batch_size: train.batch_size,
+            max_lr: train.max_lr,
+            weight_decay: train.weight_decay,
+            augment: train.augment,
+            attack: train.attack.clone(),
+        }
+    }
 }
 
 /// One row of the `training` table.
@@ -75,16 +110,7 @@ impl Stage for Train {
                 shard_group: Some(format!("arch {}", m.params["arch_index"])),
                 label: m.label,
                 params: m.params,
-                // Seeds are unit parameters, not part of the recipe.
-                config_keys: vec![
-                    "model",
-                    "train.epochs",
-                    "train.batch_size",
-                    "train.max_lr",
-                    "train.weight_decay",
-                    "train.augment",
-                    "train.attack",
-                ],
+                config_keys: paths::<TrainReads>(),
                 inputs: vec![m.data.unit],
             })
             .collect())
@@ -95,10 +121,9 @@ impl Stage for Train {
         let arch_index = params["arch_index"].as_i64().context("arch_index")?;
         let seed = params["seed"].as_u64().context("seed")?;
         let dataset = params["dataset"].as_str().context("dataset")?.to_string();
-        let model: ModelConfig = unit.config().typed("model")?;
-        let cfg: TrainConfig = unit.config().typed("train")?;
+        let cfg: TrainReads = read(unit.config())?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
-        let spec = data.network_spec(params["arch"].as_str().context("arch")?, &model)?;
+        let spec = data.network_spec(params["arch"].as_str().context("arch")?, &cfg.model)?;
         let scratch = unit.scratch_dir()?.to_path_buf();
         let mut trainer = Trainer::start(&spec, &cfg, seed, self.device, &scratch)?;
         unit.note("device", format!("{:?}", self.device));
@@ -138,8 +163,9 @@ impl Stage for Train {
             Arc::new(Float64Array::from(log.iter().map(|l| l.loss).collect::<Vec<_>>())),
             Arc::new(Float64Array::from(log.iter().map(|l| l.train_clean_acc).collect::<Vec<_>>())),
             Arc::new(Float64Array::from(log.iter().map(|l| l.train_adv_acc).collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(log.iter().map(|l| l.seconds).collect::<Vec<_>>())),
         ])?;
+        // Timings go to the manifest, not the table: the same key must give the same bytes.
+        unit.note("epoch_seconds", log.iter().map(|l| l.seconds).collect::<Vec<_>>());
         unit.write_table(&TRAINING, &[rows])?;
         let model_row = MODELS.batch(vec![
             Arc::new(Int64Array::from(vec![arch_index])),
@@ -156,7 +182,7 @@ impl Stage for Train {
 pub struct Trainer<'a> {
     pub net: TinyNetwork,
     sgd: Sgd,
-    cfg: &'a TrainConfig,
+    cfg: &'a TrainReads,
     seed: u64,
     device: Device,
     scratch: &'a Path,
@@ -167,7 +193,7 @@ impl<'a> Trainer<'a> {
     /// A fresh network, or the last checkpoint in `scratch` if there is one.
     pub fn start(
         spec: &NetworkSpec,
-        cfg: &'a TrainConfig,
+        cfg: &'a TrainReads,
         seed: u64,
         device: Device,
         scratch: &'a Path,
@@ -284,12 +310,15 @@ pub fn benchmark_throughput(
     attack_steps: usize,
     device: Device,
 ) -> Result<f64> {
-    let cfg = TrainConfig {
-        epochs: 1,
-        batch_size: batch,
-        attack: crate::config::TrainAttackConfig { steps: attack_steps, ..Default::default() },
-        ..Default::default()
-    };
+    let cfg = TrainReads::new(
+        &ModelConfig::default(),
+        &TrainConfig {
+            epochs: 1,
+            batch_size: batch,
+            attack: TrainAttackConfig { steps: attack_steps, ..Default::default() },
+            ..Default::default()
+        },
+    );
     let scratch = tempfile::tempdir()?;
     let mut trainer = Trainer::start(spec, &cfg, 0, device, scratch.path())?;
     let n = (batch * (batches + 1)) as i64;
@@ -349,12 +378,15 @@ mod tests {
 
     #[test]
     fn adversarial_training_lowers_the_loss_on_a_learnable_toy() {
-        let cfg = TrainConfig {
-            epochs: 3,
-            batch_size: 32,
-            attack: crate::config::TrainAttackConfig { steps: 2, eps: 2.0, step_size: 1.0, random_start: true },
-            ..Default::default()
-        };
+        let cfg = TrainReads::new(
+            &ModelConfig::default(),
+            &TrainConfig {
+                epochs: 3,
+                batch_size: 32,
+                attack: TrainAttackConfig { steps: 2, eps: 2.0, step_size: 1.0, random_start: true },
+                ..Default::default()
+            },
+        );
         let scratch = tempfile::tempdir().unwrap();
         let mut trainer = Trainer::start(&spec(), &cfg, 1, Device::Cpu, scratch.path()).unwrap();
         let (x, y) = toy(256);
@@ -364,7 +396,10 @@ mod tests {
 
     #[test]
     fn a_diverging_run_stops_with_a_clear_error() {
-        let cfg = TrainConfig { epochs: 1, batch_size: 32, max_lr: 1e9, ..Default::default() };
+        let cfg = TrainReads::new(
+            &ModelConfig::default(),
+            &TrainConfig { epochs: 1, batch_size: 32, max_lr: 1e9, ..Default::default() },
+        );
         let scratch = tempfile::tempdir().unwrap();
         let mut trainer = Trainer::start(&spec(), &cfg, 1, Device::Cpu, scratch.path()).unwrap();
         let (x, y) = toy(256);
