@@ -10,6 +10,7 @@ pub mod bench;
 pub mod config;
 pub mod execute;
 pub mod key;
+pub mod parallelism;
 pub mod plan;
 pub mod runs;
 pub mod sql;
