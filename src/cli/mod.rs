@@ -2,10 +2,12 @@
 
 pub mod bench;
 pub mod import;
+pub mod parallel;
 pub mod run;
 pub mod space;
 pub mod sql;
 pub mod store;
+pub mod throughput;
 
 use anyhow::Result;
 use robbench_pipeline::Config;

@@ -1,16 +1,26 @@
 //! `robbench run` and `robbench plan`.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use robbench_pipeline::parallelism::Jobs;
 use robbench_pipeline::{RunOptions, Store, execute};
 
 use super::{load_config, parse_shard};
 use crate::ConfigArgs;
 
-pub fn run(store: &Path, args: &ConfigArgs, jobs: usize, device: &str, shard: Option<&str>) -> Result<ExitCode> {
+pub fn run(
+    store: &Path,
+    args: &ConfigArgs,
+    jobs: Jobs,
+    threads: Option<NonZeroUsize>,
+    device: &str,
+    shard: Option<&str>,
+) -> Result<ExitCode> {
     let shard = parse_shard(shard)?;
+    let jobs = super::parallel::configure(jobs, threads, super::parallel::device_kind(device)?)?.jobs;
     let device = robbench_nn::parse_device(device)?;
     let described = robbench_nn::describe_device(device);
     eprintln!("robbench: device {described}");
