@@ -19,7 +19,7 @@ struct Cli {
     store: PathBuf,
     /// Intra-op threads per unit (`run`, `bench`). Default: the CPUs shared out
     /// among the units that run at once; OMP_NUM_THREADS when set.
-    #[arg(long, global = true, env = "OMP_NUM_THREADS")]
+    #[arg(long, global = true)]
     threads: Option<std::num::NonZeroUsize>,
     #[command(subcommand)]
     command: Command,

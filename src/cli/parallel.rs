@@ -21,8 +21,10 @@ use robbench_pipeline::parallelism::{self, CpuBudget, DeviceKind, Jobs, Parallel
 const DECISION: &str = "ROBBENCH_PARALLELISM";
 
 /// Chooses jobs and per-unit threads (unless the process was re-executed with
-/// a decision) and makes libtorch use that many intra-op threads.
+/// a decision) and makes libtorch use that many intra-op threads. Without
+/// `--threads`, a plain count in `OMP_NUM_THREADS` is the user's choice.
 pub fn configure(jobs: Jobs, threads: Option<NonZeroUsize>, device: DeviceKind) -> Result<Parallelism> {
+    let threads = threads.or_else(|| std::env::var("OMP_NUM_THREADS").ok()?.trim().parse().ok());
     let inherited = inherited_decision();
     let chosen = match inherited {
         Some(p) => p,
