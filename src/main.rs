@@ -20,6 +20,10 @@ struct Cli {
     /// Artifact store directory (content-addressed units, run records).
     #[arg(long, global = true, default_value = "artifacts", env = "ROBBENCH_STORE")]
     store: PathBuf,
+    /// Intra-op threads per unit (`run`, `bench`). Default: the CPUs shared out
+    /// among the units that run at once; OMP_NUM_THREADS when set.
+    #[arg(long, global = true)]
+    threads: Option<std::num::NonZeroUsize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,9 +34,11 @@ enum Command {
     Run {
         #[command(flatten)]
         config: ConfigArgs,
-        /// Units run in parallel within a stage.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
+        /// Units run in parallel within a stage: auto (one single-threaded unit
+        /// per CPU the process may use: affinity, cgroup quota,
+        /// SLURM_CPUS_PER_TASK; on CUDA two per device) or a number.
+        #[arg(long, default_value = "auto")]
+        jobs: robbench_pipeline::parallelism::Jobs,
         /// auto (CUDA when available), cpu, cuda or cuda:N.
         #[arg(long, default_value = "auto")]
         device: String,
@@ -96,7 +102,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config, jobs, device, shard } => {
-            cli::run::run(&cli.store, &config, jobs, &device, shard.as_deref())
+            cli::run::run(&cli.store, &config, jobs, cli.threads, &device, shard.as_deref())
         }
         Command::Plan { config, shard } => cli::run::plan(&cli.store, &config, shard.as_deref()),
         Command::Sql { config, args } => {
@@ -112,7 +118,7 @@ fn main() -> ExitCode {
         Command::Verify => light::store::verify(&cli.store),
         Command::Gc(args) => light::store::gc(&cli.store, &args),
         Command::Space(args) => cli::space::space(&args),
-        Command::Bench(command) => cli::bench::bench(command),
+        Command::Bench(command) => cli::bench::bench(command, cli.threads),
         Command::Import(command) => cli::import::import(&cli.store, command),
     };
     match result {

@@ -11,6 +11,7 @@ pub mod compact;
 pub mod config;
 pub mod execute;
 pub mod key;
+pub mod parallelism;
 pub mod plan;
 pub mod runs;
 pub mod runs_table;

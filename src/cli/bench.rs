@@ -1,9 +1,11 @@
 //! `robbench bench ...`: timings (never asserted by tests).
 
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use robbench_pipeline::parallelism::Jobs;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -41,6 +43,38 @@ pub enum BenchCommand {
         /// Skip the PyTorch comparison.
         #[arg(long)]
         no_pytorch: bool,
+    },
+    /// Networks trained per hour with --jobs 1, 2 and auto (the default recipe
+    /// and NAS-RobBench-201's), extrapolated from timed batches of the
+    /// architecture of mean cost, and the machine-hours for the whole benchmark.
+    Throughput {
+        /// Recipes to time (default: both).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [super::throughput::RecipeName::Default, super::throughput::RecipeName::Nasrobbench201])]
+        recipe: Vec<super::throughput::RecipeName>,
+        /// Job counts to compare.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,auto")]
+        jobs: Vec<Jobs>,
+        /// Batch size to time (default: the recipe's).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Timed batches per unit (after one warm-up batch).
+        #[arg(long, default_value_t = 1)]
+        batches: usize,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
+    /// One training unit's time alone and next to busy processes, with the
+    /// thread policy and with the spinning OpenMP default it replaces.
+    Contention {
+        #[command(flatten)]
+        net: NetworkArgs,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long, default_value_t = 2)]
+        batches: usize,
+        /// Competing busy processes (default: one per CPU).
+        #[arg(long)]
+        busy: Option<usize>,
     },
     /// Standard AutoAttack (reference budgets) in seconds per 1,000 images.
     Autoattack {
@@ -95,7 +129,13 @@ impl NetworkArgs {
     }
 }
 
-pub fn bench(command: BenchCommand) -> Result<ExitCode> {
+/// One unit at a time: all the CPUs for its intra-op threads unless `--threads` says.
+fn configure_one_unit(threads: Option<NonZeroUsize>, device: &str) -> Result<()> {
+    super::parallel::configure(Jobs::Count(NonZeroUsize::MIN), threads, super::parallel::device_kind(device)?)?;
+    Ok(())
+}
+
+pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<ExitCode> {
     match command {
         BenchCommand::Plan { units } => {
             let dir = tempfile::tempdir()?;
@@ -108,6 +148,7 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
         }
         BenchCommand::Sql { units, samples, keep } => super::bench_sql::bench_sql(units, samples, keep)?,
         BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch } => {
+            configure_one_unit(threads, &device)?;
             let device = robbench_nn::parse_device(&device)?;
             let spec = net.spec()?;
             let (arch, channels, cells) = (&spec.arch, net.channels, net.cells);
@@ -122,35 +163,57 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
                 });
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stages/reference/python/bench_train.py");
                 let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
-                let output = std::process::Command::new(&python)
-                    .args([
-                        script,
-                        &arch.to_string(),
-                        &channels.to_string(),
-                        &cells.to_string(),
-                        "10",
-                        &batch.to_string(),
-                        &batches.to_string(),
-                        &attack_steps.to_string(),
-                        device_name,
-                    ])
-                    .output()
-                    .map_err(|e| anyhow::anyhow!("cannot run {python} (set ROBBENCH_PYTHON): {e}"))?;
-                anyhow::ensure!(
-                    output.status.success(),
-                    "PyTorch benchmark failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-                let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-                let theirs = result["images_per_second"].as_f64().unwrap_or(f64::NAN);
-                println!(
-                    "PyTorch 2.11 on {}: {theirs:.1} images/s; robbench / PyTorch = {:.2}",
-                    result["device"],
-                    ours / theirs
-                );
+                // `lean`: the bare PGD + SGD step; `full`: also the unit's augmentation,
+                // input normalisation, clean-accuracy pass and read-outs, as robbench does.
+                for (recipe, what) in [("lean", "bare PGD+SGD step"), ("full", "the same work as robbench's step")] {
+                    let output = std::process::Command::new(&python)
+                        .args([
+                            script,
+                            &arch.to_string(),
+                            &channels.to_string(),
+                            &cells.to_string(),
+                            "10",
+                            &batch.to_string(),
+                            &batches.to_string(),
+                            &attack_steps.to_string(),
+                            device_name,
+                            recipe,
+                        ])
+                        .output()
+                        .map_err(|e| anyhow::anyhow!("cannot run {python} (set ROBBENCH_PYTHON): {e}"))?;
+                    anyhow::ensure!(
+                        output.status.success(),
+                        "PyTorch benchmark failed: {}",
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                    let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+                    let theirs = result["images_per_second"].as_f64().unwrap_or(f64::NAN);
+                    println!(
+                        "PyTorch 2.11 on {} ({what}): {theirs:.1} images/s; robbench / PyTorch = {:.2}",
+                        result["device"],
+                        ours / theirs
+                    );
+                }
             }
         }
+        BenchCommand::Throughput { recipe, jobs, batch, batches, device } => {
+            super::parallel::configure(Jobs::Auto, threads, super::parallel::device_kind(&device)?)?;
+            let args = super::throughput::ThroughputArgs { recipes: recipe, jobs, threads, batch, batches, device };
+            super::throughput::throughput(&args)?;
+        }
+        BenchCommand::Contention { net, batch, batches, busy } => {
+            let args = super::throughput::ContentionArgs {
+                arch: net.arch,
+                channels: net.channels,
+                cells: net.cells,
+                batch,
+                batches,
+                busy,
+            };
+            super::throughput::contention(&args)?;
+        }
         BenchCommand::Autoattack { net, checkpoint, images, size, eps, device } => {
+            configure_one_unit(threads, &device)?;
             let device = robbench_nn::parse_device(&device)?;
             let spec = net.spec()?;
             let t = robbench_stages::benchmark_autoattack(&spec, checkpoint.as_deref(), images, size, eps, device)?;

@@ -3,9 +3,11 @@
 pub mod bench;
 pub mod bench_sql;
 pub mod import;
+pub mod parallel;
 pub mod report;
 pub mod run;
 pub mod space;
+pub mod throughput;
 
 use anyhow::Result;
 use robbench_pipeline::Config;

@@ -1,21 +1,27 @@
 //! `robbench run` and `robbench plan`.
 
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use std::sync::Arc;
-
-use robbench_pipeline::sql::Catalog;
-use robbench_pipeline::{RunOptions, Store, execute, runs};
-use robbench_stages::import::IMPORT_STAGE;
+use robbench_pipeline::parallelism::Jobs;
+use robbench_pipeline::{RunOptions, Store, execute};
 
 use super::{load_config, parse_shard};
 use robbench::light::{ConfigArgs, RunArgs, say};
 
-pub fn run(store: &Path, args: &ConfigArgs, jobs: usize, device: &str, shard: Option<&str>) -> Result<ExitCode> {
+pub fn run(
+    store: &Path,
+    args: &ConfigArgs,
+    jobs: Jobs,
+    threads: Option<NonZeroUsize>,
+    device: &str,
+    shard: Option<&str>,
+) -> Result<ExitCode> {
     let shard = parse_shard(shard)?;
+    let jobs = super::parallel::configure(jobs, threads, super::parallel::device_kind(device)?)?.jobs;
     let device = robbench_nn::parse_device(device)?;
     let described = robbench_nn::describe_device(device);
     eprintln!("robbench: device {described}");
@@ -30,17 +36,19 @@ pub fn run(store: &Path, args: &ConfigArgs, jobs: usize, device: &str, shard: Op
     for (stage, [executed, reused, failed, skipped]) in report.summary() {
         let _ = say(format_args!("{stage:<14} {executed:>9} {reused:>7} {failed:>7} {skipped:>7}"));
     }
-    if report.record.is_complete() {
-        // The run's tables as Parquet datasets, ready for SQL and other tools.
-        let run = RunArgs { run: Some(report.record.run_id.clone()), allow_partial: false };
-        let catalog = robbench::light::sql::open_catalog(store.root(), &run, None)?;
+    // The run's tables as Parquet datasets, ready for SQL and other tools
+    // (of a run with failures: what there is, to check its training health).
+    let complete = report.record.is_complete();
+    let run = RunArgs { run: Some(report.record.run_id.clone()), allow_partial: !complete };
+    let catalog = robbench::light::sql::open_catalog(store.root(), &run, None)?;
+    if complete {
         let _ = say(format_args!("tables: {}", catalog.snapshot()?.dir.display()));
     }
+    catalog.take_notices();
     // Training health: networks stored as results although they never learned.
-    let catalog = Catalog::new(&store, report.record.clone(), runs::list(&store)?, &[IMPORT_STAGE]);
-    match robbench_stages::training_warnings(Arc::new(catalog)) {
-        Ok(warnings) => warnings.iter().for_each(|w| println!("warning: {w}")),
-        Err(e) => println!("warning: training health not checked: {e:#}"),
+    match robbench_stages::training_warnings(catalog) {
+        Ok(warnings) => warnings.iter().for_each(|w| drop(say(format_args!("warning: {w}")))),
+        Err(e) => drop(say(format_args!("warning: training health not checked: {e:#}"))),
     }
     let failed = report.failed();
     if failed.is_empty() {

@@ -13,7 +13,7 @@ mod network;
 mod ops;
 mod spec;
 
-pub use device::{describe_device, parse_device};
+pub use device::{describe_device, parse_device, test_device};
 pub use network::TinyNetwork;
 pub use spec::NetworkSpec;
 

@@ -276,15 +276,14 @@ impl<'a> Trainer<'a> {
             clean_correct += tch::no_grad(|| eval(&x).argmax(1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]));
             let (step_lr, momentum) = schedule.at(global_step);
             lr = step_lr;
-            self.sgd.zero_grad();
             let logits = self.net.forward_t(&adv, true);
             let loss = logits.cross_entropy_for_logits(&y);
             let loss_value = loss.double_value(&[]);
             if !loss_value.is_finite() || loss_value > 1e4 {
                 bail!("training diverged: loss {loss_value} at epoch {epoch}, step {step} (lr {step_lr:.4})");
             }
-            loss.backward();
-            self.sgd.step(step_lr, momentum);
+            let grads = self.sgd.gradients(&loss);
+            self.sgd.step(grads, step_lr, momentum);
             loss_sum += loss_value * chunk.len() as f64;
             adv_correct += logits.argmax(1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
             report((step + 1) as f64 / steps_per_epoch as f64, loss_value);
@@ -310,22 +309,51 @@ pub fn benchmark_throughput(
     attack_steps: usize,
     device: Device,
 ) -> Result<f64> {
+    let timed = TimedTraining { batch, batches, attack_steps, image_size: 32 };
+    Ok((batch * batches) as f64 / time_training(spec, &timed, device, || {})?)
+}
+
+/// What [`time_training`] times.
+#[derive(Clone, Copy, Debug)]
+pub struct TimedTraining {
+    pub batch: usize,
+    /// Timed batches, after one warm-up batch.
+    pub batches: usize,
+    /// PGD steps per batch.
+    pub attack_steps: usize,
+    /// Image side in pixels.
+    pub image_size: i64,
+}
+
+/// Seconds the production training step (augmentation, PGD, clean-accuracy
+/// check, SGD) takes for `timed.batches` batches of random images, after one
+/// warm-up batch (allocator, cuDNN algorithm selection). `ready` runs between
+/// warm-up and timing, e.g. to wait for concurrent units at a barrier.
+pub fn time_training(spec: &NetworkSpec, timed: &TimedTraining, device: Device, ready: impl FnOnce()) -> Result<f64> {
+    let batch = timed.batch;
     let cfg = TrainReads::new(
         &ModelConfig::default(),
         &TrainConfig {
             epochs: 1,
             batch_size: batch,
-            attack: TrainAttackConfig { steps: attack_steps, ..Default::default() },
+            attack: TrainAttackConfig { steps: timed.attack_steps, ..Default::default() },
             ..Default::default()
         },
     );
     let scratch = tempfile::tempdir()?;
     let mut trainer = Trainer::start(spec, &cfg, 0, device, scratch.path())?;
-    let n = (batch * (batches + 1)) as i64;
-    let images = Tensor::randint(256, [n, 3, 32, 32], (Kind::Uint8, device));
+    let n = (batch * (timed.batches + 1)) as i64;
+    let size = timed.image_size;
+    let images = Tensor::randint(256, [n, 3, size, size], (Kind::Uint8, device));
     let labels = Tensor::randint(spec.classes, [n], (Kind::Int64, device));
-    // Warm-up: allocator, cuDNN algorithm selection.
+    let synchronize = || {
+        if let Device::Cuda(i) = device {
+            tch::Cuda::synchronize(i as i64);
+        }
+    };
     trainer.epoch(1, &images.narrow(0, 0, batch as i64), &labels.narrow(0, 0, batch as i64), |_, _| {})?;
+    synchronize();
+    ready();
     let started = Instant::now();
     trainer.epoch(
         1,
@@ -333,13 +361,8 @@ pub fn benchmark_throughput(
         &labels.narrow(0, batch as i64, n - batch as i64),
         |_, _| {},
     )?;
-    if device.is_cuda() {
-        tch::Cuda::synchronize(match device {
-            Device::Cuda(i) => i as i64,
-            _ => 0,
-        });
-    }
-    Ok((batch * batches) as f64 / started.elapsed().as_secs_f64())
+    synchronize();
+    Ok(started.elapsed().as_secs_f64())
 }
 
 #[cfg(test)]
@@ -388,8 +411,10 @@ mod tests {
             },
         );
         let scratch = tempfile::tempdir().unwrap();
-        let mut trainer = Trainer::start(&spec(), &cfg, 1, Device::Cpu, scratch.path()).unwrap();
+        let device = robbench_nn::test_device();
+        let mut trainer = Trainer::start(&spec(), &cfg, 1, device, scratch.path()).unwrap();
         let (x, y) = toy(256);
+        let (x, y) = (x.to_device(device), y.to_device(device));
         let losses: Vec<f64> = (1..=3).map(|e| trainer.epoch(e, &x, &y, |_, _| {}).unwrap().loss).collect();
         assert!(losses[2] < 0.5 * losses[0], "loss did not decrease: {losses:?}");
     }
@@ -401,8 +426,10 @@ mod tests {
             &TrainConfig { epochs: 1, batch_size: 32, max_lr: 1e9, ..Default::default() },
         );
         let scratch = tempfile::tempdir().unwrap();
-        let mut trainer = Trainer::start(&spec(), &cfg, 1, Device::Cpu, scratch.path()).unwrap();
+        let device = robbench_nn::test_device();
+        let mut trainer = Trainer::start(&spec(), &cfg, 1, device, scratch.path()).unwrap();
         let (x, y) = toy(256);
+        let (x, y) = (x.to_device(device), y.to_device(device));
         let mut result = Ok(());
         for epoch in 1..=3 {
             if let Err(e) = trainer.epoch(epoch, &x, &y, |_, _| {}) {
