@@ -245,12 +245,14 @@ fn bench_ntk(
             }
         };
         let mut command = command;
+        // The child's messages and errors go straight to the terminal.
+        command.stderr(std::process::Stdio::inherit());
         let out = command.output().map_err(|e| anyhow::anyhow!("cannot start the {} run: {e}", method.name()))?;
         anyhow::ensure!(
             out.status.success(),
-            "the {} run failed: {}",
+            "the {} run failed ({}; its messages are above)",
             method.name(),
-            String::from_utf8_lossy(&out.stderr)
+            out.status
         );
         let result: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         results.push((method, result));
