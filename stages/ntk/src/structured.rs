@@ -246,10 +246,14 @@ pub(crate) fn structured_gradients_with(
     for (l, layer) in layers.into_iter().enumerate() {
         parameters += layer.parameters().iter().map(|p| p.numel() as i64).sum::<i64>();
         // [n, R, ...] output gradients of this layer.
-        let grad = Tensor::stack(
-            &grads.iter_mut().map(|g| std::mem::replace(&mut g[l], Tensor::new())).collect::<Vec<_>>(),
-            1,
-        );
+        let mut per_scalar: Vec<Tensor> =
+            grads.iter_mut().map(|g| std::mem::replace(&mut g[l], Tensor::new())).collect();
+        // One scalar: a view of the output gradient, not a copy.
+        let grad = if per_scalar.len() == 1 {
+            per_scalar.pop().expect("one scalar").unsqueeze(1)
+        } else {
+            Tensor::stack(&per_scalar, 1)
+        };
         out.push(layer_gradients(layer, grad, contraction));
     }
     Ok(StructuredGradients { layers: out, samples: n, rows_per_sample, parameters })
