@@ -34,6 +34,7 @@ use robbench_pipeline::Pipeline;
 pub use checks::training_warnings;
 pub use config::{DEFAULT_CONFIG, Experiment, ExperimentSchema};
 pub use evaluate::{AutoAttackTiming, benchmark_autoattack};
+pub use ntk::{KernelMethod, time_kernels};
 pub use select::select_architectures;
 
 /// The robbench pipeline, running its tensor work on `device`.

@@ -167,8 +167,9 @@ impl Stage for Ntk {
         };
         unit.progress(0.3, "kernels");
         let started = Instant::now();
-        let parameters = net.var_store().trainable_variables();
-        let kernels = RobustKernels::compute(&forward, &parameters, &x, &x_adv, &x_adv2, output)?;
+        // Structured per-sample gradients: one traced forward and backward per point set.
+        let trace = |input: &Tensor| net.forward_traced(input);
+        let kernels = RobustKernels::compute_structured(&trace, &x, &x_adv, &x_adv2, output)?;
         unit.note("kernel_seconds", started.elapsed().as_secs_f64());
         let mut rows: Vec<(String, f64, robbench_ntk::KernelStats)> = vec![
             ("clean".into(), 0.0, kernel_stats(&kernels.clean)?),
@@ -209,4 +210,39 @@ impl Stage for Ntk {
         ])?;
         unit.write_table(&NTK, &[batch])
     }
+}
+
+/// How [`time_kernels`] forms the per-sample gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelMethod {
+    /// One traced batched forward and backward per point set (the stage's path).
+    Structured,
+    /// One backward pass per sample (the reference implementation).
+    PerSample,
+}
+
+/// The kernel work of one `ntk` unit, timed: the five blocks on `x`,
+/// `x_adv`, `x_adv2` and the spectra of the clean and robust blocks.
+/// Returns the seconds and the trace of the clean block (for cross-checks).
+pub fn time_kernels(
+    net: &TinyNetwork,
+    sets: [&Tensor; 3],
+    output: NtkOutput,
+    method: KernelMethod,
+) -> Result<(f64, f64)> {
+    let [x, x_adv, x_adv2] = sets;
+    let started = Instant::now();
+    let kernels = match method {
+        KernelMethod::Structured => {
+            RobustKernels::compute_structured(&|input: &Tensor| net.forward_traced(input), x, x_adv, x_adv2, output)?
+        }
+        KernelMethod::PerSample => {
+            let parameters = net.var_store().trainable_variables();
+            let forward = |input: &Tensor| net.forward_t(input, false);
+            RobustKernels::compute(&forward, &parameters, x, x_adv, x_adv2, output)?
+        }
+    };
+    let clean = kernel_stats(&kernels.clean)?;
+    kernel_stats(&kernels.robust)?;
+    Ok((started.elapsed().as_secs_f64(), clean.trace))
 }
