@@ -18,7 +18,7 @@ pub mod store;
 pub mod tables;
 
 pub use config::{Config, ConfigError, ConfigSchema, invalid};
-pub use execute::{RunOptions, RunReport, execute};
+pub use execute::{RunOptions, RunReport, execute, execute_selected};
 pub use key::UnitKey;
 pub use plan::{Pipeline, Plan, PlannedUnit};
 pub use runs::{RunRecord, RunUnit, UnitStatus};

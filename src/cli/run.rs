@@ -3,21 +3,36 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
-use robbench_pipeline::{RunOptions, Store, execute};
+use anyhow::{Context, Result};
+use robbench_pipeline::{RunOptions, Store, execute, execute_selected};
 
 use super::{load_config, parse_shard};
 use crate::ConfigArgs;
 
-pub fn run(store: &Path, args: &ConfigArgs, jobs: usize, device: &str, shard: Option<&str>) -> Result<ExitCode> {
+pub fn run(
+    store: &Path,
+    args: &ConfigArgs,
+    jobs: usize,
+    device: &str,
+    shard: Option<&str>,
+    groups_from: Option<&Path>,
+) -> Result<ExitCode> {
     let shard = parse_shard(shard)?;
+    let groups = groups_from.map(read_groups).transpose()?;
     let device = robbench_nn::parse_device(device)?;
     let described = robbench_nn::describe_device(device);
     eprintln!("robbench: device {described}");
     let pipeline = robbench_stages::pipeline(device)?;
     let plan = pipeline.plan(&load_config(args)?)?;
     let store = Store::open(store)?;
-    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs, shard, device: Some(described) })?;
+    let options = RunOptions { jobs, shard, device: Some(described) };
+    let report = match groups {
+        Some(groups) => {
+            let selected = plan.select_groups(&groups, shard.unwrap_or((0, 1)))?;
+            execute_selected(&pipeline, &plan, &store, &options, selected)?
+        }
+        None => execute(&pipeline, &plan, &store, &options)?,
+    };
     println!("run {}", report.record.run_id);
     println!("{:<14} {:>9} {:>7} {:>7}", "stage", "executed", "reused", "failed");
     for (stage, executed, reused, failed) in report.summary() {
@@ -52,4 +67,10 @@ pub fn plan(store: &Path, args: &ConfigArgs, shard: Option<&str>) -> Result<Exit
         plan.config_hash
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Shard groups listed one per line (as `robbench slurm submit` writes them).
+pub fn read_groups(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read shard groups {}", path.display()))?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
 }
