@@ -189,15 +189,18 @@ fn tables(store: &Path, extra: &[&[&str]]) -> BTreeMap<String, Vec<String>> {
         .collect();
     let mut out = BTreeMap::new();
     for name in names {
-        let mut args = vec!["sql".to_string(), "--format".into(), "csv".into()];
+        let mut args = vec!["sql".to_string(), "--format".into(), "json".into()];
         args.extend(sets(extra));
         args.push(format!("SELECT * FROM {name}"));
-        let csv = stdout(&ok(robbench(store, None, &args), "sql"));
-        let mut lines = csv.lines();
-        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-        let keep: Vec<bool> = header.iter().map(|c| *c != "seconds").collect();
-        let mut rows: Vec<String> = lines
-            .map(|l| l.split(',').zip(&keep).filter(|(_, k)| **k).map(|(f, _)| f).collect::<Vec<_>>().join(","))
+        let json = stdout(&ok(robbench(store, None, &args), "sql"));
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+            if json.trim().is_empty() { Vec::new() } else { serde_json::from_str(&json).unwrap() };
+        let mut rows: Vec<String> = rows
+            .into_iter()
+            .map(|mut row| {
+                row.remove("seconds");
+                serde_json::Value::Object(row).to_string()
+            })
             .collect();
         rows.sort();
         out.insert(name, rows);

@@ -110,10 +110,8 @@ fn write(format: Format, out: Option<&Path>, schema: SchemaRef, batches: &[Recor
             for batch in batches {
                 writer.write(batch)?;
             }
+            // Writes `[]` when there are no rows.
             writer.finish()?;
-            if batches.is_empty() {
-                write!(sink, "[]")?;
-            }
             writeln!(sink)?;
         }
         Format::Parquet => unreachable!("handled above"),
