@@ -29,7 +29,7 @@ const SMALL: &[&str] = &[
 ];
 
 /// The second submission: new training, long enough to cancel a task mid-unit.
-const LONGER: &[&str] = &["train.epochs=8"];
+const LONGER: &[&str] = &["train.epochs=12"];
 
 /// The tests below share one cluster and compare timings: they run one at a time.
 fn exclusive() -> File {
@@ -255,7 +255,7 @@ fn a_slurm_array_fills_the_store_like_a_local_run_and_a_resubmission_runs_only_w
     let status =
         stdout(&ok(robbench(shared.path(), Some(&cluster.conf), &["slurm".into(), "status".into()]), "status"));
     assert!(status.contains(&format!("job {}_0", first.array)) && status.contains("COMPLETED"), "{status}");
-    assert!(!status.contains("running ") && !status.contains("failed "), "{status}");
+    assert!(!status.contains("running  [") && !status.contains("failed   ["), "{status}");
 
     // Second submission: the final job is held back, and one task is
     // cancelled once its training unit has checkpointed an epoch.
@@ -289,7 +289,7 @@ fn a_slurm_array_fills_the_store_like_a_local_run_and_a_resubmission_runs_only_w
     assert!(!before.iter().any(|o| o.contains(&key)), "the cancelled unit left an object");
     let status =
         stdout(&ok(robbench(shared.path(), Some(&cluster.conf), &["slurm".into(), "status".into()]), "status"));
-    assert!(!status.contains("running "), "a cancelled task still holds a claim:\n{status}");
+    assert!(!status.contains("running  ["), "a cancelled task still holds a claim:\n{status}");
 
     // Resubmitting lists only the cancelled task's architecture and completes it.
     let third = submit(shared.path(), &cluster, &[LONGER]);
@@ -316,7 +316,7 @@ fn a_slurm_array_fills_the_store_like_a_local_run_and_a_resubmission_runs_only_w
     assert_eq!(twice.lines().count(), 1, "units executed more than once:\n{twice}");
     let status =
         stdout(&ok(robbench(shared.path(), Some(&cluster.conf), &["slurm".into(), "status".into()]), "status"));
-    assert!(!status.contains("running ") && !status.contains("failed "), "{status}");
+    assert!(!status.contains("running  [") && !status.contains("failed   ["), "{status}");
     // Every unit of the config is stored now: nothing left to submit.
     let mut args = vec!["slurm".to_string(), "submit".into(), "--shards".into(), "4".into()];
     args.extend(sets(&[LONGER]));
