@@ -46,6 +46,11 @@ enum Command {
         /// over a shared store; a later unsharded run completes and reuses all.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
+        /// Shard over the shard groups listed in FILE (one per line) instead
+        /// of over all groups: slice i/n takes lines i, i+n, … (`slurm submit`
+        /// lists the pending groups this way).
+        #[arg(long, value_name = "FILE")]
+        groups_from: Option<PathBuf>,
     },
     /// Show what `run` would do: units per stage, how many are already stored.
     Plan {
@@ -96,13 +101,22 @@ enum Command {
     /// Benchmarks: engine overhead, training throughput (vs PyTorch), AutoAttack cost.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
+    /// Run the experiment on a Slurm cluster over a shared store: submit, follow.
+    #[command(subcommand)]
+    Slurm(cli::slurm::SlurmCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config, jobs, device, shard } => {
-            cli::run::run(&cli.store, &config, jobs, cli.threads, &device, shard.as_deref())
+        Command::Run { config, jobs, device, shard, groups_from } => cli::run::run(
+            &cli.store,
+            &config,
+            cli::run::Parallelism { jobs, threads: cli.threads },
+            &device,
+            shard.as_deref(),
+            groups_from.as_deref(),
+        ),
         }
         Command::Plan { config, shard } => cli::run::plan(&cli.store, &config, shard.as_deref()),
         Command::Sql { config, args } => {
@@ -120,6 +134,7 @@ fn main() -> ExitCode {
         Command::Space(args) => cli::space::space(&args),
         Command::Bench(command) => cli::bench::bench(command, cli.threads),
         Command::Import(command) => cli::import::import(&cli.store, command),
+        Command::Slurm(command) => cli::slurm::slurm(&cli.store, command),
     };
     match result {
         Ok(code) => code,

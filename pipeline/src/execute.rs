@@ -76,8 +76,19 @@ impl Progress for BarProgress {
     }
 }
 
-/// Runs `plan` against `store` and writes the run record.
+/// Runs `plan` (its `options.shard`) against `store` and writes the run record.
 pub fn execute(pipeline: &Pipeline, plan: &Plan, store: &Store, options: &RunOptions) -> Result<RunReport> {
+    execute_selected(pipeline, plan, store, options, plan.select(options.shard))
+}
+
+/// Runs the `selected` units of `plan` (e.g. from [`Plan::select_groups`]).
+pub fn execute_selected(
+    pipeline: &Pipeline,
+    plan: &Plan,
+    store: &Store,
+    options: &RunOptions,
+    selected: Vec<bool>,
+) -> Result<RunReport> {
     let log = RunLog::create(
         store,
         RunHeader {
@@ -90,7 +101,6 @@ pub fn execute(pipeline: &Pipeline, plan: &Plan, store: &Store, options: &RunOpt
             primary: options.primary,
         },
     )?;
-    let selected = plan.select(options.shard);
     let interactive = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if interactive {
         ProgressDrawTarget::stderr()
@@ -248,6 +258,7 @@ fn run_one(
                 if let Some(device) = &options.device {
                     notes.entry("device").or_insert_with(|| device.clone().into());
                 }
+                note_slurm_job(&mut notes);
                 notes
             },
         };
@@ -268,9 +279,33 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".to_string())
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// Records which Slurm job (and array task, and node) computed the unit, when
+/// it ran under Slurm.
+fn note_slurm_job(notes: &mut serde_json::Map<String, serde_json::Value>) {
+    for (variable, note) in [
+        ("SLURM_JOB_ID", "slurm_job_id"),
+        ("SLURM_ARRAY_JOB_ID", "slurm_array_job_id"),
+        ("SLURM_ARRAY_TASK_ID", "slurm_array_task_id"),
+        ("SLURMD_NODENAME", "slurm_node"),
+    ] {
+        if let Ok(value) = std::env::var(variable) {
+            notes.insert(note.to_string(), value.into());
+        }
+    }
+}
+
+/// `ARRAYJOB_TASK` (or the job id outside an array) when running under Slurm.
+pub(crate) fn slurm_job() -> Option<String> {
+    let var = |name| std::env::var(name).ok();
+    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
+        (Some(array), Some(task)) => Some(format!("{array}_{task}")),
+        _ => var("SLURM_JOB_ID"),
+    }
 }

@@ -22,7 +22,7 @@ pub mod synthetic;
 pub mod tables;
 
 pub use config::{Config, ConfigError, ConfigSchema, invalid};
-pub use execute::{RunOptions, RunReport, execute};
+pub use execute::{RunOptions, RunReport, execute, execute_selected};
 pub use key::UnitKey;
 pub use plan::{Pipeline, Plan, PlannedUnit};
 pub use runs::{RunRecord, RunState, RunUnit, UnitStatus};

@@ -126,7 +126,7 @@ impl Plan {
         let Some((index, count)) = shard else {
             return vec![true; self.units.len()];
         };
-        let mut selected: Vec<bool> = self
+        let selected: Vec<bool> = self
             .units
             .iter()
             .map(|u| {
@@ -136,6 +136,38 @@ impl Plan {
                 })
             })
             .collect();
+        self.with_inputs(selected)
+    }
+
+    /// Shard `index` of `count` over an explicit list of shard groups: the
+    /// groups at positions `index`, `index + count`, … of `groups`, and
+    /// everything they consume. A Slurm submission lists the pending groups
+    /// once, so its array tasks split exactly the work still missing.
+    pub fn select_groups(&self, groups: &[String], (index, count): (u64, u64)) -> Result<Vec<bool>> {
+        let mine: HashSet<&str> =
+            groups.iter().enumerate().filter(|(i, _)| *i as u64 % count == index).map(|(_, g)| g.as_str()).collect();
+        let planned: HashSet<&str> = self.units.iter().filter_map(|u| u.spec.shard_group.as_deref()).collect();
+        if let Some(unknown) = groups.iter().find(|g| !planned.contains(g.as_str())) {
+            bail!("shard group `{unknown}` is not planned by this config (was the list written for another config?)");
+        }
+        let selected =
+            self.units.iter().map(|u| u.spec.shard_group.as_deref().is_some_and(|g| mine.contains(g))).collect();
+        Ok(self.with_inputs(selected))
+    }
+
+    /// The shard groups with a unit not yet complete in `store`, in plan order.
+    pub fn pending_groups(&self, store: &Store) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.units
+            .iter()
+            .filter(|u| !store.is_complete(u.stage_name, &u.key))
+            .filter_map(|u| u.spec.shard_group.clone())
+            .filter(|g| seen.insert(g.clone()))
+            .collect()
+    }
+
+    /// Adds every input of a selected unit to the selection.
+    fn with_inputs(&self, mut selected: Vec<bool>) -> Vec<bool> {
         // Inputs always precede their consumers, so one backward sweep closes the set.
         for i in (0..self.units.len()).rev() {
             if selected[i] {

@@ -107,7 +107,28 @@ impl Store {
             .open(&path)
             .with_context(|| format!("cannot open lock {}", path.display()))?;
         file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        // Who holds the claim, for `robbench slurm status`; meaningful only while locked.
+        let mut holder = format!("{} pid {}", crate::execute::hostname(), std::process::id());
+        if let Some(job) = crate::execute::slurm_job() {
+            holder.push_str(&format!(" slurm job {job}"));
+        }
+        file.set_len(0).and_then(|()| (&file).write_all(holder.as_bytes())).ok();
         Ok(UnitClaim { _file: file })
+    }
+
+    /// Who is working on a unit right now (host, pid, Slurm job), or `None`
+    /// when no process holds its claim.
+    pub fn claim_holder(&self, key: &UnitKey) -> Option<String> {
+        let path = self.root.join("locks").join(format!("{}.lock", key.to_hex()));
+        let mut file = File::open(&path).ok()?;
+        match file.try_lock() {
+            Ok(()) => None,
+            Err(_) => {
+                let mut holder = String::new();
+                file.read_to_string(&mut holder).ok();
+                Some(if holder.is_empty() { "another process".to_string() } else { holder })
+            }
+        }
     }
 
     /// A fresh directory to assemble a unit in. Leftovers of earlier attempts
@@ -137,7 +158,15 @@ impl Store {
         f.sync_all()?;
         let dest = self.object_dir(stage, key);
         fs::create_dir_all(dest.parent().expect("object dirs have a parent"))?;
-        fs::rename(tmp, &dest).with_context(|| format!("cannot move unit into {}", dest.display()))?;
+        if let Err(e) = fs::rename(tmp, &dest) {
+            // Only where claims are not honoured (a shared filesystem without
+            // working locks) can another process have committed the unit
+            // meanwhile: its copy is complete, so this one is dropped.
+            if !dest.join("manifest.json").is_file() {
+                return Err(e).with_context(|| format!("cannot move unit into {}", dest.display()));
+            }
+            fs::remove_dir_all(tmp).ok();
+        }
         fs::remove_dir_all(self.scratch_dir(key)).ok();
         Ok(())
     }
