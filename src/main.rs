@@ -117,7 +117,6 @@ fn main() -> ExitCode {
             shard.as_deref(),
             groups_from.as_deref(),
         ),
-        }
         Command::Plan { config, shard } => cli::run::plan(&cli.store, &config, shard.as_deref()),
         Command::Sql { config, args } => {
             cli::config_hash(&config).and_then(|hash| light::sql::sql(&cli.store, &args, hash.as_deref()))

@@ -191,8 +191,9 @@ impl Store {
     /// Checks a unit's files against its manifest before they are consumed,
     /// once per unit and process.
     pub fn verify_input(&self, stage: &str, key: &UnitKey) -> Result<()> {
-        static VERIFIED: std::sync::Mutex<Option<HashSet<UnitKey>>> = std::sync::Mutex::new(None);
-        if VERIFIED.lock().expect("verified lock").get_or_insert_default().contains(key) {
+        static VERIFIED: std::sync::Mutex<Option<HashSet<(PathBuf, UnitKey)>>> = std::sync::Mutex::new(None);
+        let id = (self.root.clone(), *key);
+        if VERIFIED.lock().expect("verified lock").get_or_insert_default().contains(&id) {
             return Ok(());
         }
         if let Some(problem) = check_object(&self.object_dir(stage, key)) {
@@ -201,7 +202,7 @@ impl Store {
                 &key.to_hex()[..12]
             );
         }
-        VERIFIED.lock().expect("verified lock").get_or_insert_default().insert(*key);
+        VERIFIED.lock().expect("verified lock").get_or_insert_default().insert(id);
         Ok(())
     }
 

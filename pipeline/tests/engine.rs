@@ -289,6 +289,24 @@ fn adding_an_item_runs_only_its_units() {
 }
 
 #[test]
+fn a_corrupt_input_is_refused_before_a_unit_consumes_it() {
+    let h = Harness::new();
+    h.run(&[], None);
+    // Flip a byte of one stored gen unit's output.
+    let gen_dir = h.dir.path().join("objects/gen");
+    let unit = std::fs::read_dir(&gen_dir).unwrap().next().unwrap().unwrap().path();
+    let file = unit.join("files/value");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    // A new square setting makes every square unit consume its gen unit again.
+    let (report, s) = h.run(&["square.offset=5"], None);
+    assert_eq!(s["square"].2, 1, "exactly the unit whose input is corrupt fails");
+    let failed = report.failed();
+    assert!(failed[0].error.as_deref().unwrap().contains("corrupt"), "{:?}", failed[0].error);
+}
+
+#[test]
 fn a_failure_stops_only_its_dependants_and_is_reported() {
     let h = Harness::new();
     let (report, s) = h.run(&["gen.fail=[1]"], None);
