@@ -59,26 +59,6 @@ enum Command {
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
     },
-    /// Run SQL over the tables of a run: the latest complete one, the latest of the config when one is named, or `--run`.
-    Sql {
-        #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        args: light::sql::SqlArgs,
-    },
-    /// List the tables SQL can see, with their columns and row counts.
-    Tables {
-        #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        run: RunArgs,
-    },
-    /// Print every table's schema (name, version, columns) as Markdown.
-    Schema,
-    /// List every run, newest last, with its state and what changed in its config.
-    Runs,
-    /// Write a run's tables as plain Parquet datasets (`<out>/<table>/part-*.parquet`).
-    Export(light::export::ExportArgs),
     /// Write an HTML report with SVG plots of a run (chosen as for `sql`).
     Report {
         #[command(flatten)]
@@ -89,10 +69,9 @@ enum Command {
         #[arg(long, default_value = "report.html")]
         out: PathBuf,
     },
-    /// Re-hash every stored unit (corrupted ones are quarantined) and check every unit the runs reference is there.
-    Verify,
-    /// Remove what no recorded run references (never while a run is alive, never anything recent).
-    Gc(light::store::GcArgs),
+    /// The commands that touch no tensor (sql, tables, schema, runs, export, verify, gc).
+    #[command(flatten)]
+    Light(light::LightCommand),
     /// The NAS-Bench-201 space: index, cell string, isomorphism class, params and FLOPs.
     Space(cli::space::SpaceArgs),
     /// Import a published benchmark as the `benchmark` table (and its metric correlations).
@@ -118,18 +97,12 @@ fn main() -> ExitCode {
             groups_from.as_deref(),
         ),
         Command::Plan { config, shard } => cli::run::plan(&cli.store, &config, shard.as_deref()),
-        Command::Sql { config, args } => {
-            cli::config_hash(&config).and_then(|hash| light::sql::sql(&cli.store, &args, hash.as_deref()))
-        }
-        Command::Tables { config, run } => {
-            cli::config_hash(&config).and_then(|hash| light::sql::tables(&cli.store, &run, hash.as_deref()))
-        }
         Command::Report { config, run, out } => cli::report::report(&cli.store, &config, &run, &out),
-        Command::Schema => light::sql::schema_markdown(),
-        Command::Runs => light::runs::list(&cli.store),
-        Command::Export(args) => light::export::export(&cli.store, &args),
-        Command::Verify => light::store::verify(&cli.store),
-        Command::Gc(args) => light::store::gc(&cli.store, &args),
+        // A named config's runs are found by its hash, which only the stages can compute.
+        Command::Light(command) => match command.config().map(cli::config_hash).transpose() {
+            Ok(hash) => command.run(&cli.store, hash.flatten().as_deref()),
+            Err(e) => Err(e),
+        },
         Command::Space(args) => cli::space::space(&args),
         Command::Bench(command) => cli::bench::bench(command, cli.threads),
         Command::Import(command) => cli::import::import(&cli.store, command),

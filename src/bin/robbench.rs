@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use robbench::light::{self, ConfigArgs, RunArgs};
+use robbench::light::LightCommand;
 
 #[derive(Parser)]
 #[command(name = "robbench", version, disable_help_subcommand = true)]
@@ -17,31 +17,8 @@ struct Cli {
     #[arg(long, global = true, default_value = "artifacts", env = "ROBBENCH_STORE")]
     store: PathBuf,
     #[command(subcommand)]
-    command: Light,
+    command: LightCommand,
 }
-
-#[derive(Subcommand)]
-enum Light {
-    Sql {
-        #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        args: light::sql::SqlArgs,
-    },
-    Tables {
-        #[command(flatten)]
-        config: ConfigArgs,
-        #[command(flatten)]
-        run: RunArgs,
-    },
-    Schema,
-    Runs,
-    Export(light::export::ExportArgs),
-    Verify,
-    Gc(light::store::GcArgs),
-}
-
-const LIGHT: &[&str] = &["sql", "tables", "schema", "runs", "export", "verify", "gc"];
 
 /// The subcommand word of `args` (skipping `--store DIR`).
 fn subcommand(args: &[OsString]) -> Option<String> {
@@ -75,22 +52,14 @@ fn hand_over(args: &[OsString]) -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if !subcommand(&args).is_some_and(|c| LIGHT.contains(&c.as_str())) {
+    if !subcommand(&args).is_some_and(|c| LightCommand::has_subcommand(&c)) {
         return hand_over(&args);
     }
     let cli = Cli::parse_from(&args);
-    let result = match &cli.command {
-        // Finding a config's runs needs its normalised form, which the stages give.
-        Light::Sql { config, .. } | Light::Tables { config, .. } if config.is_given() => return hand_over(&args),
-        Light::Sql { args, .. } => light::sql::sql(&cli.store, args, None),
-        Light::Tables { run, .. } => light::sql::tables(&cli.store, run, None),
-        Light::Schema => light::sql::schema_markdown(),
-        Light::Runs => light::runs::list(&cli.store),
-        Light::Export(args) => light::export::export(&cli.store, args),
-        Light::Verify => light::store::verify(&cli.store),
-        Light::Gc(args) => light::store::gc(&cli.store, args),
-    };
-    match result {
+    if cli.command.config().is_some() {
+        return hand_over(&args);
+    }
+    match cli.command.run(&cli.store, None) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("robbench: error: {e:#}");
