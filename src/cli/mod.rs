@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod import;
 pub mod run;
+pub mod search;
 pub mod space;
 pub mod sql;
 pub mod store;

@@ -14,6 +14,9 @@ use robbench_pipeline::{RunRecord, Store, runs};
 use super::load_config;
 use crate::ConfigArgs;
 
+/// Stages whose latest unit of each label every run sees: imports and searches.
+const GLOBAL_STAGES: &[&str] = &[robbench_stages::import::IMPORT_STAGE, robbench_stages::search::SEARCH_STAGE];
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
     Table,
@@ -35,7 +38,7 @@ fn choose_run(store: &Store, args: &ConfigArgs, run: Option<&str>) -> Result<(Ru
         // Without a run of the experiment, imported data is still queryable.
         None if args.config.is_none()
             && args.sets.is_empty()
-            && !all.iter().any(|r| r.units.iter().any(|u| u.stage != robbench_stages::import::IMPORT_STAGE))
+            && !all.iter().any(|r| r.units.iter().any(|u| !GLOBAL_STAGES.contains(&u.stage.as_str())))
             && !all.is_empty() =>
         {
             all.last().cloned().expect("checked non-empty")
@@ -66,7 +69,7 @@ pub fn sql(
 ) -> Result<ExitCode> {
     let store = Store::open(store)?;
     let (chosen, all) = choose_run(&store, args, run)?;
-    let catalog = Arc::new(Catalog::new(&store, chosen, all, &[robbench_stages::import::IMPORT_STAGE]));
+    let catalog = Arc::new(Catalog::new(&store, chosen, all, GLOBAL_STAGES));
     let (schema, batches) = query(catalog, sql)?;
     write(format, out, schema, &batches)?;
     Ok(ExitCode::SUCCESS)
@@ -125,7 +128,7 @@ pub fn tables(store: &Path, args: &ConfigArgs, run: Option<&str>) -> Result<Exit
     let store = Store::open(store)?;
     let (chosen, all) = choose_run(&store, args, run)?;
     let run_id = chosen.run_id.clone();
-    let catalog = Catalog::new(&store, chosen, all, &[robbench_stages::import::IMPORT_STAGE]);
+    let catalog = Catalog::new(&store, chosen, all, GLOBAL_STAGES);
     println!("tables of run {run_id}:");
     for (name, schema, rows) in catalog.table_schemas()? {
         let columns: Vec<String> = schema.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect();
@@ -143,7 +146,7 @@ pub fn schema_markdown() -> Result<ExitCode> {
 pub fn report(store: &Path, args: &ConfigArgs, run: Option<&str>, out: &Path) -> Result<ExitCode> {
     let store = Store::open(store)?;
     let (chosen, all) = choose_run(&store, args, run)?;
-    let catalog = Arc::new(Catalog::new(&store, chosen, all, &[robbench_stages::import::IMPORT_STAGE]));
+    let catalog = Arc::new(Catalog::new(&store, chosen, all, GLOBAL_STAGES));
     let html = robbench_stages::report::render(catalog)?;
     robbench_pipeline::store::write_atomic(out, html.as_bytes())?;
     println!("wrote {}", out.display());

@@ -17,6 +17,9 @@ use robbench_pipeline::sql::{Catalog, query};
 
 use crate::evaluate::SWEEP;
 
+#[path = "search_report.rs"]
+mod search_report;
+
 /// Column `i` of a query result as strings and as numbers.
 struct Rows {
     columns: Vec<Vec<Option<String>>>,
@@ -310,6 +313,7 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         body.push_str("<h2>Released NAS-RobBench-201 (CIFAR-10)</h2>\n");
         body.push_str(&scatter("NAS-RobBench-201: clean vs PGD@8", "clean accuracy", "PGD@8 accuracy", &points));
     }
+    body.push_str(&search_report::section(&catalog)?);
     if body.is_empty() {
         body.push_str("<p>This run has no evaluations, scores or imported benchmarks to plot.</p>\n");
     }

@@ -1,0 +1,205 @@
+//! The report's search section: a results table per objective, regret curves
+//! (median and interquartile band over trials) against queries and against
+//! simulated GPU-hours, and the Pareto fronts of two-objective searches.
+//! A child module of `report`, so it draws with the report's SVG helpers.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use anyhow::Result;
+use robbench_pipeline::sql::Catalog;
+
+use super::{H, PAD, Rows, W, escape, frame, lines, range, table, to_px};
+
+const COLOURS: [&str; 6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+
+/// Sorted-sample quantile with linear interpolation.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// (x, 25th percentile, median, 75th percentile) of regret over trials.
+type Band = Vec<(f64, f64, f64, f64)>;
+
+/// Regret over trials at each x of `grid`; `at(trial, x)` is a trial's regret
+/// at x, or `None` before its first query.
+fn band(grid: &[f64], trials: usize, at: impl Fn(usize, f64) -> Option<f64>) -> Band {
+    grid.iter()
+        .filter_map(|&x| {
+            let mut v: Vec<f64> = (0..trials).filter_map(|t| at(t, x)).collect();
+            // A point only where every trial has started.
+            (v.len() == trials && trials > 0).then(|| {
+                v.sort_by(f64::total_cmp);
+                (x, quantile(&v, 0.25), quantile(&v, 0.5), quantile(&v, 0.75))
+            })
+        })
+        .collect()
+}
+
+/// Median lines over shaded interquartile bands, one per named series.
+fn bands(title: &str, x_label: &str, series: &[(String, Band)]) -> String {
+    let xr = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
+    let yr = range(series.iter().flat_map(|s| s.1.iter().flat_map(|p| [p.1, p.3])));
+    let mut out = String::new();
+    frame(&mut out, title, x_label, "regret", xr, yr, None);
+    let px = |x: f64, y: f64| format!("{:.1},{:.1}", to_px(x, xr, PAD, W - 10.0), to_px(y, yr, H - PAD, 22.0));
+    for (i, (name, points)) in series.iter().enumerate() {
+        let c = COLOURS[i % COLOURS.len()];
+        let upper = points.iter().map(|p| px(p.0, p.3));
+        let lower = points.iter().rev().map(|p| px(p.0, p.1));
+        let median: Vec<String> = points.iter().map(|p| px(p.0, p.2)).collect();
+        let _ = writeln!(
+            out,
+            r#"<polygon points="{}" fill="{c}" fill-opacity="0.15" stroke="none"/><polyline points="{}" fill="none" stroke="{c}" stroke-width="1.5"><title>{n}</title></polyline><text x="{lx}" y="{ly}" fill="{c}" text-anchor="end">{n}</text>"#,
+            upper.chain(lower).collect::<Vec<_>>().join(" "),
+            median.join(" "),
+            n = escape(name),
+            lx = W - 14.0,
+            ly = 34.0 + 11.0 * i as f64,
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// One trial's trace: (step, regret, cumulative GPU-hours).
+type TrialSteps = Vec<(f64, f64, f64)>;
+
+pub(super) fn section(catalog: &Arc<Catalog>) -> Result<String> {
+    let summary = Rows::fetch(
+        catalog,
+        "SELECT r.source, r.dataset, r.objective, r.algorithm, count(*) AS trials,
+                median(r.regret) AS median_regret,
+                approx_percentile_cont(r.regret, 0.25) AS q25, approx_percentile_cont(r.regret, 0.75) AS q75,
+                avg(CASE WHEN r.regret <= 0 THEN 1.0 ELSE 0.0 END) AS found, median(r.queries) AS queries,
+                median(r.cost) AS gpu_hours, o.arch_index AS optimum, o.value AS optimum_value
+         FROM search_results r JOIN search_results o
+           ON o.role = 'optimum' AND r.source = o.source AND r.dataset = o.dataset AND r.objective = o.objective
+              AND r.algorithm = o.algorithm AND r.trial = o.trial
+         WHERE r.role = 'final'
+         GROUP BY r.source, r.dataset, r.objective, r.algorithm, o.arch_index, o.value
+         ORDER BY r.source, r.dataset, r.objective, median_regret, r.algorithm",
+    )?;
+    if summary.len() == 0 {
+        return Ok(String::new());
+    }
+    let mut html = String::from(
+        "<h2>Architecture search</h2>\n<p>Regret: the table's optimum minus the best value found (two objectives: the hypervolume the front found misses). Median and interquartile range over trials.</p>\n",
+    );
+    let cells = (0..summary.len())
+        .map(|r| {
+            let t = |c| summary.text(c, r).to_string();
+            let f = |c, digits: usize| format!("{:.*}", digits, summary.number(c, r));
+            let optimum = if t(11).is_empty() { "front".into() } else { format!("{} ({})", t(11), f(12, 4)) };
+            vec![
+                format!("{}/{}", t(0), t(1)),
+                t(2),
+                t(3),
+                t(4),
+                f(5, 4),
+                format!("{} – {}", f(6, 4), f(7, 4)),
+                f(8, 2),
+                t(9),
+                f(10, 1),
+                optimum,
+            ]
+        })
+        .collect();
+    html.push_str(&table(
+        &[
+            "source",
+            "objective",
+            "algorithm",
+            "trials",
+            "median regret",
+            "IQR",
+            "found optimum",
+            "queries",
+            "GPU-hours",
+            "optimum (value)",
+        ],
+        cells,
+    ));
+
+    let steps = Rows::fetch(
+        catalog,
+        "SELECT source, dataset, objective, algorithm, trial, step, regret, cost FROM search_steps
+         ORDER BY source, dataset, objective, algorithm, trial, step",
+    )?;
+    // (source/dataset, objective) → algorithm → trial → steps
+    let mut runs: BTreeMap<(String, String), BTreeMap<String, BTreeMap<i64, TrialSteps>>> = BTreeMap::new();
+    for r in 0..steps.len() {
+        runs.entry((format!("{}/{}", steps.text(0, r), steps.text(1, r)), steps.text(2, r).to_string()))
+            .or_default()
+            .entry(steps.text(3, r).to_string())
+            .or_default()
+            .entry(steps.number(4, r) as i64)
+            .or_default()
+            .push((steps.number(5, r), steps.number(6, r), steps.number(7, r)));
+    }
+    for ((source, objective), algorithms) in &runs {
+        let mut by_queries = Vec::new();
+        let mut by_cost = Vec::new();
+        for (algorithm, trials) in algorithms {
+            let trials: Vec<&TrialSteps> = trials.values().collect();
+            let max_step = trials.iter().map(|t| t.len()).max().unwrap_or(0);
+            let grid: Vec<f64> = (1..=max_step).map(|s| s as f64).collect();
+            // A trial that stopped early (its table ran out) keeps its last regret.
+            let at_step = |t: usize, x: f64| trials[t].get((x as usize).min(trials[t].len()) - 1).map(|s| s.1);
+            by_queries.push((algorithm.clone(), band(&grid, trials.len(), at_step)));
+            let end = trials.iter().filter_map(|t| t.last().map(|s| s.2)).fold(f64::INFINITY, f64::min);
+            let cost_grid: Vec<f64> = (1..=60).map(|i| end * i as f64 / 60.0).collect();
+            let at_cost = |t: usize, x: f64| trials[t].iter().take_while(|s| s.2 <= x).last().map(|s| s.1);
+            by_cost.push((algorithm.clone(), band(&cost_grid, trials.len(), at_cost)));
+        }
+        let _ = writeln!(html, "<h3>{} · {}</h3>\n<div class=grid>", escape(source), escape(objective));
+        html.push_str(&bands(&format!("regret vs queries: {objective}"), "queries", &by_queries));
+        html.push_str(&bands(&format!("regret vs GPU-hours: {objective}"), "simulated GPU-hours", &by_cost));
+        html.push_str("</div>\n");
+    }
+
+    let fronts = Rows::fetch(
+        catalog,
+        "SELECT source, dataset, objective, CASE WHEN role = 'optimum-front' THEN 'table' ELSE algorithm END AS who,
+                value, value2
+         FROM search_results WHERE trial = 0 AND (role = 'front' OR (role = 'optimum-front' AND algorithm =
+              (SELECT min(algorithm) FROM search_results WHERE role = 'optimum-front')))
+         ORDER BY source, dataset, objective, who, value",
+    )?;
+    let mut plots: BTreeMap<(String, String), Vec<(String, Vec<(f64, f64)>)>> = BTreeMap::new();
+    for r in 0..fronts.len() {
+        let series = plots.entry((format!("{}/{}", fronts.text(0, r), fronts.text(1, r)), fronts.text(2, r).into()));
+        let series = series.or_default();
+        let who = fronts.text(3, r).to_string();
+        if series.last().is_none_or(|s| s.0 != who) {
+            series.push((who, Vec::new()));
+        }
+        series.last_mut().expect("pushed").1.push((fronts.number(4, r), fronts.number(5, r)));
+    }
+    for ((source, objective), series) in plots {
+        let _ = writeln!(html, "<h3>Pareto fronts, trial 0: {} · {}</h3>", escape(&source), escape(&objective));
+        html.push_str(&lines(&format!("front found vs the table's: {objective}"), "first", "second", &series, None));
+    }
+    Ok(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_and_bands_over_trials() {
+        assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.25), 2.0);
+        assert_eq!(quantile(&[1.0, 2.0], 0.5), 1.5);
+        let trials = [vec![3.0, 1.0, 0.0], vec![5.0, 2.0]];
+        // Trial 1 stopped after two queries: its regret stays 2 at step 3.
+        let at = |t: usize, x: f64| trials[t].get((x as usize).min(trials[t].len()) - 1).copied();
+        let b = band(&[1.0, 2.0, 3.0], 2, at);
+        assert_eq!(b, vec![(1.0, 3.5, 4.0, 4.5), (2.0, 1.25, 1.5, 1.75), (3.0, 0.5, 1.0, 1.5)]);
+        // No point before every trial has started.
+        assert!(band(&[1.0], 2, |t, _| (t == 0).then_some(1.0)).is_empty());
+    }
+}
