@@ -264,18 +264,15 @@ pub static BENCHMARK: TableDef = TableDef {
     ],
 };
 
-const ALGORITHM: Column = col!(
-    "algorithm",
-    Utf8,
-    "random | regularized-evolution | local-search | gp-bayesopt | warm-start-evolution"
-);
+const ALGORITHM: Column =
+    col!("algorithm", Utf8, "random | regularized-evolution | local-search | gp-bayesopt | warm-start-evolution");
 const OBJECTIVE: Column = col!(
     "objective",
     Utf8,
     "what is maximised: a metric (pgd@8), weighted(clean,pgd@8,beta=0.5), or pareto(clean,pgd@8)"
 );
 const SEARCH_SOURCE: Column =
-    col!("source", Utf8, "the oracle: a `benchmark` source (e.g. nasrobbench201-html) or evaluations");
+    col!("source", Utf8, "the oracle: a `benchmark` source (e.g. nas-robbench-201) or evaluations");
 const TRIAL: Column = col!("trial", Int64, "trial number (seeds the search)");
 
 pub static SEARCH_STEPS: TableDef = TableDef {

@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
 use robbench_pipeline::sql::{Catalog, query};
 use robbench_pipeline::{Config, ConfigError, ConfigSchema, Pipeline, Stage, UnitContext, UnitSpec, Upstream, invalid};
 use robbench_schemas::{SEARCH_RESULTS, SEARCH_STEPS, TableDef};
 use robbench_search::{Algorithm, Budget, Objective, Optimum, Settings, Table, Trace};
-use robbench_space::{ModelShape, Space};
+use robbench_space::{ModelShape, SPACE_SIZE, Space};
 use serde::{Deserialize, Serialize};
 
 /// Stage name under which searches are stored.
@@ -27,7 +29,7 @@ pub const SEARCH_STAGE: &str = "search";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SearchConfig {
-    /// A `benchmark` source (e.g. `nasrobbench201-html`, `nas-bench-201`) or `evaluations`.
+    /// A `benchmark` source (e.g. `nas-robbench-201`, `nas-bench-201`) or `evaluations`.
     pub source: String,
     pub dataset: String,
     pub algorithms: Vec<Algorithm>,
@@ -39,8 +41,6 @@ pub struct SearchConfig {
     pub queries: usize,
     /// Simulated GPU-hours per trial (0: no cost budget).
     pub gpu_hours: f64,
-    /// Hypervolume reference point of two-objective searches.
-    pub reference: [f64; 2],
     pub settings: Settings,
     pub cost: CostModel,
     pub warm_start: ScoreSpec,
@@ -49,19 +49,18 @@ pub struct SearchConfig {
 impl Default for SearchConfig {
     fn default() -> SearchConfig {
         SearchConfig {
-            source: "nasrobbench201-html".into(),
+            source: "nas-robbench-201".into(),
             dataset: "cifar10".into(),
             algorithms: Algorithm::ALL.to_vec(),
             objectives: vec![
                 ObjectiveSpec::Metric { metric: "pgd@8".into() },
                 ObjectiveSpec::Weighted { clean: "clean".into(), robust: "pgd@8".into(), beta: 0.5 },
-                ObjectiveSpec::Pareto { first: "clean".into(), second: "pgd@8".into() },
+                ObjectiveSpec::Pareto { first: "clean".into(), second: "pgd@8".into(), reference: [0.0, 0.0] },
             ],
             trials: 20,
             seed: 0,
             queries: 150,
             gpu_hours: 0.0,
-            reference: [0.0, 0.0],
             settings: Settings::default(),
             cost: CostModel::default(),
             warm_start: ScoreSpec::default(),
@@ -69,15 +68,28 @@ impl Default for SearchConfig {
     }
 }
 
-/// What a search maximises, by metric name (`clean`, `pgd@8`, `test_acc`...).
+/// What a search maximises, by metric name: one of the source's (`clean`,
+/// `pgd@8`, `test_acc`...) or the cell's `params` or `flops` at the dataset's
+/// NAS-Bench-201 skeleton; a leading `-` minimises it (`-flops`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ObjectiveSpec {
-    Metric { metric: String },
+    Metric {
+        metric: String,
+    },
     /// (1−β)·clean + β·robust.
-    Weighted { clean: String, robust: String, beta: f64 },
-    /// Both metrics, maximised jointly.
-    Pareto { first: String, second: String },
+    Weighted {
+        clean: String,
+        robust: String,
+        beta: f64,
+    },
+    /// Both metrics, maximised jointly; hypervolume above `reference`.
+    Pareto {
+        first: String,
+        second: String,
+        #[serde(default)]
+        reference: [f64; 2],
+    },
 }
 
 impl ObjectiveSpec {
@@ -86,15 +98,22 @@ impl ObjectiveSpec {
         match self {
             ObjectiveSpec::Metric { metric } => metric.clone(),
             ObjectiveSpec::Weighted { clean, robust, beta } => format!("weighted({clean},{robust},beta={beta})"),
-            ObjectiveSpec::Pareto { first, second } => format!("pareto({first},{second})"),
+            ObjectiveSpec::Pareto { first, second, .. } => format!("pareto({first},{second})"),
         }
     }
 
     fn metrics(&self) -> Vec<&str> {
         match self {
-            ObjectiveSpec::Metric { metric } => vec![metric],
-            ObjectiveSpec::Weighted { clean, robust, .. } => vec![clean, robust],
-            ObjectiveSpec::Pareto { first, second } => vec![first, second],
+            ObjectiveSpec::Metric { metric } => vec![metric.as_str()],
+            ObjectiveSpec::Weighted { clean, robust, .. } => vec![clean.as_str(), robust.as_str()],
+            ObjectiveSpec::Pareto { first, second, .. } => vec![first.as_str(), second.as_str()],
+        }
+    }
+
+    fn reference(&self) -> [f64; 2] {
+        match self {
+            ObjectiveSpec::Pareto { reference, .. } => *reference,
+            _ => [0.0, 0.0],
         }
     }
 
@@ -167,11 +186,14 @@ fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
-    batch
-        .column_by_name(name)
-        .and_then(|c| c.as_any().downcast_ref::<T>())
-        .with_context(|| format!("query result has no column `{name}` of the expected type"))
+/// Column `name` of a query result, cast to `to` (SQL may widen or relabel types).
+fn column(batch: &RecordBatch, name: &str, to: &DataType) -> Result<ArrayRef> {
+    let c = batch.column_by_name(name).with_context(|| format!("query result has no column `{name}`"))?;
+    Ok(cast(c, to)?)
+}
+
+fn downcast<T: 'static>(array: &ArrayRef) -> &T {
+    array.as_any().downcast_ref::<T>().expect("cast to this type above")
 }
 
 /// (cell, metric name, value) rows of an SQL query selecting `arch_index`, `metric`, `eps`, `value`.
@@ -179,8 +201,12 @@ fn metric_rows(catalog: &Arc<Catalog>, sql: &str) -> Result<Vec<(usize, String, 
     let (_, batches) = query(catalog.clone(), sql)?;
     let mut out = Vec::new();
     for b in &batches {
-        let (arch, metric) = (column::<Int64Array>(b, "arch_index")?, column::<StringArray>(b, "metric")?);
-        let (eps, value) = (column::<Float64Array>(b, "eps")?, column::<Float64Array>(b, "value")?);
+        let arch = column(b, "arch_index", &DataType::Int64)?;
+        let metric = column(b, "metric", &DataType::Utf8)?;
+        let eps = column(b, "eps", &DataType::Float64)?;
+        let value = column(b, "value", &DataType::Float64)?;
+        let (arch, metric) = (downcast::<Int64Array>(&arch), downcast::<StringArray>(&metric));
+        let (eps, value) = (downcast::<Float64Array>(&eps), downcast::<Float64Array>(&value));
         for i in 0..b.num_rows() {
             let eps = (!eps.is_null(i)).then(|| eps.value(i));
             out.push((arch.value(i) as usize, crate::import::metric_name(metric.value(i), eps), value.value(i)));
@@ -269,31 +295,40 @@ impl SearchData {
             "imagenet16-120" => ModelShape::nb201(120, 16),
             // The default experiment's synthetic images.
             "synthetic" => ModelShape::nb201(10, 16),
-            other => bail!("search.dataset `{other}`: no model shape for its FLOPs (cifar10, cifar100, imagenet16-120, synthetic)"),
+            other => bail!(
+                "search.dataset `{other}`: no model shape for its FLOPs (cifar10, cifar100, imagenet16-120, synthetic)"
+            ),
         })
     }
 
     /// The oracle of one objective: architectures with every metric it needs.
     fn table(&self, spec: &ObjectiveSpec, cost: &CostModel) -> Result<Table> {
-        let columns: Vec<&BTreeMap<usize, f64>> = spec
-            .metrics()
-            .iter()
-            .map(|m| {
-                self.metrics.get(*m).with_context(|| {
-                    format!(
-                        "objective {}: {}/{} has no metric `{m}` (it has {})",
-                        spec.name(),
-                        self.source,
-                        self.dataset,
-                        self.metrics.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )
-                })
-            })
-            .collect::<Result<_>>()?;
         let space = Space::nb201();
         let shape = self.model_shape()?;
+        let derived = |metric: &str| -> Option<BTreeMap<usize, f64>> {
+            let of = |cell: usize| robbench_space::cost(&space.archs()[cell], &shape);
+            match metric {
+                "params" => Some((0..SPACE_SIZE).map(|c| (c, of(c).params as f64)).collect()),
+                "flops" => Some((0..SPACE_SIZE).map(|c| (c, of(c).flops)).collect()),
+                _ => None,
+            }
+        };
+        let mut columns: Vec<BTreeMap<usize, f64>> = Vec::new();
+        for m in spec.metrics() {
+            let (name, sign) = m.strip_prefix('-').map_or((m, 1.0), |n| (n, -1.0));
+            let column = self.metrics.get(name).cloned().or_else(|| derived(name)).with_context(|| {
+                format!(
+                    "objective {}: {}/{} has no metric `{name}` (it has {}, and the cell's params and flops)",
+                    spec.name(),
+                    self.source,
+                    self.dataset,
+                    self.metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            columns.push(column.into_iter().map(|(cell, v)| (cell, sign * v)).collect());
+        }
         let mut rows = Vec::new();
-        for (&cell, &first) in columns[0] {
+        for (&cell, &first) in &columns[0] {
             let mut values = vec![first];
             values.extend(columns[1..].iter().filter_map(|c| c.get(&cell).copied()));
             if values.len() == columns.len() {
@@ -315,7 +350,6 @@ struct UnitParams {
     seed: u64,
     queries: usize,
     gpu_hours: f64,
-    reference: [f64; 2],
     settings: Settings,
     cost: CostModel,
     source: String,
@@ -346,7 +380,7 @@ impl ConfigSchema for SearchSchema {
         if search.objectives.is_empty() {
             return fail("objectives", "name at least one objective");
         }
-        if !(search.gpu_hours >= 0.0) {
+        if search.gpu_hours.is_nan() || search.gpu_hours < 0.0 {
             return fail("gpu_hours", "must be >= 0 (0: no cost budget)");
         }
         for o in &search.objectives {
@@ -397,7 +431,6 @@ impl Stage for SearchStage {
                         seed: cfg.seed + trial,
                         queries: cfg.queries,
                         gpu_hours: cfg.gpu_hours,
-                        reference: cfg.reference,
                         settings: cfg.settings.clone(),
                         cost: cfg.cost.clone(),
                         source: cfg.source.clone(),
@@ -427,8 +460,15 @@ impl Stage for SearchStage {
         let p: UnitParams = serde_json::from_value(unit.params().clone())?;
         let table = self.data.table(&p.objective, &p.cost)?;
         let budget = Budget { queries: p.queries, cost: (p.gpu_hours > 0.0).then_some(p.gpu_hours) };
-        let trace =
-            robbench_search::search(&table, p.objective.objective(), p.algorithm, &p.settings, budget, p.seed, p.reference)?;
+        let trace = robbench_search::search(
+            &table,
+            p.objective.objective(),
+            p.algorithm,
+            &p.settings,
+            budget,
+            p.seed,
+            p.objective.reference(),
+        )?;
         unit.note("queries", trace.steps.len() as u64);
         let (steps, results) = batches(&p, &trace)?;
         unit.write_table(&SEARCH_STEPS, &[steps])?;
@@ -443,7 +483,7 @@ fn arch_string(class: usize) -> String {
 /// The unit's `search_steps` and `search_results` rows.
 fn batches(p: &UnitParams, trace: &Trace) -> Result<(RecordBatch, RecordBatch)> {
     let objective = p.objective.name();
-    let constant = |n: usize, s: &str| -> Arc<StringArray> { Arc::new(StringArray::from(vec![s; n])) };
+    let constant = |n: usize, s: &str| -> ArrayRef { Arc::new(StringArray::from(vec![s; n])) };
     let n = trace.steps.len();
     let steps = SEARCH_STEPS.batch(vec![
         constant(n, p.algorithm.name()),

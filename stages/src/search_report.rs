@@ -68,42 +68,62 @@ fn bands(title: &str, x_label: &str, series: &[(String, Band)]) -> String {
 /// One trial's trace: (step, regret, cumulative GPU-hours).
 type TrialSteps = Vec<(f64, f64, f64)>;
 
+/// Final regrets, queries and GPU-hours over trials, and the optimum's description.
+type Finals = (Vec<f64>, Vec<f64>, Vec<f64>, String);
+
+/// Named polylines of one plot.
+type Series = Vec<(String, Vec<(f64, f64)>)>;
+
 pub(super) fn section(catalog: &Arc<Catalog>) -> Result<String> {
-    let summary = Rows::fetch(
+    let finals = Rows::fetch(
         catalog,
-        "SELECT r.source, r.dataset, r.objective, r.algorithm, count(*) AS trials,
-                median(r.regret) AS median_regret,
-                approx_percentile_cont(r.regret, 0.25) AS q25, approx_percentile_cont(r.regret, 0.75) AS q75,
-                avg(CASE WHEN r.regret <= 0 THEN 1.0 ELSE 0.0 END) AS found, median(r.queries) AS queries,
-                median(r.cost) AS gpu_hours, o.arch_index AS optimum, o.value AS optimum_value
+        "SELECT r.source, r.dataset, r.objective, r.algorithm, r.regret, r.queries, r.cost, o.arch_index, o.value
          FROM search_results r JOIN search_results o
            ON o.role = 'optimum' AND r.source = o.source AND r.dataset = o.dataset AND r.objective = o.objective
               AND r.algorithm = o.algorithm AND r.trial = o.trial
          WHERE r.role = 'final'
-         GROUP BY r.source, r.dataset, r.objective, r.algorithm, o.arch_index, o.value
-         ORDER BY r.source, r.dataset, r.objective, median_regret, r.algorithm",
+         ORDER BY r.source, r.dataset, r.objective, r.algorithm, r.trial",
     )?;
-    if summary.len() == 0 {
+    if finals.len() == 0 {
         return Ok(String::new());
     }
+    // (source, objective, algorithm) → (regrets, queries, GPU-hours, optimum)
+    let mut trials: BTreeMap<(String, String, String), Finals> = BTreeMap::new();
+    for r in 0..finals.len() {
+        let optimum = match finals.text(7, r) {
+            "" => format!("front, hypervolume {:.4}", finals.number(8, r)),
+            arch => format!("{arch} ({:.4})", finals.number(8, r)),
+        };
+        let key = (
+            format!("{}/{}", finals.text(0, r), finals.text(1, r)),
+            finals.text(2, r).into(),
+            finals.text(3, r).into(),
+        );
+        let entry = trials.entry(key).or_insert_with(|| (Vec::new(), Vec::new(), Vec::new(), optimum));
+        entry.0.push(finals.number(4, r));
+        entry.1.push(finals.number(5, r));
+        entry.2.push(finals.number(6, r));
+    }
     let mut html = String::from(
-        "<h2>Architecture search</h2>\n<p>Regret: the table's optimum minus the best value found (two objectives: the hypervolume the front found misses). Median and interquartile range over trials.</p>\n",
+        "<h2>Architecture search</h2>\n<p>Regret: the table's optimum minus the best value found (two objectives: the hypervolume the front found misses), over trials.</p>\n",
     );
-    let cells = (0..summary.len())
-        .map(|r| {
-            let t = |c| summary.text(c, r).to_string();
-            let f = |c, digits: usize| format!("{:.*}", digits, summary.number(c, r));
-            let optimum = if t(11).is_empty() { "front".into() } else { format!("{} ({})", t(11), f(12, 4)) };
+    let cells = trials
+        .into_iter()
+        .map(|((source, objective, algorithm), (mut regret, mut queries, mut hours, optimum))| {
+            let found = regret.iter().filter(|&&r| r <= 0.0).count() as f64 / regret.len() as f64;
+            for v in [&mut regret, &mut queries, &mut hours] {
+                v.sort_by(f64::total_cmp);
+            }
             vec![
-                format!("{}/{}", t(0), t(1)),
-                t(2),
-                t(3),
-                t(4),
-                f(5, 4),
-                format!("{} – {}", f(6, 4), f(7, 4)),
-                f(8, 2),
-                t(9),
-                f(10, 1),
+                source,
+                objective,
+                algorithm,
+                regret.len().to_string(),
+                format!("{:.4}", quantile(&regret, 0.5)),
+                format!("{:.4} – {:.4}", quantile(&regret, 0.25), quantile(&regret, 0.75)),
+                format!("{found:.2}"),
+                format!("{:.0}", quantile(&queries, 0.5)),
+                format!("{:.1}", quantile(&hours, 0.5)),
                 optimum,
             ]
         })
@@ -163,23 +183,31 @@ pub(super) fn section(catalog: &Arc<Catalog>) -> Result<String> {
 
     let fronts = Rows::fetch(
         catalog,
-        "SELECT source, dataset, objective, CASE WHEN role = 'optimum-front' THEN 'table' ELSE algorithm END AS who,
-                value, value2
-         FROM search_results WHERE trial = 0 AND (role = 'front' OR (role = 'optimum-front' AND algorithm =
-              (SELECT min(algorithm) FROM search_results WHERE role = 'optimum-front')))
-         ORDER BY source, dataset, objective, who, value",
+        "SELECT source, dataset, objective, role, algorithm, value, value2 FROM search_results
+         WHERE trial = 0 AND role IN ('front', 'optimum-front')
+         ORDER BY source, dataset, objective, role, algorithm, value",
     )?;
-    let mut plots: BTreeMap<(String, String), Vec<(String, Vec<(f64, f64)>)>> = BTreeMap::new();
+    let mut plots: BTreeMap<(String, String), Series> = BTreeMap::new();
     for r in 0..fronts.len() {
         let series = plots.entry((format!("{}/{}", fronts.text(0, r), fronts.text(1, r)), fronts.text(2, r).into()));
         let series = series.or_default();
-        let who = fronts.text(3, r).to_string();
+        // Every unit of an objective holds the table's front: draw one copy.
+        let who = match fronts.text(3, r) {
+            "optimum-front" => format!("table ({})", fronts.text(4, r)),
+            _ => fronts.text(4, r).to_string(),
+        };
+        if who.starts_with("table") && series.iter().any(|s| s.0.starts_with("table") && s.0 != who) {
+            continue;
+        }
         if series.last().is_none_or(|s| s.0 != who) {
             series.push((who, Vec::new()));
         }
-        series.last_mut().expect("pushed").1.push((fronts.number(4, r), fronts.number(5, r)));
+        series.last_mut().expect("pushed").1.push((fronts.number(5, r), fronts.number(6, r)));
     }
-    for ((source, objective), series) in plots {
+    for ((source, objective), mut series) in plots {
+        for s in series.iter_mut().filter(|s| s.0.starts_with("table")) {
+            s.0 = "table's front".into();
+        }
         let _ = writeln!(html, "<h3>Pareto fronts, trial 0: {} · {}</h3>", escape(&source), escape(&objective));
         html.push_str(&lines(&format!("front found vs the table's: {objective}"), "first", "second", &series, None));
     }

@@ -7,7 +7,9 @@ use robbench_rng::Rng;
 use robbench_space::Space;
 use serde::{Deserialize, Serialize};
 
-use crate::{GaussianProcess, Objective, SearchError, Table, hypervolume, mutate, neighbours, pareto_front, path_encoding};
+use crate::{
+    GaussianProcess, Objective, SearchError, Table, hypervolume, mutate, neighbours, pareto_front, path_encoding,
+};
 
 /// A search algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -126,7 +128,8 @@ impl Optimum {
     fn of(table: &Table, objective: Objective, reference: [f64; 2]) -> Optimum {
         match objective {
             Objective::Pareto => {
-                let points: Vec<(usize, [f64; 2])> = table.entries().map(|(c, e)| (c, [e.values[0], e.values[1]])).collect();
+                let points: Vec<(usize, [f64; 2])> =
+                    table.entries().map(|(c, e)| (c, [e.values[0], e.values[1]])).collect();
                 let front = pareto_front(&points);
                 let hv = hypervolume(&front.iter().map(|p| p.1).collect::<Vec<_>>(), reference);
                 Optimum::Front { front, hypervolume: hv }
@@ -400,11 +403,21 @@ fn gp_bayesopt(s: &mut State, settings: &Settings) {
         let Some(cell) = s.random_new_cell() else { return };
         s.evaluate(cell);
     }
+    let mut lengthscale = None;
     while !s.done() {
         let lambda = s.lambda();
         let mut observed: Vec<(usize, f64)> = s.known.iter().map(|(&c, v)| (c, s.guide(v, lambda))).collect();
         observed.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let gp = GaussianProcess::fit(&observed.iter().map(|&(c, y)| (path_encoding(c), y)).collect::<Vec<_>>());
+        let data: Vec<(u128, f64)> = observed.iter().map(|&(c, y)| (path_encoding(c), y)).collect();
+        // Choosing the lengthscale costs a fit per grid point: redo it every
+        // tenth query only (and for two objectives, whose target moves with λ).
+        let gp = match lengthscale {
+            Some(l) if !s.steps.len().is_multiple_of(10) && s.objective != Objective::Pareto => {
+                GaussianProcess::fit_with(&data, &[l])
+            }
+            _ => GaussianProcess::fit(&data),
+        };
+        lengthscale = Some(gp.lengthscale());
         let incumbent = observed[0].1;
         let mut candidates: Vec<usize> = Vec::new();
         let mut add = |cell: usize, s: &State| {
@@ -423,12 +436,8 @@ fn gp_bayesopt(s: &mut State, settings: &Settings) {
                 add(cell, s);
             }
         }
-        let Some(&pick) = candidates.iter().max_by(|&&a, &&b| {
-            gp.expected_improvement(path_encoding(a), incumbent)
-                .total_cmp(&gp.expected_improvement(path_encoding(b), incumbent))
-        }) else {
-            return;
-        };
+        let scored = candidates.iter().map(|&c| (c, gp.expected_improvement(path_encoding(c), incumbent)));
+        let Some((pick, _)) = scored.max_by(|a, b| a.1.total_cmp(&b.1)) else { return };
         s.evaluate(pick);
     }
 }
@@ -436,7 +445,8 @@ fn gp_bayesopt(s: &mut State, settings: &Settings) {
 /// The best `population` classes of `warm_pool` random cells by the table's
 /// training-free score, evaluated (each a query) as evolution's first population.
 fn warm_start(s: &mut State, settings: &Settings) -> Result<Vec<(usize, Vec<f64>)>, SearchError> {
-    let scored: Vec<usize> = s.table.cells().iter().copied().filter(|&c| s.table.score(class_of(c)).is_some()).collect();
+    let scored: Vec<usize> =
+        s.table.cells().iter().copied().filter(|&c| s.table.score(class_of(c)).is_some()).collect();
     if scored.is_empty() {
         return Err(SearchError::NoScores);
     }

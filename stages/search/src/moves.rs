@@ -78,11 +78,17 @@ mod tests {
     #[test]
     fn neighbourhood_holds_each_other_class_once() {
         let space = Space::nb201();
-        // All-none cell: only a change of edge 0→3 reaches the output, so its
-        // neighbourhood is the 4 cells with a single op on 0→3.
+        // All-none cell: an op on 0→3 reaches the output (4 classes), and so
+        // does one on 2→3, since NB201's rule describes node 2 (the sum of
+        // two zero edges) as `#+#`, not as zero (4 more). Ops on 0→1, 0→2,
+        // 1→2 and 1→3 leave the function unchanged.
         let none = space.index_of(&Arch::new([Op::None; 6]));
         let n = neighbours(none);
-        assert_eq!(n.len(), 4, "{n:?}");
+        assert_eq!(n.len(), 8, "{n:?}");
+        for cell in n {
+            let edges = space.archs()[cell].edges();
+            assert!(edges[3] != Op::None || edges[5] != Op::None, "{}", space.archs()[cell]);
+        }
         for cell in [0, 1462, 5000, 15624, none] {
             let n = neighbours(cell);
             let mut classes: Vec<usize> = n.iter().map(|&c| space.unique_index(c).unwrap()).collect();

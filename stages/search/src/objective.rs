@@ -38,6 +38,9 @@ impl Objective {
     /// drawn afresh for each decision (ParEGO-style), so successive decisions
     /// pull towards different parts of the front.
     pub fn guide(self, values: &[f64], lambda: f64) -> f64 {
-        self.scalar(values).unwrap_or(lambda * values[0] + (1.0 - lambda) * values[1])
+        match self.scalar(values) {
+            Some(v) => v,
+            None => lambda * values[0] + (1.0 - lambda) * values[1],
+        }
     }
 }

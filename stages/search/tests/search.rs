@@ -55,12 +55,16 @@ fn tiny(objective: Objective) -> Table {
 const REF: [f64; 2] = [0.0, 0.0];
 
 #[test]
-fn every_algorithm_reaches_the_known_optimum_of_the_conv_landscape() {
+fn every_guided_algorithm_reaches_the_known_optimum_of_the_conv_landscape() {
+    // Random search needs about the whole table for one class in 6,466; it
+    // reaches the optimum of the tiny table below.
     let table = conv_landscape().with_scores((0..SPACE_SIZE).map(|i| (i, (i % 7) as f64))).unwrap();
     let optimum = all_conv3x3();
-    for algorithm in Algorithm::ALL {
+    for algorithm in Algorithm::ALL.into_iter().filter(|&a| a != Algorithm::Random) {
         for seed in 0..3 {
-            let budget = Budget { queries: 400, cost: None };
+            // The GP's fits grow cubically with the queries; it needs fewer.
+            let queries = if algorithm == Algorithm::GpBayesopt { 150 } else { 400 };
+            let budget = Budget { queries, cost: None };
             let trace = search(&table, Objective::Single, algorithm, &Settings::default(), budget, seed, REF).unwrap();
             assert_eq!(trace.optimum, Optimum::Scalar { class: optimum, value: 7.0 });
             let best = trace.best().unwrap();
@@ -73,11 +77,9 @@ fn every_algorithm_reaches_the_known_optimum_of_the_conv_landscape() {
 #[test]
 fn regret_is_zero_exactly_from_the_query_that_finds_the_optimum() {
     let table = conv_landscape();
-    for algorithm in Algorithm::ALL {
-        if algorithm == Algorithm::WarmStartEvolution {
-            continue; // needs scores; covered above
-        }
-        let budget = Budget { queries: 400, cost: None };
+    // Random search needs about the whole table; the warm start needs scores.
+    for algorithm in [Algorithm::RegularizedEvolution, Algorithm::LocalSearch, Algorithm::GpBayesopt] {
+        let budget = Budget { queries: 250, cost: None };
         let trace = search(&table, Objective::Single, algorithm, &Settings::default(), budget, 11, REF).unwrap();
         let found = trace.steps.iter().position(|s| s.class == all_conv3x3()).expect("optimum found");
         for (k, step) in trace.steps.iter().enumerate() {
