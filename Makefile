@@ -6,7 +6,7 @@ ROBBENCH := $(TARGET_DIR)/debug/robbench
 STORE ?= artifacts
 CONFIG ?= configs/default.toml
 
-.PHONY: setup build pipeline test bench clean
+.PHONY: setup build pipeline lint test bench clean
 
 setup:
 	@scripts/setup.sh
@@ -19,7 +19,12 @@ pipeline: build
 	$(ROBBENCH) --store $(STORE) report --config $(CONFIG) --out $(STORE)/report.html
 	@scripts/example-queries.sh $(ROBBENCH) $(STORE)
 
-test: pipeline
+# Formatting and lints are part of the test: the code stays clean from here on.
+lint: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: lint pipeline
 	$(CARGO) test --workspace
 
 # Timings (never asserted by tests): engine overhead, training throughput vs PyTorch, AutoAttack cost.

@@ -12,6 +12,8 @@ use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{BOUNDS, CORRELATIONS, EVALUATIONS, NTK, TableDef};
 use serde_json::json;
 
+use robbench_published::Input;
+
 use crate::config::AnalysisConfig;
 
 pub struct Analysis;
@@ -51,14 +53,14 @@ impl Stage for Analysis {
         let inputs: Vec<_> =
             ["evaluate", "ntk", "bound"].iter().flat_map(|s| up.units(s).iter().map(|u| u.unit)).collect();
         let cfg: AnalysisConfig = config.typed("analysis")?;
-        if up.units("ntk").is_empty() || (up.units("evaluate").is_empty() && cfg.reference.is_empty()) {
+        if up.units("ntk").is_empty() || (up.units("evaluate").is_empty() && cfg.reference.is_none()) {
             return Ok(Vec::new());
         }
         // The reference's content, not its path, decides whether to recompute.
         let mut reference = serde_json::Map::new();
-        for path in [&cfg.reference, &cfg.reference_ops, &cfg.zero_cost].into_iter().filter(|p| !p.is_empty()) {
-            let bytes = std::fs::read(path).with_context(|| format!("analysis.reference: cannot read {path}"))?;
-            reference.insert(path.clone(), blake3::hash(&bytes).to_hex().to_string().into());
+        for input in [&cfg.reference, &cfg.reference_ops, &cfg.zero_cost].into_iter().flatten() {
+            let bytes = input.bytes().with_context(|| format!("analysis.reference: cannot read {input}"))?;
+            reference.insert(input.to_string(), blake3::hash(&bytes).to_hex().to_string().into());
         }
         Ok(vec![UnitSpec {
             label: "correlations".into(),
@@ -122,11 +124,11 @@ impl Stage for Analysis {
             }
         }
         let cfg: AnalysisConfig = unit.config().typed("analysis")?;
-        if !cfg.zero_cost.is_empty() {
-            add_zero_cost(&cfg, &mut scores)?;
+        if let Some(zero_cost) = &cfg.zero_cost {
+            add_zero_cost(zero_cost, &cfg.reference_dataset, &mut scores)?;
         }
-        if !cfg.reference.is_empty() {
-            add_reference(&cfg, &scores, &mut metrics)?;
+        if let Some(reference) = &cfg.reference {
+            add_reference(reference, &cfg, &scores, &mut metrics)?;
         }
         let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
         let mut rows = Vec::new();
@@ -170,9 +172,8 @@ impl Stage for Analysis {
 /// Adds the released NAS-RobBench-201 accuracies as metrics named
 /// `nas-robbench-201/<dataset>:<metric>`, under each dataset the scores were
 /// computed on, for every scored architecture (via its isomorphism class).
-fn add_reference(cfg: &AnalysisConfig, scores: &Series, metrics: &mut Series) -> Result<()> {
-    let ops = (!cfg.reference_ops.is_empty()).then(|| std::path::Path::new(&cfg.reference_ops));
-    let records = robbench_analysis::import_nasrobbench201_html(std::path::Path::new(&cfg.reference), ops)?;
+fn add_reference(reference: &Input, cfg: &AnalysisConfig, scores: &Series, metrics: &mut Series) -> Result<()> {
+    let records = robbench_analysis::import_nasrobbench201_html(reference, cfg.reference_ops.as_ref())?;
     let mut released: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.dataset == cfg.reference_dataset) {
         let name = format!("nas-robbench-201/{}:{}", r.dataset, crate::import::metric_name(&r.metric, r.eps));
@@ -195,10 +196,10 @@ fn add_reference(cfg: &AnalysisConfig, scores: &Series, metrics: &mut Series) ->
 /// Adds NAS-Bench-Suite-Zero proxies as scores `zero-cost:<proxy>` for the
 /// architectures this run scored (matched by isomorphism class), so they are
 /// compared on exactly the same architectures as the NTK scores.
-fn add_zero_cost(cfg: &AnalysisConfig, scores: &mut Series) -> Result<()> {
+fn add_zero_cost(zero_cost: &Input, dataset: &str, scores: &mut Series) -> Result<()> {
     let space = robbench_space::Space::nb201();
     let mut by_class: BTreeMap<String, BTreeMap<usize, f64>> = BTreeMap::new();
-    for p in robbench_analysis::import_zero_cost(std::path::Path::new(&cfg.zero_cost), &cfg.reference_dataset)? {
+    for p in robbench_analysis::import_zero_cost(zero_cost, dataset)? {
         let arch: robbench_space::Arch = p.arch.parse()?;
         by_class.entry(p.proxy).or_default().insert(space.unique_index(space.index_of(&arch))?, p.value);
     }

@@ -4,6 +4,7 @@
 //! which then take the defaults below (the paper's recipe where one exists).
 
 use robbench_pipeline::{Config, ConfigError, ConfigSchema, invalid};
+use robbench_published::Input;
 use serde::{Deserialize, Serialize};
 
 /// The embedded default experiment.
@@ -345,26 +346,25 @@ impl Default for BoundConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnalysisConfig {
-    /// The released NAS-RobBench-201 table (the project page's JSON); when
-    /// set, every score is also correlated with its accuracies ("" = none).
-    pub reference: String,
+    /// The released NAS-RobBench-201 table (the project page's JSON, a path
+    /// or `shipped:nas-robbench-201/NAS-RobBench-201_html.json`); when set,
+    /// every score is also correlated with its accuracies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Input>,
     /// Its `ops.json` (optional; cell strings).
-    pub reference_ops: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_ops: Option<Input>,
     /// Which of its datasets to compare with: cifar10 | cifar100 | imagenet16-120.
     pub reference_dataset: String,
     /// NAS-Bench-Suite-Zero proxy scores (CSV) for `reference_dataset`, added
-    /// as scores `zero-cost:<proxy>` for the same architectures ("" = none).
-    pub zero_cost: String,
+    /// as scores `zero-cost:<proxy>` for the same architectures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zero_cost: Option<Input>,
 }
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
-        AnalysisConfig {
-            reference: String::new(),
-            reference_ops: String::new(),
-            reference_dataset: "cifar10".into(),
-            zero_cost: String::new(),
-        }
+        AnalysisConfig { reference: None, reference_ops: None, reference_dataset: "cifar10".into(), zero_cost: None }
     }
 }
 
@@ -531,11 +531,16 @@ impl Experiment {
                 ));
             }
         }
-        if !self.analysis.reference.is_empty() && !std::path::Path::new(&self.analysis.reference).is_file() {
-            return Err(invalid("analysis.reference", &format!("{} is not a file", self.analysis.reference)));
-        }
-        if !self.analysis.zero_cost.is_empty() && !std::path::Path::new(&self.analysis.zero_cost).is_file() {
-            return Err(invalid("analysis.zero_cost", &format!("{} is not a file", self.analysis.zero_cost)));
+        for (key, input) in [
+            ("analysis.reference", &self.analysis.reference),
+            ("analysis.reference_ops", &self.analysis.reference_ops),
+            ("analysis.zero_cost", &self.analysis.zero_cost),
+        ] {
+            if let Some(Input::File(path)) = input
+                && !path.is_file()
+            {
+                return Err(invalid(key, &format!("{} is not a file", path.display())));
+            }
         }
         if !["cifar10", "cifar100", "imagenet16-120"].contains(&self.analysis.reference_dataset.as_str()) {
             return Err(invalid("analysis.reference_dataset", "must be cifar10, cifar100 or imagenet16-120"));

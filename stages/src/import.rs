@@ -6,15 +6,16 @@
 //! An import is a one-stage pipeline of its own; its unit key hashes the
 //! source kind and the blake3 of every input file, so re-importing unchanged
 //! files does nothing and SQL always sees the latest import of each source.
+//! Every input is a file or a copy shipped in the binary (`data/`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_analysis::Record;
 use robbench_pipeline::{Config, ConfigError, ConfigSchema, Pipeline, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_published::Input;
 use robbench_schemas::{BENCHMARK, CORRELATIONS, TableDef};
 use robbench_space::Space;
 use serde::{Deserialize, Serialize};
@@ -28,15 +29,15 @@ pub const IMPORT_STAGE: &str = "import";
 #[serde(tag = "source", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ImportSource {
     /// The released NAS-RobBench-201 files (`meta.json`, `NAS-RobBench-201_all.json`).
-    Nasrobbench201 { meta: PathBuf, results: PathBuf },
+    Nasrobbench201 { meta: Input, results: Input },
     /// The table the NAS-RobBench-201 project page serves (`acc={...}`), with `ops.json` for cell strings.
-    Nasrobbench201Html { table: PathBuf, ops: Option<PathBuf> },
-    /// Jung et al.'s robustness dataset: `meta.json` and dataset directories of `*_accuracy.json`.
-    RobustnessDataset { meta: PathBuf, dirs: Vec<PathBuf> },
+    Nasrobbench201Html { table: Input, ops: Option<Input> },
+    /// Jung et al.'s robustness dataset: `meta.json` and `*_accuracy.json` files.
+    RobustnessDataset { meta: Input, files: Vec<Input> },
     /// NAS-Bench-201's CIFAR-10 200-epoch accuracies (CSV).
-    NasBench201 { csv: PathBuf },
+    NasBench201 { csv: Input },
     /// NAS-Bench-Suite-Zero zero-cost proxy scores (CSV) for one dataset.
-    ZeroCost { csv: PathBuf, dataset: String },
+    ZeroCost { csv: Input, dataset: String },
 }
 
 impl ImportSource {
@@ -50,25 +51,12 @@ impl ImportSource {
         }
     }
 
-    fn files(&self) -> Vec<PathBuf> {
+    fn inputs(&self) -> Vec<&Input> {
         match self {
-            ImportSource::Nasrobbench201 { meta, results } => vec![meta.clone(), results.clone()],
-            ImportSource::Nasrobbench201Html { table, ops } => {
-                std::iter::once(table.clone()).chain(ops.clone()).collect()
-            }
-            ImportSource::RobustnessDataset { meta, dirs } => {
-                let mut files = vec![meta.clone()];
-                for dir in dirs {
-                    if let Ok(entries) = std::fs::read_dir(dir) {
-                        let mut found: Vec<PathBuf> =
-                            entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
-                        found.sort();
-                        files.extend(found);
-                    }
-                }
-                files
-            }
-            ImportSource::NasBench201 { csv } | ImportSource::ZeroCost { csv, .. } => vec![csv.clone()],
+            ImportSource::Nasrobbench201 { meta, results } => vec![meta, results],
+            ImportSource::Nasrobbench201Html { table, ops } => std::iter::once(table).chain(ops).collect(),
+            ImportSource::RobustnessDataset { meta, files } => std::iter::once(meta).chain(files).collect(),
+            ImportSource::NasBench201 { csv } | ImportSource::ZeroCost { csv, .. } => vec![csv],
         }
     }
 
@@ -77,11 +65,10 @@ impl ImportSource {
         Ok(match self {
             ImportSource::Nasrobbench201 { meta, results } => robbench_analysis::import_nasrobbench201(meta, results)?,
             ImportSource::Nasrobbench201Html { table, ops } => {
-                robbench_analysis::import_nasrobbench201_html(table, ops.as_deref())?
+                robbench_analysis::import_nasrobbench201_html(table, ops.as_ref())?
             }
-            ImportSource::RobustnessDataset { meta, dirs } => {
-                let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
-                robbench_analysis::import_robustness_dataset(meta, &dirs)?
+            ImportSource::RobustnessDataset { meta, files } => {
+                robbench_analysis::import_robustness_dataset(meta, files)?
             }
             ImportSource::NasBench201 { csv } => {
                 robbench_analysis::import_nb201_cifar10(csv, |i| space.arch(i).ok().map(|a| a.to_string()))?
@@ -140,9 +127,9 @@ impl Stage for Import {
     fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let source: ImportSource = config.typed("import")?;
         let mut hashes = BTreeMap::new();
-        for file in source.files() {
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            hashes.insert(file.display().to_string(), blake3::hash(&bytes).to_hex().to_string());
+        for input in source.inputs() {
+            let bytes = input.bytes().with_context(|| format!("cannot read {input}"))?;
+            hashes.insert(input.to_string(), blake3::hash(&bytes).to_hex().to_string());
         }
         Ok(vec![UnitSpec {
             label: source.name().to_string(),

@@ -1,7 +1,10 @@
 //! The crate's error type: every variant names the file (and, where there is
 //! one, the entry or line) that is at fault.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+
+use robbench_published::Input;
 
 /// Errors of the importers and of [`crate::correlate`].
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +36,15 @@ impl AnalysisError {
     }
 }
 
-/// Reads a whole file, naming it in the error.
-pub(crate) fn read(path: &Path) -> Result<String, AnalysisError> {
-    std::fs::read_to_string(path).map_err(|source| AnalysisError::Io { path: path.to_owned(), source })
+/// Reads a whole input as text, naming it in the error.
+pub(crate) fn read(input: &Input) -> Result<Cow<'static, str>, AnalysisError> {
+    input.text().map_err(|source| AnalysisError::Io { path: input.origin(), source })
+}
+
+/// A CSV reader over an input's bytes.
+pub(crate) fn csv_reader(input: &Input) -> Result<csv::Reader<std::io::Cursor<Cow<'static, [u8]>>>, AnalysisError> {
+    let bytes = input.bytes().map_err(|source| AnalysisError::Io { path: input.origin(), source })?;
+    Ok(csv::Reader::from_reader(std::io::Cursor::new(bytes)))
 }
 
 /// Deserialises JSON text into `T`, naming the file in the error.

@@ -26,6 +26,6 @@ pub use meta::Meta;
 pub use nasrobbench201::{import_nasrobbench201, import_nasrobbench201_html, read_ops_json};
 pub use nb201::import_nb201_cifar10;
 pub use record::{Record, canonical_dataset};
-pub use robustness_dataset::import_robustness_dataset;
+pub use robustness_dataset::{accuracy_files, import_robustness_dataset};
 pub use stats::{kendall_tau_b, pearson, spearman};
 pub use zero_cost::{ProxyScore, import_zero_cost};

@@ -3,8 +3,8 @@
 //! cell string and to `isomorph`, the index of the evaluated representative of
 //! its isomorphism class; `epsilons` lists the ε (units of 1/255) per attack.
 
+use robbench_published::Input;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use serde::Deserialize;
 
@@ -35,8 +35,9 @@ pub struct Meta {
 impl Meta {
     /// Loads `meta.json`, checking that the indices are exactly 0..n and that
     /// every `isomorph` names an index that is its own representative.
-    pub fn load(path: &Path) -> Result<Meta, AnalysisError> {
-        let raw: RawMeta = parse_json(path, &read(path)?)?;
+    pub fn load(input: &Input) -> Result<Meta, AnalysisError> {
+        let path = &input.origin();
+        let raw: RawMeta = parse_json(path, &read(input)?)?;
         let n = raw.ids.len();
         let mut archs = vec![String::new(); n];
         let mut representatives = vec![u32::MAX; n];
@@ -110,7 +111,7 @@ mod tests {
             r#"{"ids": {"0": {"nb201-string": "a", "isomorph": "1"},
                         "1": {"nb201-string": "b", "isomorph": "0"}}}"#,
         );
-        let err = Meta::load(file.path()).unwrap_err().to_string();
+        let err = Meta::load(&Input::File(file.path().into())).unwrap_err().to_string();
         assert!(err.contains("ids.0") && err.contains("isomorph 1"), "{err}");
     }
 
@@ -119,7 +120,7 @@ mod tests {
         let file = meta_file(
             r#"{"ids": {"0": {"nb201-string": "a", "isomorph": "0"}, "5": {"nb201-string": "b", "isomorph": "5"}}}"#,
         );
-        let err = Meta::load(file.path()).unwrap_err().to_string();
+        let err = Meta::load(&Input::File(file.path().into())).unwrap_err().to_string();
         assert!(err.contains("ids.5"), "{err}");
     }
 }

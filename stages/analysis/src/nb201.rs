@@ -6,10 +6,10 @@
 //! `{train,valid,test}_{loss,acc}`. Accuracies are stored in percent and are
 //! converted to fractions; the timing columns are not imported.
 
+use robbench_published::Input;
 use std::collections::HashSet;
-use std::path::Path;
 
-use crate::error::AnalysisError;
+use crate::error::{AnalysisError, csv_reader};
 use crate::record::{CIFAR10, Record, check_fraction};
 
 /// `source` of the records.
@@ -30,11 +30,12 @@ const COLUMNS: [(&str, &str, bool); 6] = [
 /// `robbench_space`); it must agree with the file's `arch_str`, which catches
 /// an index mismatch between the two.
 pub fn import_nb201_cifar10(
-    csv: &Path,
+    input: &Input,
     arch_of: impl Fn(usize) -> Option<String>,
 ) -> Result<Vec<Record>, AnalysisError> {
+    let csv = &input.origin();
     let csv_error = |source| AnalysisError::Csv { path: csv.to_owned(), source };
-    let mut reader = csv::Reader::from_path(csv).map_err(csv_error)?;
+    let mut reader = csv_reader(input)?;
     let headers = reader.headers().map_err(csv_error)?.clone();
     let column = |name: &str| {
         headers

@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use robbench_published::Input;
 use serde_json::Value;
 
 use crate::error::{AnalysisError, parse_json, read};
@@ -29,19 +30,17 @@ use crate::record::{Record, canonical_dataset, check_fraction};
 /// `source` of the records.
 pub const SOURCE: &str = "robustness-dataset";
 
-/// Imports every `*_accuracy.json` in `dirs` (e.g. the `cifar10/` and
-/// `cifar100/` folders) with the dataset's `meta.json`; records are sorted by
-/// (dataset, index, metric, ε).
-pub fn import_robustness_dataset(meta: &Path, dirs: &[&Path]) -> Result<Vec<Record>, AnalysisError> {
+/// Imports `*_accuracy.json` files (e.g. those of the `cifar10/` and
+/// `cifar100/` folders, see [`accuracy_files`]) with the dataset's
+/// `meta.json`; records are sorted by (dataset, index, metric, ε).
+pub fn import_robustness_dataset(meta: &Input, files: &[Input]) -> Result<Vec<Record>, AnalysisError> {
     let meta = Meta::load(meta)?;
     let mut records = Vec::new();
     // (dataset, key) → the file that gave it: a second file with the same
     // table would otherwise duplicate every record.
     let mut seen = HashMap::new();
-    for dir in dirs {
-        for file in accuracy_files(dir)? {
-            import_file(&meta, &file, &mut records, &mut seen)?;
-        }
+    for file in files {
+        import_file(&meta, file, &mut records, &mut seen)?;
     }
     records.sort_by(|a, b| {
         (&a.dataset, a.arch_index, &a.metric)
@@ -51,7 +50,8 @@ pub fn import_robustness_dataset(meta: &Path, dirs: &[&Path]) -> Result<Vec<Reco
     Ok(records)
 }
 
-fn accuracy_files(dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
+/// The `*_accuracy.json` files of a dataset folder, sorted by name.
+pub fn accuracy_files(dir: &Path) -> Result<Vec<Input>, AnalysisError> {
     let io = |source| AnalysisError::Io { path: dir.to_owned(), source };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
@@ -61,7 +61,7 @@ fn accuracy_files(dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
         }
     }
     files.sort();
-    Ok(files)
+    Ok(files.into_iter().map(Input::File).collect())
 }
 
 /// Canonical metric of a key (table above), `None` for an unknown key.
@@ -75,11 +75,12 @@ fn metric_of(key: &str) -> Option<String> {
 
 fn import_file(
     meta: &Meta,
-    path: &Path,
+    input: &Input,
     records: &mut Vec<Record>,
     seen: &mut HashMap<(&'static str, String), PathBuf>,
 ) -> Result<(), AnalysisError> {
-    let root: Value = parse_json(path, &read(path)?)?;
+    let path = &input.origin();
+    let root: Value = parse_json(path, &read(input)?)?;
     let bad = |entry: String, reason: String| AnalysisError::malformed(path, entry, reason);
     for (dataset_name, keys) in object(&root, path, "top level")? {
         let dataset = canonical_dataset(dataset_name)

@@ -8,12 +8,12 @@
 //! (0 skip_connect, 1 none, 2 nor_conv_3x3, 3 nor_conv_1x1, 4 avg_pool_3x3);
 //! it is decoded when `net_str` is absent and checked against it otherwise.
 
-use std::path::Path;
+use robbench_published::Input;
 
 use serde::{Deserialize, Serialize};
 
 use crate::cell::cell_string;
-use crate::error::AnalysisError;
+use crate::error::{AnalysisError, csv_reader};
 use crate::record::canonical_dataset;
 
 /// One proxy score of one cell.
@@ -44,10 +44,11 @@ fn decode_naslib(net: &str) -> Option<String> {
 
 /// Imports the proxies of `dataset` (any name [`canonical_dataset`] knows)
 /// from one CSV, row by row, proxies in header order.
-pub fn import_zero_cost(csv: &Path, dataset: &str) -> Result<Vec<ProxyScore>, AnalysisError> {
+pub fn import_zero_cost(input: &Input, dataset: &str) -> Result<Vec<ProxyScore>, AnalysisError> {
     let dataset = canonical_dataset(dataset).ok_or_else(|| AnalysisError::UnknownDataset(dataset.to_owned()))?;
+    let csv = &input.origin();
     let csv_error = |source| AnalysisError::Csv { path: csv.to_owned(), source };
-    let mut reader = csv::Reader::from_path(csv).map_err(csv_error)?;
+    let mut reader = csv_reader(input)?;
     let headers = reader.headers().map_err(csv_error)?.clone();
     let net_col = headers
         .iter()

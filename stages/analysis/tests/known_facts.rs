@@ -2,18 +2,12 @@
 //! index, a column or a unit, these rank correlations would collapse.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use robbench_analysis::{
     Correlation, Meta, Record, correlate, import_nasrobbench201_html, import_nb201_cifar10, import_robustness_dataset,
     import_zero_cost,
 };
-
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
-
-fn shared(rel: &str) -> String {
-    format!("{SHARED}/{rel}")
-}
+use robbench_published::{self as published, Input};
 
 /// (arch index, value) of the records of one dataset/metric/ε.
 fn series(records: &[Record], dataset: &str, metric: &str, eps: Option<f64>) -> Vec<(u32, f64)> {
@@ -33,20 +27,15 @@ fn tau(c: Correlation) -> f64 {
 #[test]
 fn rank_correlations_across_benchmarks_are_plausible() {
     let nrb = import_nasrobbench201_html(
-        Path::new(&shared("benchmarks/nas-robbench-201/NAS-RobBench-201_html.json")),
-        Some(Path::new(&shared("benchmarks/nas-robbench-201/ops.json"))),
+        &Input::Shipped(&published::NASROBBENCH201_HTML),
+        Some(&Input::Shipped(&published::NASROBBENCH201_OPS)),
     )
     .unwrap();
-    let archs: Vec<String> =
-        std::fs::read_to_string(shared("nb201_archs.txt")).unwrap().lines().map(str::to_owned).collect();
-    let nb201 = import_nb201_cifar10(Path::new(&shared("benchmarks/nas-bench-201/cifar10_200epoch.csv")), |i| {
-        archs.get(i).cloned()
-    })
-    .unwrap();
-    let base = shared("benchmarks/robustness-dataset");
-    let meta_path = format!("{base}/meta.json");
-    let (c10, c100) = (format!("{base}/cifar10"), format!("{base}/cifar100"));
-    let jung = import_robustness_dataset(Path::new(&meta_path), &[Path::new(&c10), Path::new(&c100)]).unwrap();
+    let archs: Vec<String> = published::NB201_ARCHS.text().lines().map(str::to_owned).collect();
+    let nb201 = import_nb201_cifar10(&Input::Shipped(&published::NB201_CIFAR10), |i| archs.get(i).cloned()).unwrap();
+    let meta_input = Input::Shipped(&published::ROBUSTNESS_META);
+    let accuracies: Vec<Input> = published::ROBUSTNESS_ACCURACIES.iter().map(Input::Shipped).collect();
+    let jung = import_robustness_dataset(&meta_input, &accuracies).unwrap();
 
     let clean = series(&nrb, "cifar10", "clean", None);
     let pgd8 = series(&nrb, "cifar10", "pgd", Some(8.0));
@@ -85,10 +74,9 @@ fn rank_correlations_across_benchmarks_are_plausible() {
     eprintln!("NRB cifar10 pgd@8 vs Jung pgd@8 (standard training): {jung_pgd:?}");
 
     // Zero-cost proxies, mapped string → index → representative.
-    let meta = Meta::load(Path::new(&meta_path)).unwrap();
+    let meta = Meta::load(&meta_input).unwrap();
     let index_of: HashMap<&str, usize> = archs.iter().enumerate().map(|(i, a)| (a.as_str(), i)).collect();
-    let zc =
-        import_zero_cost(Path::new(&shared("benchmarks/zero-cost/nb201_cifar10_zc_proxies.csv")), "cifar10").unwrap();
+    let zc = import_zero_cost(&Input::Shipped(&published::ZERO_COST_CIFAR10), "cifar10").unwrap();
     let proxy = |name: &str| -> Vec<(u32, f64)> {
         let mut by_rep: HashMap<u32, f64> = HashMap::new();
         for s in zc.iter().filter(|s| s.proxy == name) {

@@ -1,18 +1,18 @@
 //! `import_nasrobbench201` on small files in the released `_all.json` format
 //! (the real file is not in the repository), with the real `meta.json`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use robbench_analysis::{AnalysisError, Record, import_nasrobbench201};
+use robbench_published::{Input, ROBUSTNESS_META};
 
-const META: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/benchmarks/robustness-dataset/meta.json");
 const ARCH_1000: &str = "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|none~0|skip_connect~1|nor_conv_3x3~2|";
 
 fn import(json: &str) -> (Result<Vec<Record>, AnalysisError>, PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("NAS-RobBench-201_all.json");
     std::fs::write(&path, json).unwrap();
-    (import_nasrobbench201(Path::new(META), &path), path, dir)
+    (import_nasrobbench201(&Input::Shipped(&ROBUSTNESS_META), &Input::File(path.clone())), path, dir)
 }
 
 fn find<'a>(records: &'a [Record], dataset: &str, metric: &str, eps: Option<f64>, seed: Option<i64>) -> &'a Record {

@@ -4,13 +4,14 @@
 use std::path::Path;
 
 use robbench_analysis::import_nasrobbench201_html;
+use robbench_published::Input;
 
 const HEADER: &str = r#""": ["cifar10#val_acc", "cifar10#val_pgd_8_acc", "imagenet#autoattack"]"#;
 
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+fn write(dir: &Path, name: &str, text: &str) -> Input {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
-    path
+    Input::File(path)
 }
 
 #[test]
@@ -55,7 +56,7 @@ fn malformed_tables_are_named() {
     for (text, culprit) in cases {
         let acc = write(dir.path(), "acc.json", &text);
         let err = import_nasrobbench201_html(&acc, Some(&ops)).unwrap_err().to_string();
-        assert!(err.contains(culprit) && err.contains(&acc.display().to_string()), "{text}: {err}");
+        assert!(err.contains(culprit) && err.contains(&acc.to_string()), "{text}: {err}");
     }
     let acc = write(dir.path(), "acc.json", &format!(r#"acc={{{HEADER}}}"#));
     let bad_ops = write(dir.path(), "ops.json", r#"arch=["134013", "00000"]"#);

@@ -1,30 +1,34 @@
-//! The importers on the real published files in `shared/benchmarks`.
+//! The importers on the real published files, as shipped in `data/`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 use std::time::Instant;
 
 use robbench_analysis::{
-    Meta, Record, import_nasrobbench201_html, import_nb201_cifar10, import_robustness_dataset, import_zero_cost,
-    read_ops_json,
+    Meta, Record, accuracy_files, import_nasrobbench201_html, import_nb201_cifar10, import_robustness_dataset,
+    import_zero_cost, read_ops_json,
 };
+use robbench_published::{self as published, Input};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 const ARCH_1000: &str = "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|none~0|skip_connect~1|nor_conv_3x3~2|";
 
-fn shared(rel: &str) -> String {
-    format!("{SHARED}/{rel}")
+fn nb201_archs() -> Vec<String> {
+    published::NB201_ARCHS.text().lines().map(str::to_owned).collect()
 }
 
-fn nb201_archs() -> Vec<String> {
-    let text = std::fs::read_to_string(shared("nb201_archs.txt")).unwrap();
-    text.lines().map(str::to_owned).collect()
+fn shipped(file: &'static published::Shipped) -> Input {
+    Input::Shipped(file)
+}
+
+/// The shipped Jung et al. accuracy files of one dataset folder.
+fn robustness_files(dataset: &str) -> Vec<Input> {
+    let folder = format!("robustness-dataset/{dataset}/");
+    published::ROBUSTNESS_ACCURACIES.iter().filter(|f| f.name.starts_with(&folder)).map(Input::Shipped).collect()
 }
 
 fn nrb_html() -> Vec<Record> {
     import_nasrobbench201_html(
-        Path::new(&shared("benchmarks/nas-robbench-201/NAS-RobBench-201_html.json")),
-        Some(Path::new(&shared("benchmarks/nas-robbench-201/ops.json"))),
+        &shipped(&published::NASROBBENCH201_HTML),
+        Some(&shipped(&published::NASROBBENCH201_OPS)),
     )
     .unwrap()
 }
@@ -41,7 +45,7 @@ fn value(records: &[Record], index: u32, dataset: &str, metric: &str, eps: Optio
 
 #[test]
 fn ops_json_lists_the_nb201_cells_in_index_order() {
-    let ops = read_ops_json(Path::new(&shared("benchmarks/nas-robbench-201/ops.json"))).unwrap();
+    let ops = read_ops_json(&shipped(&published::NASROBBENCH201_OPS)).unwrap();
     let archs = nb201_archs();
     assert_eq!(ops.len(), 15_625);
     assert_eq!(ops, archs);
@@ -56,7 +60,7 @@ fn project_page_table_imports_whole() {
     assert_eq!(records.len(), 6_466 * 18);
 
     // Exactly meta.json's representatives, each with every (dataset, metric, eps).
-    let meta = Meta::load(Path::new(&shared("benchmarks/robustness-dataset/meta.json"))).unwrap();
+    let meta = Meta::load(&shipped(&published::ROBUSTNESS_META)).unwrap();
     let indices: BTreeSet<u32> = records.iter().map(|r| r.arch_index).collect();
     assert_eq!(indices.into_iter().collect::<Vec<_>>(), meta.representatives());
     let mut columns: HashMap<(String, String, Option<u64>), usize> = HashMap::new();
@@ -88,12 +92,9 @@ fn project_page_table_imports_whole() {
 
 #[test]
 fn robustness_dataset_imports_whole() {
-    let base = shared("benchmarks/robustness-dataset");
-    let (c10, c100) = (format!("{base}/cifar10"), format!("{base}/cifar100"));
+    let files = [robustness_files("cifar10"), robustness_files("cifar100")].concat();
     let start = Instant::now();
-    let records =
-        import_robustness_dataset(Path::new(&format!("{base}/meta.json")), &[Path::new(&c10), Path::new(&c100)])
-            .unwrap();
+    let records = import_robustness_dataset(&shipped(&published::ROBUSTNESS_META), &files).unwrap();
     eprintln!("robustness dataset import: {:?}", start.elapsed());
     // Per dataset and representative: clean + 7 PGD + 7 APGD-CE + 7 Square + 11 FGSM ε.
     assert_eq!(records.len(), 2 * 6_466 * 33);
@@ -119,7 +120,7 @@ fn robustness_dataset_imports_whole() {
 
 #[test]
 fn robustness_dataset_names_the_malformed_file_and_entry() {
-    let meta = shared("benchmarks/robustness-dataset/meta.json");
+    let meta = shipped(&published::ROBUSTNESS_META);
     let cases = [
         // Six values where meta.json lists seven ε.
         (
@@ -140,12 +141,13 @@ fn robustness_dataset_names_the_malformed_file_and_entry() {
         std::fs::write(&file, json).unwrap();
         // Files not named *_accuracy.json are ignored.
         std::fs::write(dir.path().join("notes.json"), "not json").unwrap();
-        let err = import_robustness_dataset(Path::new(&meta), &[dir.path()]).unwrap_err().to_string();
+        let files = accuracy_files(dir.path()).unwrap();
+        let err = import_robustness_dataset(&meta, &files).unwrap_err().to_string();
         assert!(err.contains(culprit) && err.contains(&file.display().to_string()), "{json}: {err}");
     }
     // The same table from two folders would duplicate every record.
-    let c10 = shared("benchmarks/robustness-dataset/cifar10");
-    let err = import_robustness_dataset(Path::new(&meta), &[Path::new(&c10), Path::new(&c10)]).unwrap_err().to_string();
+    let c10 = robustness_files("cifar10");
+    let err = import_robustness_dataset(&meta, &[c10.clone(), c10].concat()).unwrap_err().to_string();
     assert!(err.contains("is also in"), "{err}");
 
     // ImageNet16-120 under its original name maps to the canonical one.
@@ -155,33 +157,32 @@ fn robustness_dataset_names_the_malformed_file_and_entry() {
         r#"{"ImageNet16-120": {"clean": {"accuracy": {"3": 0.25}}}}"#,
     )
     .unwrap();
-    let records = import_robustness_dataset(Path::new(&meta), &[dir.path()]).unwrap();
+    let records = import_robustness_dataset(&meta, &accuracy_files(dir.path()).unwrap()).unwrap();
     assert_eq!((records[0].dataset.as_str(), records[0].arch_index, records[0].value), ("imagenet16-120", 3, 0.25));
 }
 
 #[test]
 fn nb201_cifar10_csv_imports_whole() {
     let archs = nb201_archs();
-    let csv = shared("benchmarks/nas-bench-201/cifar10_200epoch.csv");
-    let records = import_nb201_cifar10(Path::new(&csv), |i| archs.get(i).cloned()).unwrap();
+    let csv = shipped(&published::NB201_CIFAR10);
+    let records = import_nb201_cifar10(&csv, |i| archs.get(i).cloned()).unwrap();
     assert_eq!(records.len(), 15_625 * 6);
     // Row of index 0: test-accuracy 81.52 %, train-loss 0.319028123.
     assert!((value(&records, 0, "cifar10", "test_acc", None) - 0.8152).abs() < 1e-12);
     assert_eq!(value(&records, 0, "cifar10", "train_loss", None), 0.319028123);
     assert!(records.iter().filter(|r| r.metric.ends_with("_acc")).all(|r| (0.0..=1.0).contains(&r.value)));
     // An index → cell map that is off by one is caught on the first row.
-    let err = import_nb201_cifar10(Path::new(&csv), |i| archs.get(i + 1).cloned()).unwrap_err().to_string();
+    let err = import_nb201_cifar10(&csv, |i| archs.get(i + 1).cloned()).unwrap_err().to_string();
     assert!(err.contains("line 2") && err.contains("arch_str"), "{err}");
 }
 
 #[test]
 fn zero_cost_proxies_import_for_both_datasets() {
-    let dir = shared("benchmarks/zero-cost");
-    let c10 = import_zero_cost(Path::new(&format!("{dir}/nb201_cifar10_zc_proxies.csv")), "cifar10").unwrap();
+    let c10_csv = shipped(&published::ZERO_COST_CIFAR10);
+    let c10 = import_zero_cost(&c10_csv, "cifar10").unwrap();
     // This file has no net_str: cells come from decoding NASLib's tuples,
     // which the cifar10 file (with net_str) checked on every row.
-    let inet =
-        import_zero_cost(Path::new(&format!("{dir}/nb201_imagenet16-120_zc_proxies.csv")), "ImageNet16-120").unwrap();
+    let inet = import_zero_cost(&shipped(&published::ZERO_COST_IMAGENET16), "ImageNet16-120").unwrap();
     assert_eq!(c10.len(), 9_445 * 13);
     assert_eq!(inet.len(), 9_445 * 13);
     let proxies: BTreeSet<&str> = c10.iter().map(|s| s.proxy.as_str()).collect();
@@ -192,5 +193,5 @@ fn zero_cost_proxies_import_for_both_datasets() {
     assert_eq!(cells(&c10), cells(&inet));
     assert!(cells(&c10).is_subset(&archs));
     assert!(inet.iter().all(|s| s.dataset == "imagenet16-120"));
-    assert!(import_zero_cost(Path::new(&format!("{dir}/nb201_cifar10_zc_proxies.csv")), "svhn").is_err());
+    assert!(import_zero_cost(&c10_csv, "svhn").is_err());
 }

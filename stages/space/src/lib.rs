@@ -92,14 +92,9 @@ impl Space {
 mod tests {
     use super::*;
 
-    fn shared(path: &str) -> String {
-        let full = format!("{}/../../../shared/{path}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reference file {full}: {e}"))
-    }
-
     #[test]
     fn official_order_matches_every_line_of_the_reference_file() {
-        let reference = shared("nb201_archs.txt");
+        let reference = robbench_published::NB201_ARCHS.text();
         let lines: Vec<&str> = reference.lines().collect();
         assert_eq!(lines.len(), SPACE_SIZE);
         let space = Space::nb201();
@@ -116,7 +111,7 @@ mod tests {
         assert_eq!(space.representatives().len(), 6466);
         // The released NAS-RobBench-201 maps every non-representative index to
         // its representative (as a string) and evaluates the representatives.
-        let text = shared("benchmarks/nas-robbench-201/NAS-RobBench-201_html.json");
+        let text = robbench_published::NASROBBENCH201_HTML.text();
         let json: serde_json::Value =
             serde_json::from_str(text.trim().trim_start_matches("acc=").trim_end_matches(';')).unwrap();
         for i in 0..SPACE_SIZE {

@@ -16,8 +16,8 @@
 //! not representatives are resolved through `meta.json`; two entries that land
 //! on the same (dataset, representative, metric, ε, seed) must agree.
 
+use robbench_published::Input;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::Value;
 
@@ -34,9 +34,11 @@ type Key = (String, u32, String, Option<u64>, Option<i64>);
 /// Imports `NAS-RobBench-201_all.json` (format above) with its `meta.json`:
 /// one record per representative, dataset, metric, ε and seed, sorted by
 /// (dataset, index, metric, ε, seed).
-pub fn import_nasrobbench201(meta: &Path, results: &Path) -> Result<Vec<Record>, AnalysisError> {
+pub fn import_nasrobbench201(meta: &Input, results: &Input) -> Result<Vec<Record>, AnalysisError> {
     let meta = Meta::load(meta)?;
-    let root: Value = parse_json(results, &read(results)?)?;
+    let text = read(results)?;
+    let results = &results.origin();
+    let root: Value = parse_json(results, &text)?;
     let bad = |entry: String, reason: String| AnalysisError::malformed(results, entry, reason);
     let datasets = root.as_object().ok_or_else(|| bad("top level".into(), "is not an object".into()))?;
 

@@ -10,7 +10,7 @@
 //! `arch`: per NB201 index six digits, the ops on edges (0→1, 0→2, 1→2, 0→3,
 //! 1→3, 2→3), digit = index into [`crate::NB201_OPS`].
 
-use std::path::Path;
+use robbench_published::Input;
 
 use serde_json::Value;
 
@@ -21,8 +21,9 @@ use crate::js::strip_assignment;
 use crate::record::{Record, canonical_dataset, check_fraction};
 
 /// Reads `ops.json` into the cell string of every NB201 index.
-pub fn read_ops_json(path: &Path) -> Result<Vec<String>, AnalysisError> {
-    let text = read(path)?;
+pub fn read_ops_json(input: &Input) -> Result<Vec<String>, AnalysisError> {
+    let path = &input.origin();
+    let text = read(input)?;
     let json = strip_assignment(&text, "arch").ok_or_else(|| {
         AnalysisError::malformed(path, "start of file", "is not a JavaScript assignment `arch=[...]`")
     })?;
@@ -48,9 +49,10 @@ pub fn read_ops_json(path: &Path) -> Result<Vec<String>, AnalysisError> {
 /// the module doc of [`crate::nasrobbench201`] for the names) per
 /// representative, sorted by (index, column). `arch` comes from `ops` and is
 /// left empty when no `ops.json` is given (the index identifies the cell).
-pub fn import_nasrobbench201_html(path: &Path, ops: Option<&Path>) -> Result<Vec<Record>, AnalysisError> {
+pub fn import_nasrobbench201_html(table: &Input, ops: Option<&Input>) -> Result<Vec<Record>, AnalysisError> {
     let archs = ops.map(read_ops_json).transpose()?;
-    let text = read(path)?;
+    let path = &table.origin();
+    let text = read(table)?;
     let bad = |entry: String, reason: String| AnalysisError::malformed(path, entry, reason);
     let json = strip_assignment(&text, "acc")
         .ok_or_else(|| bad("start of file".into(), "is not a JavaScript assignment `acc={...}`".into()))?;
