@@ -419,6 +419,11 @@ impl Stage for SearchStage {
     fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let cfg: SearchConfig = config.typed("search")?;
         let mut units = Vec::new();
+        let budget = if cfg.gpu_hours > 0.0 {
+            format!("{} queries, {} GPU-hours", cfg.queries, cfg.gpu_hours)
+        } else {
+            format!("{} queries", cfg.queries)
+        };
         for objective in &cfg.objectives {
             // Fail at planning, naming the metric, rather than in every unit.
             self.data.table(objective, &cfg.cost)?;
@@ -438,8 +443,11 @@ impl Stage for SearchStage {
                         data_blake3: self.data_blake3.clone(),
                     };
                     units.push(UnitSpec {
+                        // SQL shows the latest unit of each label, so the
+                        // budget is part of it: a search with another budget
+                        // adds trials of its own rather than replacing some.
                         label: format!(
-                            "{} · {} · {}/{} · trial {trial}",
+                            "{} · {} · {}/{} · {budget} · trial {trial}",
                             algorithm.name(),
                             objective.name(),
                             cfg.source,
