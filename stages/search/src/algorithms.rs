@@ -221,6 +221,7 @@ pub fn search(
         best: f64::NEG_INFINITY,
         optimum: Optimum::of(table, objective, reference),
         reference,
+        ranges: [(f64::INFINITY, f64::NEG_INFINITY); 2],
     };
     match algorithm {
         Algorithm::Random => random(&mut state),
@@ -247,6 +248,8 @@ struct State<'a> {
     best: f64,
     optimum: Optimum,
     reference: [f64; 2],
+    /// (min, max) of each of two objectives over the evaluated classes.
+    ranges: [(f64, f64); 2],
 }
 
 fn class_of(cell: usize) -> usize {
@@ -279,6 +282,9 @@ impl State<'_> {
         }
         self.known.insert(class, entry.values.clone());
         self.cost += entry.cost;
+        for (range, &v) in self.ranges.iter_mut().zip(&entry.values) {
+            *range = (range.0.min(v), range.1.max(v));
+        }
         let best_so_far = match self.objective.scalar(&entry.values) {
             Some(v) => {
                 self.best = self.best.max(v);
@@ -321,7 +327,7 @@ impl State<'_> {
     }
 
     fn guide(&self, values: &[f64], lambda: f64) -> f64 {
-        self.objective.guide(values, lambda)
+        self.objective.guide(values, lambda, &self.ranges)
     }
 }
 
@@ -376,24 +382,28 @@ fn local_search(s: &mut State) {
     while !s.done() {
         let lambda = s.lambda();
         let Some(mut current) = s.random_new_cell() else { return };
-        let Some(v) = s.evaluate(current) else { return };
-        let mut current_score = s.guide(&v, lambda);
+        let Some(mut current_values) = s.evaluate(current) else { return };
         loop {
             let mut around: Vec<usize> = neighbours(current).into_iter().filter(|&c| s.table.covers(c)).collect();
             // Random order, so a budget that ends mid-neighbourhood cuts it fairly.
             s.rng.shuffle(&mut around);
-            let mut best = (current, current_score);
+            let mut evaluated = Vec::with_capacity(around.len());
             for cell in around {
                 let Some(v) = s.evaluate(cell) else { return };
+                evaluated.push((cell, v));
+            }
+            // Compared once all are known (two objectives rescale as values arrive).
+            let mut best = (current, s.guide(&current_values, lambda));
+            let mut best_values = None;
+            for (cell, v) in evaluated {
                 let score = s.guide(&v, lambda);
                 if score > best.1 {
                     best = (cell, score);
+                    best_values = Some(v);
                 }
             }
-            if best.0 == current {
-                break; // local optimum: restart
-            }
-            (current, current_score) = best;
+            let Some(v) = best_values else { break }; // local optimum: restart
+            (current, current_values) = (best.0, v);
         }
     }
 }

@@ -34,13 +34,37 @@ impl Objective {
     }
 
     /// What an algorithm ranks by at one decision. A scalar objective ranks by
-    /// its value; a two-objective search ranks by λ·v₀ + (1−λ)·v₁ with `lambda`
+    /// its value; a two-objective search ranks by λ·v̂₀ + (1−λ)·v̂₁ with `lambda`
     /// drawn afresh for each decision (ParEGO-style), so successive decisions
-    /// pull towards different parts of the front.
-    pub fn guide(self, values: &[f64], lambda: f64) -> f64 {
+    /// pull towards different parts of the front. v̂ is v rescaled to [0, 1]
+    /// over `ranges` (the values seen so far): objectives on different scales
+    /// (accuracy and MFLOPs) then both count.
+    pub fn guide(self, values: &[f64], lambda: f64, ranges: &[(f64, f64); 2]) -> f64 {
         match self.scalar(values) {
             Some(v) => v,
-            None => lambda * values[0] + (1.0 - lambda) * values[1],
+            None => {
+                let unit = |v: f64, (lo, hi): (f64, f64)| if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
+                lambda * unit(values[0], ranges[0]) + (1.0 - lambda) * unit(values[1], ranges[1])
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_objective_guidance_rescales_each_objective() {
+        // Accuracy in [0.4, 0.5], MFLOPs (negated) in [-200, -10].
+        let ranges = [(0.4, 0.5), (-200.0, -10.0)];
+        let accurate = [0.5, -200.0];
+        let small = [0.4, -10.0];
+        let g = |v: &[f64], l| Objective::Pareto.guide(v, l, &ranges);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(g(&accurate, 0.7), 0.7) && close(g(&small, 0.7), 0.3));
+        assert!(g(&accurate, 0.6) > g(&small, 0.6) && g(&accurate, 0.4) < g(&small, 0.4));
+        // Scalar objectives ignore λ and the ranges.
+        assert!(close(Objective::Weighted { beta: 0.25 }.guide(&[0.8, 0.4], 0.9, &ranges), 0.7));
     }
 }
