@@ -6,13 +6,14 @@ ROBBENCH := $(TARGET_DIR)/debug/robbench
 STORE ?= artifacts
 CONFIG ?= configs/default.toml
 
-.PHONY: setup build pipeline lint test bench clean
+.PHONY: setup build pipeline lint test test-gpu bench clean
 
 setup:
 	@scripts/setup.sh
 
+# Both binaries: robbench (SQL and store commands, no libtorch) and robbench-torch.
 build: setup
-	$(CARGO) build --bin robbench
+	$(CARGO) build --workspace --bins
 
 pipeline: build
 	$(ROBBENCH) --store $(STORE) run --config $(CONFIG)
@@ -33,8 +34,16 @@ test: lint pipeline
 # Timings (never asserted by tests): engine overhead, training throughput vs PyTorch, AutoAttack cost.
 bench: build
 	$(ROBBENCH) bench plan --units 20000
+	$(ROBBENCH) bench sql --units 1000 --samples 1000
 	$(ROBBENCH) bench train --batch 64 --batches 2
 	$(ROBBENCH) bench autoattack --images 4
+	$(ROBBENCH) bench throughput --batch 32 --batches 1
+	$(ROBBENCH) bench contention --batch 16 --batches 1
+
+# The device-dependent tests on CUDA (needs a GPU; see README, "Threads, jobs and throughput").
+test-gpu: build
+	ROBBENCH_TEST_DEVICE=cuda $(CARGO) test -p robbench-stages train
+	ROBBENCH_TEST_DEVICE=cuda $(CARGO) test --test pipeline
 
 clean:
 	$(CARGO) clean

@@ -25,6 +25,3 @@ q "SELECT arch_index, kind, detail FROM alerts ORDER BY arch_index, kind"
 q "SELECT stage, status, count(*) AS units, round(sum(seconds), 1) AS seconds
    FROM runs JOIN (SELECT max(run_id) AS latest FROM runs) ON run_id = latest
    GROUP BY stage, status ORDER BY stage"
-q "SELECT objective, algorithm, count(*) AS trials, round(median(regret), 4) AS median_regret,
-          round(avg(CASE WHEN regret <= 0 THEN 1.0 ELSE 0.0 END), 2) AS found_optimum
-   FROM search_results WHERE role = 'final' GROUP BY objective, algorithm ORDER BY objective, median_regret"

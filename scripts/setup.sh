@@ -46,6 +46,14 @@ if [[ -n "$python_bin" && ! -f "$venv/.robbench-torchattacks-3.5.1" ]]; then
     touch "$venv/.robbench-torchattacks-3.5.1"
 fi
 
+# DuckDB and pyarrow: the SQL cross-check test and `robbench bench sql` compare
+# against DuckDB over the same files; pyarrow reads the compacted tables as pandas does.
+if [[ -n "$python_bin" && ! -f "$venv/.robbench-duckdb-1.5.6" ]]; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check duckdb==1.5.6 pyarrow
+    "$python_bin" -c "import duckdb, pyarrow"
+    touch "$venv/.robbench-duckdb-1.5.6"
+fi
+
 config="$repo_root/.cargo/config.toml"
 mkdir -p "$repo_root/.cargo"
 new_config=$(cat <<TOML

@@ -1,4 +1,6 @@
-//! `robbench`: a thin command-line layer over the pipeline engine and stages.
+//! `robbench-torch`: the whole command line, with libtorch. Users call
+//! `robbench` (src/bin/robbench.rs), which runs the tensor-free commands
+//! itself and hands the others to this binary.
 
 mod cli;
 
@@ -6,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use robbench::light::{self, ConfigArgs, RunArgs};
 
 #[derive(Parser)]
 #[command(
@@ -17,19 +20,12 @@ struct Cli {
     /// Artifact store directory (content-addressed units, run records).
     #[arg(long, global = true, default_value = "artifacts", env = "ROBBENCH_STORE")]
     store: PathBuf,
+    /// Intra-op threads per unit (`run`, `bench`). Default: the CPUs shared out
+    /// among the units that run at once; OMP_NUM_THREADS when set.
+    #[arg(long, global = true)]
+    threads: Option<std::num::NonZeroUsize>,
     #[command(subcommand)]
     command: Command,
-}
-
-/// Which experiment: a TOML config plus `--set` overrides.
-#[derive(clap::Args, Clone)]
-pub struct ConfigArgs {
-    /// Experiment config (TOML). Default: the embedded configs/default.toml.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Override a config key, e.g. `--set evaluation.pgd.steps=10` (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -38,9 +34,11 @@ enum Command {
     Run {
         #[command(flatten)]
         config: ConfigArgs,
-        /// Units run in parallel within a stage.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
+        /// Units run in parallel within a stage: auto (one single-threaded unit
+        /// per CPU the process may use: affinity, cgroup quota,
+        /// SLURM_CPUS_PER_TASK; on CUDA two per device) or a number.
+        #[arg(long, default_value = "auto")]
+        jobs: robbench_pipeline::parallelism::Jobs,
         /// auto (CUDA when available), cpu, cuda or cuda:N.
         #[arg(long, default_value = "auto")]
         device: String,
@@ -48,6 +46,11 @@ enum Command {
         /// over a shared store; a later unsharded run completes and reuses all.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
+        /// Shard over the shard groups listed in FILE (one per line) instead
+        /// of over all groups: slice i/n takes lines i, i+n, … (`slurm submit`
+        /// lists the pending groups this way).
+        #[arg(long, value_name = "FILE")]
+        groups_from: Option<PathBuf>,
     },
     /// Show what `run` would do: units per stage, how many are already stored.
     Plan {
@@ -56,48 +59,40 @@ enum Command {
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
     },
-    /// Run SQL over the tables of the latest run of the config (or `--run`).
+    /// Run SQL over the tables of a run: the latest complete one, the latest of the config when one is named, or `--run`.
     Sql {
         #[command(flatten)]
         config: ConfigArgs,
-        /// A run id from the `runs` table instead of the config's latest run.
-        #[arg(long)]
-        run: Option<String>,
-        #[arg(long, value_enum, default_value_t = cli::sql::Format::Table)]
-        format: cli::sql::Format,
-        /// Output file (required for parquet; default stdout otherwise).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The query, e.g. "SELECT attack, avg(accuracy) FROM evaluations GROUP BY attack".
-        query: String,
+        #[command(flatten)]
+        args: light::sql::SqlArgs,
     },
     /// List the tables SQL can see, with their columns and row counts.
     Tables {
         #[command(flatten)]
         config: ConfigArgs,
-        #[arg(long)]
-        run: Option<String>,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Print every table's schema (name, version, columns) as Markdown.
     Schema,
-    /// Write an HTML report with SVG plots of the latest run of the config (or `--run`).
+    /// List every run, newest last, with its state and what changed in its config.
+    Runs,
+    /// Write a run's tables as plain Parquet datasets (`<out>/<table>/part-*.parquet`).
+    Export(light::export::ExportArgs),
+    /// Write an HTML report with SVG plots of a run (chosen as for `sql`).
     Report {
         #[command(flatten)]
         config: ConfigArgs,
-        #[arg(long)]
-        run: Option<String>,
+        #[command(flatten)]
+        run: RunArgs,
         /// Output file.
         #[arg(long, default_value = "report.html")]
         out: PathBuf,
     },
-    /// Re-hash every stored unit; corrupted units are quarantined (and recomputed by the next run).
+    /// Re-hash every stored unit (corrupted ones are quarantined) and check every unit the runs reference is there.
     Verify,
-    /// Remove stored units that no recorded run references.
-    Gc {
-        /// Only list what would be removed.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    /// Remove what no recorded run references (never while a run is alive, never anything recent).
+    Gc(light::store::GcArgs),
     /// The NAS-Bench-201 space: index, cell string, isomorphism class, params and FLOPs.
     Space(cli::space::SpaceArgs),
     /// Import a published benchmark as the `benchmark` table (and its metric correlations).
@@ -108,27 +103,40 @@ enum Command {
     /// Benchmarks: engine overhead, training throughput (vs PyTorch), AutoAttack cost.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
+    /// Run the experiment on a Slurm cluster over a shared store: submit, follow.
+    #[command(subcommand)]
+    Slurm(cli::slurm::SlurmCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config, jobs, device, shard } => {
-            cli::run::run(&cli.store, &config, jobs, &device, shard.as_deref())
-        }
+        Command::Run { config, jobs, device, shard, groups_from } => cli::run::run(
+            &cli.store,
+            &config,
+            cli::run::Parallelism { jobs, threads: cli.threads },
+            &device,
+            shard.as_deref(),
+            groups_from.as_deref(),
+        ),
         Command::Plan { config, shard } => cli::run::plan(&cli.store, &config, shard.as_deref()),
-        Command::Sql { config, run, format, out, query } => {
-            cli::sql::sql(&cli.store, &config, run.as_deref(), format, out.as_deref(), &query)
+        Command::Sql { config, args } => {
+            cli::config_hash(&config).and_then(|hash| light::sql::sql(&cli.store, &args, hash.as_deref()))
         }
-        Command::Tables { config, run } => cli::sql::tables(&cli.store, &config, run.as_deref()),
-        Command::Report { config, run, out } => cli::sql::report(&cli.store, &config, run.as_deref(), &out),
-        Command::Schema => cli::sql::schema_markdown(),
-        Command::Verify => cli::store::verify(&cli.store),
-        Command::Gc { dry_run } => cli::store::gc(&cli.store, dry_run),
+        Command::Tables { config, run } => {
+            cli::config_hash(&config).and_then(|hash| light::sql::tables(&cli.store, &run, hash.as_deref()))
+        }
+        Command::Report { config, run, out } => cli::report::report(&cli.store, &config, &run, &out),
+        Command::Schema => light::sql::schema_markdown(),
+        Command::Runs => light::runs::list(&cli.store),
+        Command::Export(args) => light::export::export(&cli.store, &args),
+        Command::Verify => light::store::verify(&cli.store),
+        Command::Gc(args) => light::store::gc(&cli.store, &args),
         Command::Space(args) => cli::space::space(&args),
-        Command::Bench(command) => cli::bench::bench(command),
+        Command::Bench(command) => cli::bench::bench(command, cli.threads),
         Command::Import(command) => cli::import::import(&cli.store, command),
         Command::Search(args) => cli::search::search(&cli.store, &args),
+        Command::Slurm(command) => cli::slurm::slurm(&cli.store, command),
     };
     match result {
         Ok(code) => code,

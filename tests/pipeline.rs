@@ -177,7 +177,7 @@ fn a_killed_autoattack_evaluation_resumes_at_its_next_batch_with_the_same_result
 /// some unit's scratch directory satisfies `ready`.
 fn run_tiny_until(store: &Path, extra: &[&str], ready: impl Fn(&Path) -> bool) {
     let mut args =
-        vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), "cpu".into()];
+        vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), common::device()];
     for set in common::TINY.iter().chain(extra) {
         args.push("--set".into());
         args.push(set.to_string());
@@ -208,7 +208,8 @@ fn the_proxy_study_scores_untrained_networks_against_the_released_benchmark() {
     let dir = tempfile::tempdir().unwrap();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/proxy-study.toml");
     let sets = ["architectures.sample_size=4", "ntk.samples=4", "model.cells=1", "dataset.train_size=20"];
-    let mut args = vec!["run", "--device", "cpu", "--config", config];
+    let device = common::device();
+    let mut args = vec!["run", "--device", &device, "--config", config];
     for set in &sets {
         args.extend(["--set", set]);
     }

@@ -4,8 +4,8 @@ mod common;
 
 use common::{robbench, stderr, stdout};
 
-fn csv(store: &std::path::Path, query: &str) -> Vec<String> {
-    let o = robbench(store, &["sql", "--format", "csv", query]);
+fn csv(store: &std::path::Path, run: &str, query: &str) -> Vec<String> {
+    let o = robbench(store, &["sql", "--run", run, "--format", "csv", query]);
     assert!(o.status.success(), "{}", stderr(&o));
     stdout(&o).lines().skip(1).map(str::to_string).collect()
 }
@@ -31,11 +31,13 @@ fn a_search_on_the_release_writes_steps_and_results_and_reruns_nothing() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("4 search unit(s) executed, 0 reused"), "{out}");
+    let run = out.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_string();
     // The regret table names the released optimum of PGD@8 on CIFAR-10.
     assert!(out.contains("median_regret") && out.contains("2581"), "{out}");
 
     let steps = csv(
         dir.path(),
+        &run,
         "SELECT algorithm, trial, count(*), count(DISTINCT arch_index), max(step), min(regret) >= 0 FROM search_steps GROUP BY algorithm, trial ORDER BY algorithm, trial",
     );
     assert_eq!(
@@ -48,11 +50,12 @@ fn a_search_on_the_release_writes_steps_and_results_and_reruns_nothing() {
         ]
     );
     let optimum =
-        csv(dir.path(), "SELECT DISTINCT arch_index, round(value, 4) FROM search_results WHERE role = 'optimum'");
+        csv(dir.path(), &run, "SELECT DISTINCT arch_index, round(value, 4) FROM search_results WHERE role = 'optimum'");
     assert_eq!(optimum, ["2581,0.4811"]);
     // Regret is the optimum minus the best so far, at every step.
     let off = csv(
         dir.path(),
+        &run,
         "SELECT count(*) FROM search_steps WHERE abs(regret - (0.4811333318551381 - best_so_far)) > 1e-9",
     );
     assert_eq!(off, ["0"]);

@@ -68,7 +68,7 @@ pub fn noop_rerun(dir: &std::path::Path, units: u64) -> Result<NoopRerun> {
     config.set(&format!("items.count={units}"))?;
     config.set("items.recipe={ epochs = 50, lr = 0.1, attack = \"pgd\" }")?;
     let store = Store::open(dir)?;
-    let options = RunOptions { jobs: 4, shard: None, device: None };
+    let options = RunOptions { jobs: 4, shard: None, device: None, primary: true };
 
     let t = Instant::now();
     execute(&pipeline, &pipeline.plan(&config)?, &store, &options)?;

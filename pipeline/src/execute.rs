@@ -2,9 +2,11 @@
 //!
 //! Stages run in order; the units of one stage run on `jobs` worker threads.
 //! A failing unit (error or panic) is recorded and only its dependants are
-//! skipped; the run carries on with everything independent of it.
+//! skipped; the run carries on with everything independent of it. Every
+//! outcome is appended to the run's log as it happens, so a killed run keeps
+//! its finished units on record.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +16,7 @@ use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::plan::{Pipeline, Plan};
-use crate::runs::{self, RunRecord, RunUnit, UnitStatus};
+use crate::runs::{self, RunHeader, RunLog, RunRecord, RunUnit, UnitStatus};
 use crate::stage::{InputUnit, Progress, UnitContext};
 use crate::store::{Manifest, Store, unix_seconds};
 
@@ -24,6 +26,9 @@ pub struct RunOptions {
     pub shard: Option<(u64, u64)>,
     /// Recorded in the run record and manifests (e.g. `cuda:0`).
     pub device: Option<String>,
+    /// Whether the run may become the store's default for SQL (experiment
+    /// runs); imports are not, their units are visible from every run instead.
+    pub primary: bool,
 }
 
 /// What a run did, per unit, in plan order.
@@ -36,19 +41,25 @@ impl RunReport {
         self.record.units.iter().filter(|u| u.status == UnitStatus::Failed).collect()
     }
 
-    /// Per stage: (name, executed, reused, failed).
-    pub fn summary(&self) -> Vec<(String, usize, usize, usize)> {
-        let mut out: Vec<(String, usize, usize, usize)> = Vec::new();
+    /// Units that did not run because an input failed.
+    pub fn skipped(&self) -> Vec<&RunUnit> {
+        self.record.units.iter().filter(|u| u.status == UnitStatus::Skipped).collect()
+    }
+
+    /// Per stage: (name, [executed, reused, failed, skipped]).
+    pub fn summary(&self) -> Vec<(String, [usize; 4])> {
+        let mut out: Vec<(String, [usize; 4])> = Vec::new();
         for u in &self.record.units {
             if out.last().is_none_or(|s| s.0 != u.stage) {
-                out.push((u.stage.clone(), 0, 0, 0));
+                out.push((u.stage.clone(), [0; 4]));
             }
-            let s = out.last_mut().expect("pushed above");
-            match u.status {
-                UnitStatus::Executed => s.1 += 1,
-                UnitStatus::Reused => s.2 += 1,
-                UnitStatus::Failed => s.3 += 1,
-            }
+            let counts = &mut out.last_mut().expect("pushed above").1;
+            counts[match u.status {
+                UnitStatus::Executed => 0,
+                UnitStatus::Reused => 1,
+                UnitStatus::Failed => 2,
+                UnitStatus::Skipped => 3,
+            }] += 1;
         }
         out
     }
@@ -65,11 +76,31 @@ impl Progress for BarProgress {
     }
 }
 
-/// Runs `plan` against `store` and writes the run record.
+/// Runs `plan` (its `options.shard`) against `store` and writes the run record.
 pub fn execute(pipeline: &Pipeline, plan: &Plan, store: &Store, options: &RunOptions) -> Result<RunReport> {
-    let run_id = runs::new_run_id();
-    let started_at = runs::utc_compact(unix_seconds());
-    let selected = plan.select(options.shard);
+    execute_selected(pipeline, plan, store, options, plan.select(options.shard))
+}
+
+/// Runs the `selected` units of `plan` (e.g. from [`Plan::select_groups`]).
+pub fn execute_selected(
+    pipeline: &Pipeline,
+    plan: &Plan,
+    store: &Store,
+    options: &RunOptions,
+    selected: Vec<bool>,
+) -> Result<RunReport> {
+    let log = RunLog::create(
+        store,
+        RunHeader {
+            run_id: runs::new_run_id(),
+            config_hash: plan.config_hash.clone(),
+            config: plan.config.to_toml_string(),
+            started_at: runs::utc_compact(unix_seconds()),
+            shard: options.shard.map(|(i, n)| format!("{i}/{n}")),
+            device: options.device.clone(),
+            primary: options.primary,
+        },
+    )?;
     let interactive = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if interactive {
         ProgressDrawTarget::stderr()
@@ -104,9 +135,15 @@ pub fn execute(pipeline: &Pipeline, plan: &Plan, store: &Store, options: &RunOpt
                         let n = cursor.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = members.get(n) else { break };
                         let outcome = run_one(stage.as_ref(), plan, i, store, outcomes_ref, &bar, options);
+                        if let Err(e) = log.append(&outcome) {
+                            // The log is what keeps finished work safe from `gc`: say so.
+                            let _ = writeln!(std::io::stderr(), "robbench: cannot record {}: {e:#}", outcome.label);
+                        }
                         if !interactive && outcome.status != UnitStatus::Reused {
                             let error = outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-                            eprintln!(
+                            // A closed stderr (`2>&1 | head`) must not stop the run.
+                            let _ = writeln!(
+                                std::io::stderr(),
                                 "[{}] {} {} ({:.1}s){error}",
                                 stage.name(),
                                 outcome.status.as_str(),
@@ -125,17 +162,7 @@ pub fn execute(pipeline: &Pipeline, plan: &Plan, store: &Store, options: &RunOpt
             outcomes[i] = Some(outcome);
         }
     }
-    let record = RunRecord {
-        run_id,
-        config_hash: plan.config_hash.clone(),
-        config: plan.config.to_toml_string(),
-        started_at,
-        finished_at: runs::utc_compact(unix_seconds()),
-        shard: options.shard.map(|(i, n)| format!("{i}/{n}")),
-        device: options.device.clone(),
-        units: outcomes.into_iter().flatten().collect(),
-    };
-    runs::write(store, &record)?;
+    let record = log.finish(runs::utc_compact(unix_seconds()), outcomes.into_iter().flatten().collect())?;
     Ok(RunReport { record })
 }
 
@@ -158,11 +185,10 @@ fn run_one(
         seconds: started.elapsed().as_secs_f64(),
         error,
     };
-    if let Some(failed) =
-        unit.inputs.iter().find(|&&j| !done[j].as_ref().is_some_and(|o| o.status != UnitStatus::Failed))
-    {
-        let input = &plan.units[*failed];
-        return outcome(UnitStatus::Failed, Some(format!("input {} `{}` failed", input.stage_name, input.spec.label)));
+    if let Some(&failed) = unit.inputs.iter().find(|&&j| !done[j].as_ref().is_some_and(|o| o.status.succeeded())) {
+        let input = &plan.units[failed];
+        let how = done[failed].as_ref().map_or("was not run", |o| o.status.as_str());
+        return outcome(UnitStatus::Skipped, Some(format!("input {} `{}` {how}", input.stage_name, input.spec.label)));
     }
     if store.is_complete(unit.stage_name, &unit.key) {
         return outcome(UnitStatus::Reused, None);
@@ -172,6 +198,9 @@ fn run_one(
         // Another process may have completed the unit while we waited.
         if store.is_complete(unit.stage_name, &unit.key) {
             return Ok(UnitStatus::Reused);
+        }
+        for &j in &unit.inputs {
+            store.verify_input(plan.units[j].stage_name, &plan.units[j].key)?;
         }
         let tmp = store.begin(&unit.key)?;
         let progress = BarProgress { bar: bar.clone(), label: unit.spec.label.clone() };
@@ -229,6 +258,7 @@ fn run_one(
                 if let Some(device) = &options.device {
                     notes.entry("device").or_insert_with(|| device.clone().into());
                 }
+                note_slurm_job(&mut notes);
                 notes
             },
         };
@@ -249,9 +279,33 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".to_string())
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// Records which Slurm job (and array task, and node) computed the unit, when
+/// it ran under Slurm.
+fn note_slurm_job(notes: &mut serde_json::Map<String, serde_json::Value>) {
+    for (variable, note) in [
+        ("SLURM_JOB_ID", "slurm_job_id"),
+        ("SLURM_ARRAY_JOB_ID", "slurm_array_job_id"),
+        ("SLURM_ARRAY_TASK_ID", "slurm_array_task_id"),
+        ("SLURMD_NODENAME", "slurm_node"),
+    ] {
+        if let Ok(value) = std::env::var(variable) {
+            notes.insert(note.to_string(), value.into());
+        }
+    }
+}
+
+/// `ARRAYJOB_TASK` (or the job id outside an array) when running under Slurm.
+pub(crate) fn slurm_job() -> Option<String> {
+    let var = |name| std::env::var(name).ok();
+    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
+        (Some(array), Some(task)) => Some(format!("{array}_{task}")),
+        _ => var("SLURM_JOB_ID"),
+    }
 }

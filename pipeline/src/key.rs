@@ -17,19 +17,49 @@ impl UnitKey {
         config_slice: &serde_json::Value,
         inputs: &[UnitKey],
     ) -> UnitKey {
-        // serde_json's map is ordered by key, so this encoding is canonical.
-        let encoded = serde_json::json!({
-            "stage": stage,
-            "version": stage_version,
-            "params": params,
-            "config": config_slice,
-            "inputs": inputs.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
-        });
-        UnitKey(*blake3::hash(encoded.to_string().as_bytes()).as_bytes())
+        UnitKey::derive_encoded(stage, stage_version, &params.to_string(), &config_slice.to_string(), inputs)
+    }
+
+    /// [`UnitKey::derive`] with params and config slice already encoded as
+    /// JSON (`Value::to_string`), so a planner encodes a slice shared by many
+    /// units once. The bytes hashed are those of the canonical object
+    /// `{"config":…,"inputs":[…],"params":…,"stage":…,"version":…}` (keys in
+    /// serde_json's sorted order), streamed into the hasher.
+    pub fn derive_encoded(
+        stage: &str,
+        stage_version: u32,
+        params_json: &str,
+        config_slice_json: &str,
+        inputs: &[UnitKey],
+    ) -> UnitKey {
+        let mut h = blake3::Hasher::new();
+        h.update(b"{\"config\":");
+        h.update(config_slice_json.as_bytes());
+        h.update(b",\"inputs\":[");
+        for (i, input) in inputs.iter().enumerate() {
+            if i > 0 {
+                h.update(b",");
+            }
+            h.update(b"\"");
+            h.update(input.to_hex().as_bytes());
+            h.update(b"\"");
+        }
+        h.update(b"],\"params\":");
+        h.update(params_json.as_bytes());
+        h.update(b",\"stage\":");
+        h.update(serde_json::Value::from(stage).to_string().as_bytes());
+        h.update(format!(",\"version\":{stage_version}}}").as_bytes());
+        UnitKey(*h.finalize().as_bytes())
     }
 
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(64);
+        for b in self.0 {
+            out.push(DIGITS[(b >> 4) as usize] as char);
+            out.push(DIGITS[(b & 15) as usize] as char);
+        }
+        out
     }
 
     pub fn from_hex(hex: &str) -> Option<UnitKey> {
@@ -81,6 +111,15 @@ mod tests {
             assert_ne!(v, base);
         }
         assert_eq!(UnitKey::from_hex(&base.to_hex()), Some(base));
+        // Keys of existing stores stay valid: the streamed encoding is the
+        // canonical JSON object the keys have always hashed.
+        let (params, slice) = (json!({"arch": 3, "s": "x\"y"}), json!({"lr": [0.1, 0.2]}));
+        let encoded = json!({"stage": "train", "version": 7, "params": params, "config": slice,
+                             "inputs": [base.to_hex(), base.to_hex()]});
+        assert_eq!(
+            UnitKey::derive("train", 7, &params, &slice, &[base, base]),
+            UnitKey(*blake3::hash(encoded.to_string().as_bytes()).as_bytes())
+        );
         assert_eq!(UnitKey::from_hex("zz"), None);
     }
 }

@@ -7,20 +7,24 @@
 //! units the store does not hold yet, and serves every table to SQL.
 
 pub mod bench;
+pub mod compact;
 pub mod config;
 pub mod execute;
 pub mod key;
+pub mod parallelism;
 pub mod plan;
 pub mod runs;
+pub mod runs_table;
 pub mod sql;
 pub mod stage;
 pub mod store;
+pub mod synthetic;
 pub mod tables;
 
 pub use config::{Config, ConfigError, ConfigSchema, invalid};
-pub use execute::{RunOptions, RunReport, execute};
+pub use execute::{RunOptions, RunReport, execute, execute_selected};
 pub use key::UnitKey;
 pub use plan::{Pipeline, Plan, PlannedUnit};
-pub use runs::{RunRecord, RunUnit, UnitStatus};
+pub use runs::{RunRecord, RunState, RunUnit, UnitStatus};
 pub use stage::{InputUnit, PlannedUnitView, Progress, Stage, UnitContext, UnitRef, UnitSpec, Upstream};
 pub use store::Store;

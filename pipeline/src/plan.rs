@@ -46,7 +46,7 @@ impl Pipeline {
         let mut units: Vec<PlannedUnit> = Vec::new();
         let mut by_stage: HashMap<&'static str, Vec<usize>> = HashMap::new();
         // Most units of a stage read the same keys: slice the config once per key set.
-        let mut slices: HashMap<Vec<&'static str>, serde_json::Value> = HashMap::new();
+        let mut slices: HashMap<Vec<&'static str>, String> = HashMap::new();
         for (stage_index, stage) in self.stages.iter().enumerate() {
             let upstream = Upstream {
                 stages: stage
@@ -80,10 +80,14 @@ impl Pipeline {
                     );
                 }
                 let input_keys: Vec<UnitKey> = inputs.iter().map(|&i| units[i].key).collect();
-                let slice = slices
-                    .entry(spec.config_keys.clone())
-                    .or_insert_with(|| config.slice(&spec.config_keys).canonical_json());
-                let key = UnitKey::derive(stage.name(), stage.version(), &spec.params, slice, &input_keys);
+                let slice = match slices.get(&spec.config_keys) {
+                    Some(slice) => slice,
+                    None => slices
+                        .entry(spec.config_keys.clone())
+                        .or_insert_with(|| config.slice(&spec.config_keys).canonical_json().to_string()),
+                };
+                let params = spec.params.to_string();
+                let key = UnitKey::derive_encoded(stage.name(), stage.version(), &params, slice, &input_keys);
                 if !keys_seen.insert(key) {
                     bail!("stage `{}` planned unit `{}` twice", stage.name(), spec.label);
                 }
@@ -122,7 +126,7 @@ impl Plan {
         let Some((index, count)) = shard else {
             return vec![true; self.units.len()];
         };
-        let mut selected: Vec<bool> = self
+        let selected: Vec<bool> = self
             .units
             .iter()
             .map(|u| {
@@ -132,6 +136,38 @@ impl Plan {
                 })
             })
             .collect();
+        self.with_inputs(selected)
+    }
+
+    /// Shard `index` of `count` over an explicit list of shard groups: the
+    /// groups at positions `index`, `index + count`, … of `groups`, and
+    /// everything they consume. A Slurm submission lists the pending groups
+    /// once, so its array tasks split exactly the work still missing.
+    pub fn select_groups(&self, groups: &[String], (index, count): (u64, u64)) -> Result<Vec<bool>> {
+        let mine: HashSet<&str> =
+            groups.iter().enumerate().filter(|(i, _)| *i as u64 % count == index).map(|(_, g)| g.as_str()).collect();
+        let planned: HashSet<&str> = self.units.iter().filter_map(|u| u.spec.shard_group.as_deref()).collect();
+        if let Some(unknown) = groups.iter().find(|g| !planned.contains(g.as_str())) {
+            bail!("shard group `{unknown}` is not planned by this config (was the list written for another config?)");
+        }
+        let selected =
+            self.units.iter().map(|u| u.spec.shard_group.as_deref().is_some_and(|g| mine.contains(g))).collect();
+        Ok(self.with_inputs(selected))
+    }
+
+    /// The shard groups with a unit not yet complete in `store`, in plan order.
+    pub fn pending_groups(&self, store: &Store) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.units
+            .iter()
+            .filter(|u| !store.is_complete(u.stage_name, &u.key))
+            .filter_map(|u| u.spec.shard_group.clone())
+            .filter(|g| seen.insert(g.clone()))
+            .collect()
+    }
+
+    /// Adds every input of a selected unit to the selection.
+    fn with_inputs(&self, mut selected: Vec<bool>) -> Vec<bool> {
         // Inputs always precede their consumers, so one backward sweep closes the set.
         for i in (0..self.units.len()).rev() {
             if selected[i] {

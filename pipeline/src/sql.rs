@@ -1,216 +1,361 @@
-//! SQL over the tables of a run, with DataFusion.
+//! SQL over the tables of a run, with DataFusion scanning Parquet itself.
 //!
 //! Tables are registered lazily by name: `<table>` holds the rows of the
-//! chosen run (every unit it executed or reused), `<table>_history` the rows
-//! of every recorded run with a leading `run_id` column, `<table>_v<k>` rows
-//! written under an older schema version k, and `runs` one row per unit of
-//! every run. Files are read with `parquet` and served from memory, which
-//! keeps DataFusion's own file formats out of the build.
+//! chosen run (every unit it executed or reused, plus the latest import of
+//! each published source), `<table>_history` the rows of every recorded run
+//! with a leading `run_id` column, `<table>_v<k>` rows written under an older
+//! schema version k, and `runs` one row per unit of every run. A run's
+//! tables are its compacted datasets ([`crate::compact`]), built on the first
+//! query that needs them; DataFusion reads them with projection and predicate
+//! pushdown, so memory stays bounded whatever the row count.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result};
-use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
-use datafusion::datasource::MemTable;
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider, view::ViewTable};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::error::DataFusionError;
-use datafusion::prelude::SessionContext;
-use robbench_schemas::{TableDef, parse_file_name};
+use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+use robbench_schemas::TableDef;
 
-use crate::runs::{RunRecord, UnitStatus};
-use crate::store::Store;
-use crate::tables::read_any;
+use crate::compact::{self, Completeness, MissingUnit, Snapshot};
+use crate::runs::{self, RunRecord, RunUnit};
+use crate::store::{Store, write_atomic};
 
-/// Table files of one run, by (table name, schema version).
-type FilesByTable = BTreeMap<(String, u32), Vec<PathBuf>>;
-
-fn run_files(store: &Store, run: &RunRecord) -> FilesByTable {
-    unit_files(store, run.units.iter().filter(|u| u.status != UnitStatus::Failed))
+/// The tables of a store as SQL sees them, for one chosen run.
+pub struct Catalog {
+    store: Store,
+    run_id: Option<String>,
+    /// The run's record, read only when its tables are not compacted yet.
+    run: OnceLock<Result<Option<RunRecord>, String>>,
+    completeness: Completeness,
+    part_bytes: u64,
+    /// The run's tables, compacted on first use.
+    resolved: OnceLock<Result<Resolved, String>>,
+    history: OnceLock<Result<Vec<(String, Snapshot)>, String>>,
+    /// Lines for stderr: which run, what is missing.
+    notices: Mutex<Vec<String>>,
 }
 
-fn unit_files<'a>(store: &Store, units: impl Iterator<Item = &'a crate::runs::RunUnit>) -> FilesByTable {
-    let mut out = FilesByTable::new();
-    for unit in units {
-        let dir = store.root().join("objects").join(&unit.stage).join(&unit.key).join("tables");
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
-        for path in files {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if let Some((table, version)) = parse_file_name(&name) {
-                out.entry((table.to_string(), version)).or_default().push(path);
+struct Resolved {
+    snapshot: Snapshot,
+    missing: Vec<MissingUnit>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog").field("run", &self.run_id).finish()
+    }
+}
+
+/// Which run a query is about.
+pub enum RunChoice<'a> {
+    /// `--run ID`.
+    Id(&'a str),
+    /// The latest complete run of a config (by its hash).
+    Config(&'a str),
+    /// The latest complete run in the store.
+    Latest,
+}
+
+/// The id of the run a command reads, or `None` for a store that holds
+/// imports only. Reads no run record but (when there is no complete run) the
+/// latest ones.
+pub fn choose_run(store: &Store, choice: RunChoice<'_>) -> Result<Option<String>> {
+    match choice {
+        RunChoice::Id(id) => runs::read_header(store, id).map(|h| Some(h.run_id)),
+        RunChoice::Config(hash) => match runs::latest_id_of_config(store, hash)? {
+            Some(run) => Ok(Some(run)),
+            None => anyhow::bail!(
+                "no complete run of this config (hash {hash}) in {}; run `robbench run` with the same \
+                 --config/--set first, or pass --run ID (`robbench runs` lists them)",
+                store.root().display()
+            ),
+        },
+        RunChoice::Latest => {
+            if let Some(run) = runs::latest_id(store)? {
+                return Ok(Some(run));
             }
+            // Experiment runs exist, but none is whole: say so rather than answer from nothing.
+            let ids = runs::ids(store)?;
+            for id in ids.iter().rev() {
+                let run = runs::read(store, id)?;
+                if run.primary {
+                    anyhow::bail!(
+                        "no complete run in {}: the latest, {id}, is {}{}; query it with `--run {id} --allow-partial`, \
+                         or finish it with `robbench run`",
+                        store.root().display(),
+                        run.state(store).as_str(),
+                        run.shard.as_ref().map(|s| format!(" (shard {s})")).unwrap_or_default()
+                    );
+                }
+            }
+            Ok(None)
         }
     }
-    out
-}
-
-/// The tables of a store as SQL sees them.
-#[derive(Debug)]
-pub struct Catalog {
-    run: RunRecord,
-    runs: Vec<RunRecord>,
-    files: FilesByTable,
-    history: Vec<(String, FilesByTable)>,
-    cache: Mutex<HashMap<PathBuf, Vec<RecordBatch>>>,
-}
-
-/// A table name served by the catalog.
-enum Served {
-    Current(&'static TableDef),
-    Old(String, u32),
-    History(&'static TableDef),
-    Runs,
 }
 
 impl Catalog {
-    /// The catalog of `run`, with the history of all `runs`. Units of the
-    /// `global_stages` (e.g. imported reference data) are visible from every
-    /// run: the latest successful unit of each label across all runs.
-    pub fn new(store: &Store, run: RunRecord, runs: Vec<RunRecord>, global_stages: &[&str]) -> Catalog {
-        let mut files = run_files(store, &run);
-        let mut latest: BTreeMap<(&str, &str), &crate::runs::RunUnit> = BTreeMap::new();
-        for unit in runs.iter().flat_map(|r| &r.units) {
-            if unit.status != UnitStatus::Failed && global_stages.contains(&unit.stage.as_str()) {
-                latest.insert((unit.stage.as_str(), unit.label.as_str()), unit);
+    /// The catalog of the run `run_id` (`None`: imported data only).
+    pub fn new(store: &Store, run_id: Option<String>, completeness: Completeness) -> Catalog {
+        Catalog {
+            store: Store::open(store.root()).expect("an open store reopens"),
+            run_id,
+            run: OnceLock::new(),
+            completeness,
+            part_bytes: compact::PART_BYTES,
+            resolved: OnceLock::new(),
+            history: OnceLock::new(),
+            notices: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Cuts compacted parts at about `bytes` of per-unit files instead of
+    /// [`compact::PART_BYTES`].
+    pub fn with_part_bytes(mut self, bytes: u64) -> Catalog {
+        self.part_bytes = bytes;
+        self
+    }
+
+    pub fn run_id(&self) -> Option<&str> {
+        self.run_id.as_deref()
+    }
+
+    /// The chosen run's record (read on first use).
+    pub fn run(&self) -> Result<Option<&RunRecord>> {
+        let run = self.run.get_or_init(|| match &self.run_id {
+            Some(id) => runs::read(&self.store, id).map(Some).map_err(|e| format!("{e:#}")),
+            None => Ok(None),
+        });
+        run.as_ref().map(Option::as_ref).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Messages for the user (which run was used, what is missing); drained.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock().expect("notices lock"))
+    }
+
+    /// The compacted tables of the run (compacting now if needed).
+    pub fn snapshot(&self) -> Result<&Snapshot> {
+        let resolved = self.resolved.get_or_init(|| self.resolve().map_err(|e| format!("{e:#}")));
+        match resolved {
+            Ok(r) => Ok(&r.snapshot),
+            Err(e) => Err(anyhow::anyhow!("{e}")),
+        }
+    }
+
+    /// Units left out of a partial answer.
+    pub fn missing(&self) -> Vec<MissingUnit> {
+        match self.resolved.get() {
+            Some(Ok(r)) => r.missing.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn resolve(&self) -> Result<Resolved> {
+        let globals = runs::global_units(&self.store)?;
+        let run_id = self.run_id.as_deref().unwrap_or("imports");
+        // A finished run's units are fixed: with the imports it sees, they name
+        // its snapshot, found without reading its record or listing a unit.
+        let pointer = self.store.root().join("tables").join("runs").join(format!("{run_id}.{}", units_hash(&globals)));
+        if let Ok(id) = std::fs::read_to_string(&pointer)
+            && let Some(snapshot) = compact::read_snapshot(&self.store, id.trim())?
+        {
+            compact::verify_snapshot(&snapshot)?;
+            return Ok(Resolved { snapshot, missing: Vec::new() });
+        }
+        let run = self.run()?;
+        let mut units: Vec<RunUnit> = run.map(|r| r.units.clone()).unwrap_or_default();
+        let in_run: std::collections::HashSet<String> = units.iter().map(|u| u.key.clone()).collect();
+        units.extend(globals.into_iter().filter(|g| !in_run.contains(&g.key)));
+        let fixed = run.is_none_or(|r| r.finished_at.is_some());
+        let started = std::time::Instant::now();
+        let mut shown = 0;
+        let (snapshot, missing) =
+            compact::compact(&self.store, &units, self.completeness, self.part_bytes, &mut |done, total| {
+                // Progress for long compactions only, on stderr.
+                if started.elapsed().as_secs() >= 2 && done * 10 / total.max(1) > shown {
+                    shown = done * 10 / total.max(1);
+                    eprintln!("robbench: compacting the tables of {run_id}: {done}/{total} parts");
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        compact::verify_snapshot(&snapshot)?;
+        if missing.is_empty() && fixed {
+            std::fs::create_dir_all(pointer.parent().expect("has a parent"))?;
+            write_atomic(&pointer, snapshot.id.as_bytes())?;
+            if self.run_id.is_some() && runs::latest_id(&self.store)? == self.run_id {
+                compact::point_latest(&self.store, &snapshot)?;
             }
         }
-        let in_run: std::collections::HashSet<&str> = run.units.iter().map(|u| u.key.as_str()).collect();
-        let global = unit_files(store, latest.values().copied().filter(|u| !in_run.contains(u.key.as_str())));
-        for (table, paths) in global {
-            files.entry(table).or_default().extend(paths);
+        if !missing.is_empty() {
+            let mut notices = self.notices.lock().expect("notices lock");
+            notices.push(format!("partial answer: {} unit(s) of {run_id} are missing:", missing.len()));
+            for m in &missing {
+                notices.push(format!("  [{}] {} ({}): {}", m.stage, m.label, &m.key[..m.key.len().min(12)], m.why));
+            }
         }
-        let history = runs.iter().map(|r| (r.run_id.clone(), run_files(store, r))).collect();
-        Catalog { run, runs, files, history, cache: Mutex::new(HashMap::new()) }
+        Ok(Resolved { snapshot, missing })
     }
 
-    pub fn run(&self) -> &RunRecord {
-        &self.run
+    fn history(&self) -> Result<&[(String, Snapshot)]> {
+        let history = self.history.get_or_init(|| {
+            let mut out = Vec::new();
+            for id in runs::ids(&self.store).map_err(|e| format!("{e:#}"))? {
+                let run = runs::read(&self.store, &id).map_err(|e| format!("{e:#}"))?;
+                // History holds each run's own rows: imports are runs of their own.
+                let (snapshot, _) =
+                    compact::compact(&self.store, &run.units, self.completeness, self.part_bytes, &mut |_, _| {})
+                        .map_err(|e| format!("run {id}: {e:#}"))?;
+                out.push((id, snapshot));
+            }
+            Ok(out)
+        });
+        history.as_deref().map_err(|e| anyhow::anyhow!("{e}"))
     }
 
-    fn served(&self, name: &str) -> Option<Served> {
-        if name == robbench_schemas::RUNS.name {
-            return Some(Served::Runs);
-        }
-        if let Some(def) = robbench_schemas::by_name(name) {
-            return Some(Served::Current(def));
-        }
-        if let Some(def) = name.strip_suffix("_history").and_then(robbench_schemas::by_name) {
-            return Some(Served::History(def));
-        }
-        let (base, version) = name.rsplit_once("_v")?;
-        let version: u32 = version.parse().ok()?;
-        self.files.contains_key(&(base.to_string(), version)).then(|| Served::Old(base.to_string(), version))
-    }
-
-    /// Every table name with its schema, for `robbench tables`.
-    pub fn table_schemas(&self) -> Result<Vec<(String, SchemaRef, usize)>> {
-        let mut out = Vec::new();
-        for name in self.names() {
-            let batches = self.load(&name)?;
-            let rows = batches.1.iter().map(|b| b.num_rows()).sum();
-            out.push((name, batches.0, rows));
-        }
-        Ok(out)
-    }
-
-    fn names(&self) -> Vec<String> {
+    /// Every table name SQL can see (known tables, history, old versions).
+    pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = robbench_schemas::all().iter().map(|t| t.name.to_string()).collect();
         for t in robbench_schemas::all().iter().filter(|t| t.name != robbench_schemas::RUNS.name) {
             names.push(format!("{}_history", t.name));
         }
-        for (name, version) in self.files.keys() {
-            if robbench_schemas::by_name(name).is_none_or(|t| t.version != *version) {
-                names.push(format!("{name}_v{version}"));
+        if let Ok(snapshot) = self.snapshot() {
+            for t in &snapshot.tables {
+                let current = robbench_schemas::by_name(&t.table).map(|d| d.version);
+                if current != Some(t.version) {
+                    names.push(t.served_name(current));
+                }
             }
         }
         names
     }
 
-    fn read_cached(&self, path: &PathBuf, expect: Option<&TableDef>) -> Result<Vec<RecordBatch>> {
-        if let Some(batches) = self.cache.lock().expect("cache lock").get(path) {
-            return Ok(batches.clone());
+    /// Every table with its schema and row count, for `robbench tables`.
+    pub fn table_schemas(&self) -> Result<Vec<(String, SchemaRef, u64)>> {
+        let snapshot = self.snapshot()?;
+        let mut out = Vec::new();
+        for def in robbench_schemas::all() {
+            if def.name == robbench_schemas::RUNS.name {
+                continue;
+            }
+            let rows = snapshot
+                .tables
+                .iter()
+                .filter(|t| t.table == def.name && t.version == def.version)
+                .map(|t| t.rows)
+                .sum();
+            out.push((def.name.to_string(), def.schema(), rows));
         }
-        let (batches, name, version) = read_any(path)?;
-        if let Some(def) = expect
-            && (def.name != name || def.version != version)
-        {
-            anyhow::bail!("{} holds `{name}` v{version}, expected `{}` v{}", path.display(), def.name, def.version);
+        for t in &snapshot.tables {
+            let current = robbench_schemas::by_name(&t.table).map(|d| d.version);
+            if current.is_some_and(|v| v != t.version) {
+                let dir = snapshot.table_dir(t, current);
+                out.push((t.served_name(current), first_part_schema(&dir)?, t.rows));
+            }
         }
-        self.cache.lock().expect("cache lock").insert(path.clone(), batches.clone());
-        Ok(batches)
+        Ok(out)
     }
 
-    fn load(&self, name: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        match self.served(name).with_context(|| format!("no table `{name}`"))? {
-            Served::Runs => Ok(runs_batch(&self.runs)),
-            Served::Current(def) => {
-                let key = (def.name.to_string(), def.version);
-                let mut batches = Vec::new();
-                for path in self.files.get(&key).into_iter().flatten() {
-                    batches.extend(self.read_cached(path, Some(def))?);
-                }
-                Ok((def.schema(), batches))
+    fn provider(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if name == robbench_schemas::RUNS.name {
+            return crate::runs_table::provider(&self.store).map(Some);
+        }
+        if let Some(base) = name.strip_suffix("_history").and_then(robbench_schemas::by_name) {
+            return self.history_provider(base).map(Some);
+        }
+        let snapshot = self.snapshot()?;
+        if let Some(def) = robbench_schemas::by_name(name) {
+            let dataset = snapshot.tables.iter().find(|t| t.table == def.name && t.version == def.version);
+            return match dataset {
+                Some(dataset) => listing(&snapshot.table_dir(dataset, Some(def.version))).map(Some),
+                None => Ok(Some(Arc::new(MemTable::try_new(plain(def.schema()), vec![vec![]])?))),
+            };
+        }
+        // Old schema versions (`<table>_v<k>`), and tables this build does not know.
+        for t in &snapshot.tables {
+            let current = robbench_schemas::by_name(&t.table).map(|d| d.version);
+            if current != Some(t.version) && t.served_name(current) == name {
+                return listing(&snapshot.table_dir(t, current)).map(Some);
             }
-            Served::Old(base, version) => {
-                let mut batches = Vec::new();
-                for path in &self.files[&(base, version)] {
-                    batches.extend(self.read_cached(path, None)?);
-                }
-                let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| Arc::new(Schema::empty()));
-                Ok((schema, batches))
-            }
-            Served::History(def) => {
-                let base = def.schema();
-                let mut fields = vec![Field::new("run_id", DataType::Utf8, false)];
-                fields.extend(base.fields().iter().map(|f| f.as_ref().clone()));
-                let schema = Arc::new(Schema::new(fields));
-                let key = (def.name.to_string(), def.version);
-                let mut batches = Vec::new();
-                for (run_id, files) in &self.history {
-                    for path in files.get(&key).into_iter().flatten() {
-                        for batch in self.read_cached(path, Some(def))? {
-                            let run_col: ArrayRef =
-                                Arc::new(StringArray::from(vec![run_id.as_str(); batch.num_rows()]));
-                            let mut columns = vec![run_col];
-                            columns.extend(batch.columns().iter().cloned());
-                            batches.push(RecordBatch::try_new(schema.clone(), columns)?);
-                        }
-                    }
-                }
-                Ok((schema, batches))
-            }
+        }
+        Ok(None)
+    }
+
+    fn history_provider(&self, def: &'static TableDef) -> Result<Arc<dyn TableProvider>> {
+        let mut fields = vec![Field::new("run_id", DataType::Utf8, false)];
+        fields.extend(def.schema().fields().iter().map(|f| f.as_ref().clone()));
+        let schema = Arc::new(Schema::new(fields));
+        let mut plan: Option<LogicalPlanBuilder> = None;
+        for (run_id, snapshot) in self.history()? {
+            let Some(dataset) = snapshot.tables.iter().find(|t| t.table == def.name && t.version == def.version) else {
+                continue;
+            };
+            let table = listing(&snapshot.table_dir(dataset, Some(def.version)))?;
+            let mut columns = vec![lit(ScalarValue::Utf8(Some(run_id.clone()))).alias("run_id")];
+            columns.extend(def.columns.iter().map(|c| col(c.name)));
+            let scan = LogicalPlanBuilder::scan(format!("{}_{run_id}", def.name), provider_as_source(table), None)?
+                .project(columns)?;
+            plan = Some(match plan {
+                None => scan,
+                Some(p) => p.union(scan.build()?)?,
+            });
+        }
+        match plan {
+            Some(plan) => Ok(Arc::new(ViewTable::new(plan.build()?, None))),
+            None => Ok(Arc::new(MemTable::try_new(schema, vec![vec![]])?)),
         }
     }
 }
 
-fn runs_batch(runs: &[RunRecord]) -> (SchemaRef, Vec<RecordBatch>) {
-    let def = &robbench_schemas::RUNS;
-    let units: Vec<(&str, &crate::runs::RunUnit)> =
-        runs.iter().flat_map(|r| r.units.iter().map(move |u| (r.run_id.as_str(), u))).collect();
-    let strings = |f: &dyn Fn(&(&str, &crate::runs::RunUnit)) -> String| -> ArrayRef {
-        Arc::new(StringArray::from(units.iter().map(f).collect::<Vec<_>>()))
-    };
-    let columns = vec![
-        strings(&|(run, _)| run.to_string()),
-        strings(&|(_, u)| u.stage.clone()),
-        strings(&|(_, u)| u.key.clone()),
-        strings(&|(_, u)| u.label.clone()),
-        strings(&|(_, u)| u.status.as_str().to_string()),
-        Arc::new(Float64Array::from(units.iter().map(|(_, u)| u.seconds).collect::<Vec<_>>())) as ArrayRef,
-        Arc::new(StringArray::from(units.iter().map(|(_, u)| u.error.clone()).collect::<Vec<_>>())) as ArrayRef,
-    ];
-    let batch = def.batch(columns).expect("runs columns match the runs schema");
-    (def.schema(), vec![batch])
+/// Schema without the `robbench.table` tags: a query's result is not a table.
+fn plain(schema: SchemaRef) -> SchemaRef {
+    Arc::new(Schema::new(schema.fields().clone()))
+}
+
+fn first_part_schema(dir: &Path) -> Result<SchemaRef> {
+    let first = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .with_context(|| format!("{} holds no part", dir.display()))?;
+    let file = std::fs::File::open(&first)?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("{} is not a readable Parquet file", first.display()))?;
+    Ok(plain(builder.schema().clone()))
+}
+
+/// A table that DataFusion scans from a directory of Parquet parts.
+fn listing(dir: &Path) -> Result<Arc<dyn TableProvider>> {
+    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(first_part_schema(dir)?);
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+fn units_hash(units: &[RunUnit]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for u in units {
+        hasher.update(u.key.as_bytes());
+        hasher.update(if u.status.succeeded() { b"+" } else { b"-" });
+    }
+    hasher.finalize().to_hex()[..16].to_string()
 }
 
 #[derive(Debug)]
 struct LazySchema {
     catalog: Arc<Catalog>,
+    /// Providers already built, so a table named twice is scanned as one.
+    built: Mutex<HashMap<String, Arc<dyn TableProvider>>>,
 }
 
 #[async_trait]
@@ -220,31 +365,69 @@ impl SchemaProvider for LazySchema {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
-        if self.catalog.served(name).is_none() {
-            return Ok(None);
+        if let Some(t) = self.built.lock().expect("built lock").get(name) {
+            return Ok(Some(t.clone()));
         }
-        let (schema, batches) = self.catalog.load(name).map_err(|e| DataFusionError::External(e.into()))?;
-        let table = MemTable::try_new(schema, vec![batches])?;
-        Ok(Some(Arc::new(table)))
+        let provider = self.catalog.provider(name).map_err(|e| DataFusionError::External(e.into()))?;
+        if let Some(p) = &provider {
+            self.built.lock().expect("built lock").insert(name.to_string(), p.clone());
+        }
+        Ok(provider)
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.catalog.served(name).is_some()
+        name == robbench_schemas::RUNS.name
+            || robbench_schemas::by_name(name).is_some()
+            || name.strip_suffix("_history").and_then(robbench_schemas::by_name).is_some()
+            || self.catalog.names().iter().any(|n| n == name)
     }
 }
 
-/// Runs one SQL statement over the catalog.
-pub fn query(catalog: Arc<Catalog>, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-    runtime.block_on(async {
-        let ctx = SessionContext::new();
-        let default_catalog = ctx.catalog("datafusion").context("DataFusion has no default catalog")?;
-        default_catalog.register_schema("public", Arc::new(LazySchema { catalog }))?;
-        // Keep an empty schema around so DataFusion's name resolution has a fallback.
-        default_catalog.register_schema("scratch", Arc::new(MemorySchemaProvider::new()))?;
+fn session(catalog: Arc<Catalog>) -> Result<SessionContext> {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+        .set_bool("datafusion.execution.parquet.reorder_filters", true);
+    let ctx = SessionContext::new_with_config(config);
+    let default_catalog = ctx.catalog("datafusion").context("DataFusion has no default catalog")?;
+    default_catalog.register_schema("public", Arc::new(LazySchema { catalog, built: Mutex::new(HashMap::new()) }))?;
+    // Keep an empty schema around so DataFusion's name resolution has a fallback.
+    default_catalog.register_schema("scratch", Arc::new(MemorySchemaProvider::new()))?;
+    Ok(ctx)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()?)
+}
+
+/// Runs one SQL statement, handing each result batch to `sink` as it is
+/// produced (nothing is collected). Returns the result's schema.
+pub fn query_each(
+    catalog: Arc<Catalog>,
+    sql: &str,
+    mut sink: impl FnMut(&SchemaRef, &RecordBatch) -> Result<()>,
+) -> Result<SchemaRef> {
+    runtime()?.block_on(async {
+        let ctx = session(catalog)?;
         let frame = ctx.sql(sql).await.with_context(|| format!("SQL error in: {sql}"))?;
-        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-        let batches = frame.collect().await.with_context(|| format!("SQL error in: {sql}"))?;
-        Ok((schema, batches))
+        let schema = plain(Arc::new(frame.schema().as_arrow().clone()));
+        let mut stream = frame.execute_stream().await.with_context(|| format!("SQL error in: {sql}"))?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.with_context(|| format!("SQL error in: {sql}"))?;
+            let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())?;
+            sink(&schema, &batch)?;
+        }
+        Ok(schema)
     })
+}
+
+/// Runs one SQL statement and collects its result (for small answers).
+pub fn query(catalog: Arc<Catalog>, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let mut batches = Vec::new();
+    let schema = query_each(catalog, sql, |_, b| {
+        batches.push(b.clone());
+        Ok(())
+    })?;
+    Ok((schema, batches))
 }

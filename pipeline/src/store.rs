@@ -15,6 +15,7 @@
 //! it is assembled under `tmp/` and renamed in one step, so a crash leaves
 //! either the whole unit or none of it.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -106,7 +107,28 @@ impl Store {
             .open(&path)
             .with_context(|| format!("cannot open lock {}", path.display()))?;
         file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        // Who holds the claim, for `robbench slurm status`; meaningful only while locked.
+        let mut holder = format!("{} pid {}", crate::execute::hostname(), std::process::id());
+        if let Some(job) = crate::execute::slurm_job() {
+            holder.push_str(&format!(" slurm job {job}"));
+        }
+        file.set_len(0).and_then(|()| (&file).write_all(holder.as_bytes())).ok();
         Ok(UnitClaim { _file: file })
+    }
+
+    /// Who is working on a unit right now (host, pid, Slurm job), or `None`
+    /// when no process holds its claim.
+    pub fn claim_holder(&self, key: &UnitKey) -> Option<String> {
+        let path = self.root.join("locks").join(format!("{}.lock", key.to_hex()));
+        let mut file = File::open(&path).ok()?;
+        match file.try_lock() {
+            Ok(()) => None,
+            Err(_) => {
+                let mut holder = String::new();
+                file.read_to_string(&mut holder).ok();
+                Some(if holder.is_empty() { "another process".to_string() } else { holder })
+            }
+        }
     }
 
     /// A fresh directory to assemble a unit in. Leftovers of earlier attempts
@@ -136,7 +158,15 @@ impl Store {
         f.sync_all()?;
         let dest = self.object_dir(stage, key);
         fs::create_dir_all(dest.parent().expect("object dirs have a parent"))?;
-        fs::rename(tmp, &dest).with_context(|| format!("cannot move unit into {}", dest.display()))?;
+        if let Err(e) = fs::rename(tmp, &dest) {
+            // Only where claims are not honoured (a shared filesystem without
+            // working locks) can another process have committed the unit
+            // meanwhile: its copy is complete, so this one is dropped.
+            if !dest.join("manifest.json").is_file() {
+                return Err(e).with_context(|| format!("cannot move unit into {}", dest.display()));
+            }
+            fs::remove_dir_all(tmp).ok();
+        }
         fs::remove_dir_all(self.scratch_dir(key)).ok();
         Ok(())
     }
@@ -158,6 +188,33 @@ impl Store {
         Ok(out)
     }
 
+    /// Checks a unit's files against its manifest before they are consumed,
+    /// once per unit and process.
+    pub fn verify_input(&self, stage: &str, key: &UnitKey) -> Result<()> {
+        static VERIFIED: std::sync::Mutex<Option<HashSet<UnitKey>>> = std::sync::Mutex::new(None);
+        if VERIFIED.lock().expect("verified lock").get_or_insert_default().contains(key) {
+            return Ok(());
+        }
+        if let Some(problem) = check_object(&self.object_dir(stage, key)) {
+            anyhow::bail!(
+                "input {stage} unit {} is corrupt: {problem}; run `robbench verify` to quarantine it, then rerun",
+                &key.to_hex()[..12]
+            );
+        }
+        VERIFIED.lock().expect("verified lock").get_or_insert_default().insert(*key);
+        Ok(())
+    }
+
+    /// Forgets which compacted snapshot each run's tables are in, so the next
+    /// query lists the runs' units again (after units were quarantined).
+    pub fn forget_snapshots(&self) -> Result<()> {
+        let dir = self.root.join("tables").join("runs");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
+        Ok(())
+    }
+
     /// Re-hashes every object. Corrupted objects are moved to `quarantine/`
     /// (so the next run recomputes them) and reported.
     pub fn verify(&self, mut on_object: impl FnMut(usize, usize)) -> Result<Vec<Corruption>> {
@@ -173,36 +230,116 @@ impl Store {
                 problems.push(Corruption { stage: stage.clone(), key: key.clone(), problem });
             }
         }
+        if !problems.is_empty() {
+            self.forget_snapshots()?;
+        }
         Ok(problems)
     }
 
-    /// Removes objects, scratch state, temp dirs and locks that no recorded
-    /// run references. Returns the removed objects as (stage, key).
-    pub fn gc(&self, referenced: &std::collections::HashSet<String>, dry_run: bool) -> Result<Vec<(String, String)>> {
-        let mut removed = Vec::new();
+    /// Removes what no recorded run references and nobody may still want:
+    /// objects no run record (finished, killed or alive) references, scratch
+    /// state, temp dirs, unheld locks and compacted parts no snapshot uses —
+    /// but nothing newer than `policy.keep_recent`, and nothing at all while a
+    /// run is alive (it may be about to reuse any unit). Returns what was (or,
+    /// with `dry_run`, would be) removed, and what was kept and why.
+    pub fn gc(&self, referenced: &HashSet<String>, alive: &[String], policy: &GcPolicy) -> Result<GcReport> {
+        let mut report = GcReport::default();
+        if let Some(run) = alive.first() {
+            report.kept.push((format!("runs/{run}"), "a run is in progress: gc removes nothing until it ends".into()));
+            return Ok(report);
+        }
+        let now = std::time::SystemTime::now();
+        let recent = |path: &Path| {
+            fs::symlink_metadata(path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() < policy.keep_recent)
+        };
+        let remove = |path: PathBuf, why: &str, report: &mut GcReport| -> Result<()> {
+            let rel = path.strip_prefix(&self.root).unwrap_or(&path).display().to_string();
+            if !policy.dry_run {
+                if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) }
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+            report.removed.push((rel, why.to_string()));
+            Ok(())
+        };
         for (stage, key) in self.objects()? {
-            if !referenced.contains(&key) {
-                if !dry_run {
-                    fs::remove_dir_all(self.root.join("objects").join(&stage).join(&key))?;
+            let dir = self.root.join("objects").join(&stage).join(&key);
+            if referenced.contains(&key) {
+                continue;
+            }
+            if recent(&dir.join("manifest.json")) {
+                report
+                    .kept
+                    .push((format!("objects/{stage}/{key}"), "unreferenced but within the retention window".into()));
+                continue;
+            }
+            remove(dir, "no recorded run references it", &mut report)?;
+        }
+        for dir in ["tmp", "scratch", "locks", "quarantine"] {
+            for entry in sorted_entries(&self.root.join(dir)).unwrap_or_default() {
+                let name = file_name(&entry);
+                let key = name.split('.').next().unwrap_or_default();
+                if dir == "scratch" && referenced.contains(key) {
+                    continue;
                 }
-                removed.push((stage, key));
+                if recent(&entry) {
+                    continue;
+                }
+                // A held lock is a unit being worked on right now.
+                if dir == "locks" && lock_is_held(&entry) {
+                    continue;
+                }
+                remove(entry, &format!("stale {dir} entry"), &mut report)?;
             }
         }
-        if !dry_run {
-            for dir in ["tmp", "scratch", "locks", "quarantine"] {
-                for entry in sorted_entries(&self.root.join(dir)).unwrap_or_default() {
-                    let key = file_name(&entry);
-                    let key = key.split('.').next().unwrap_or_default();
-                    // Scratch of a unit a future run may resume is kept.
-                    if dir == "scratch" && referenced.contains(key) {
-                        continue;
-                    }
-                    if entry.is_dir() { fs::remove_dir_all(&entry) } else { fs::remove_file(&entry) }.ok();
+        // Snapshots no run points at any more, then parts no snapshot links (a hard link count of 1).
+        let tables = self.root.join("tables");
+        let pointed: HashSet<String> = sorted_entries(&tables.join("runs"))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| fs::read_to_string(p).ok().map(|s| s.trim().to_string()))
+            .chain(fs::read_link(tables.join("latest")).ok().map(|p| p.display().to_string()))
+            .collect();
+        for snapshot in sorted_entries(&tables).unwrap_or_default() {
+            let name = file_name(&snapshot);
+            if snapshot.is_dir() && name != "runs" && !pointed.contains(&name) && !recent(&snapshot) {
+                remove(snapshot, "compacted snapshot no run points at", &mut report)?;
+            }
+        }
+        for table in sorted_entries(&self.root.join("parts")).unwrap_or_default() {
+            for part in sorted_entries(&table).unwrap_or_default() {
+                use std::os::unix::fs::MetadataExt;
+                let unused = part.extension().is_some_and(|e| e == "parquet")
+                    && fs::metadata(&part).is_ok_and(|m| m.nlink() == 1);
+                if unused && !recent(&part) {
+                    remove(part.with_extension("json"), "compacted part no snapshot uses", &mut report)?;
+                    remove(part, "compacted part no snapshot uses", &mut report)?;
                 }
             }
         }
-        Ok(removed)
+        Ok(report)
     }
+}
+
+/// What `gc` may remove.
+pub struct GcPolicy {
+    /// Nothing younger than this is removed (a concurrent writer's work may
+    /// not be on record yet).
+    pub keep_recent: std::time::Duration,
+    pub dry_run: bool,
+}
+
+/// What `gc` removed and what it kept, each with the reason.
+#[derive(Default)]
+pub struct GcReport {
+    pub removed: Vec<(String, String)>,
+    pub kept: Vec<(String, String)>,
+}
+
+fn lock_is_held(path: &Path) -> bool {
+    let Ok(file) = File::options().write(true).open(path) else { return false };
+    matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
 }
 
 /// Held while this process works on a unit.
@@ -253,7 +390,7 @@ fn hash_tree(root: &Path) -> Result<Vec<FileEntry>> {
     Ok(out)
 }
 
-fn hash_file(path: &Path) -> Result<(String, u64)> {
+pub(crate) fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut file = File::open(path)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 16];

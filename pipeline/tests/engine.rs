@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, bail};
 use arrow::array::{Int64Array, StringArray};
+use robbench_pipeline::store::GcPolicy;
 use robbench_pipeline::*;
 use robbench_schemas::{Column, TableDef};
 use serde_json::json;
@@ -236,11 +237,13 @@ impl Harness {
     }
 
     /// Runs and returns executed counts per stage (from the run report).
+    /// (executed, reused, failed or skipped) per stage.
     fn run(&self, sets: &[&str], shard: Option<(u64, u64)>) -> (RunReport, HashMap<String, (usize, usize, usize)>) {
         let plan = self.pipeline.plan(&self.config(sets)).unwrap();
         let report =
-            execute(&self.pipeline, &plan, &self.store(), &RunOptions { jobs: 2, shard, device: None }).unwrap();
-        let summary = report.summary().into_iter().map(|(s, e, r, f)| (s, (e, r, f))).collect();
+            execute(&self.pipeline, &plan, &self.store(), &RunOptions { jobs: 2, shard, device: None, primary: true })
+                .unwrap();
+        let summary = report.summary().into_iter().map(|(s, [e, r, f, k])| (s, (e, r, f + k))).collect();
         (report, summary)
     }
 }
@@ -293,8 +296,14 @@ fn a_failure_stops_only_its_dependants_and_is_reported() {
     assert_eq!(s["square"], (3, 0, 1));
     assert_eq!(s["total"], (0, 0, 1));
     let failed = report.failed();
+    assert_eq!(failed.len(), 1, "only the unit that failed is `failed`");
     assert!(failed.iter().any(|u| u.label == "gen 1" && u.error.as_deref().unwrap().contains("asked to fail")));
-    assert!(failed.iter().any(|u| u.label == "square 1" && u.error.as_deref().unwrap().contains("gen `gen 1` failed")));
+    // Its dependants are skipped, naming the failed input.
+    let skipped = report.skipped();
+    assert!(
+        skipped.iter().any(|u| u.label == "square 1" && u.error.as_deref().unwrap().contains("gen `gen 1` failed"))
+    );
+    assert!(skipped.iter().any(|u| u.label == "total" && u.error.as_deref().unwrap().contains("`square 1` skipped")));
     // The failure was not stored: nothing for gen 1 exists in the store.
     let store = h.store();
     let plan = h.pipeline.plan(&h.config(&["gen.fail=[1]"])).unwrap();
@@ -374,27 +383,92 @@ fn bad_config_is_refused_with_the_key_named() {
     assert!(err(&["gen.count=1000000"]).contains("gen.count"));
 }
 
+fn gc_now(store: &Store, dry_run: bool) -> Vec<String> {
+    let referenced = robbench_pipeline::runs::referenced_keys(store).unwrap();
+    let alive = robbench_pipeline::runs::running(store).unwrap();
+    let policy = GcPolicy { keep_recent: std::time::Duration::ZERO, dry_run };
+    let report = store.gc(&referenced, &alive, &policy).unwrap();
+    report.removed.into_iter().map(|(what, _)| what).filter(|w| w.starts_with("objects/")).collect()
+}
+
 #[test]
 fn gc_removes_only_units_no_run_references() {
     let h = Harness::new();
     h.run(&[], None);
     // Forget the first run, then record a smaller one.
     for entry in std::fs::read_dir(h.dir.path().join("runs")).unwrap() {
-        std::fs::remove_file(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::remove_file(path).unwrap();
+        }
     }
+    std::fs::remove_dir_all(h.dir.path().join("runs/index")).unwrap();
     h.run(&["gen.count=2"], None);
     let store = h.store();
-    let referenced: std::collections::HashSet<String> = robbench_pipeline::runs::list(&store)
-        .unwrap()
-        .into_iter()
-        .flat_map(|r| r.units.into_iter().map(|u| u.key))
-        .collect();
-    let would = store.gc(&referenced, true).unwrap();
+    let would = gc_now(&store, true);
     assert_eq!(store.objects().unwrap().len(), 4 + 4 + 2, "a dry run removes nothing");
-    let removed = store.gc(&referenced, false).unwrap();
+    let removed = gc_now(&store, false);
     assert_eq!(would, removed);
     // gen 2, gen 3, square 2, square 3 and the old total.
     assert_eq!(removed.len(), 5);
     let (_, s) = h.run(&["gen.count=2"], None);
     assert_eq!(s["gen"].0 + s["square"].0 + s["total"].0, 0, "everything referenced survived");
+}
+
+#[test]
+fn gc_keeps_what_a_killed_run_finished_and_everything_while_a_run_is_alive() {
+    let h = Harness::new();
+    let store = h.store();
+    // A run killed after its gen units: the log holds them, no `finished` line.
+    let plan = h.pipeline.plan(&h.config(&[])).unwrap();
+    let header = robbench_pipeline::runs::RunHeader {
+        run_id: "20260101T000000Z-000-1-0".into(),
+        config_hash: plan.config_hash.clone(),
+        config: String::new(),
+        started_at: String::new(),
+        shard: None,
+        device: None,
+        primary: true,
+    };
+    let log = robbench_pipeline::runs::RunLog::create(&store, header).unwrap();
+    let (report, _) = h.run(&["gen.count=2"], None);
+    // While `log`'s run is alive, gc removes nothing at all, referenced or not.
+    std::fs::remove_dir_all(h.dir.path().join("runs")).unwrap();
+    std::fs::create_dir_all(h.dir.path().join("runs")).unwrap();
+    let log = {
+        drop(log);
+        let header = robbench_pipeline::runs::RunHeader {
+            run_id: "20260101T000000Z-000-1-1".into(),
+            config_hash: plan.config_hash.clone(),
+            config: String::new(),
+            started_at: String::new(),
+            shard: None,
+            device: None,
+            primary: true,
+        };
+        robbench_pipeline::runs::RunLog::create(&store, header).unwrap()
+    };
+    assert!(gc_now(&store, false).is_empty(), "gc removed units while a run was alive");
+    for unit in report.record.units.iter().filter(|u| u.stage == "gen") {
+        log.append(unit).unwrap();
+    }
+    drop(log); // killed: never finished
+    let removed = gc_now(&store, false);
+    assert_eq!(removed.len(), 2 + 1, "only square 0, square 1 and total are unreferenced: {removed:?}");
+    let (_, s) = h.run(&["gen.count=2"], None);
+    assert_eq!((s["gen"].0, s["square"].0), (0, 2), "the killed run's finished units were reused");
+}
+
+#[test]
+fn gc_keeps_recent_work_within_the_retention_window() {
+    let h = Harness::new();
+    h.run(&[], None);
+    std::fs::remove_dir_all(h.dir.path().join("runs")).unwrap();
+    std::fs::create_dir_all(h.dir.path().join("runs")).unwrap();
+    let store = h.store();
+    let policy = GcPolicy { keep_recent: std::time::Duration::from_secs(3600), dry_run: false };
+    let report = store.gc(&Default::default(), &[], &policy).unwrap();
+    assert!(report.removed.iter().all(|(w, _)| !w.starts_with("objects/")), "{:?}", report.removed);
+    assert_eq!(report.kept.len(), 4 + 4 + 1);
+    assert!(report.kept[0].1.contains("retention"));
 }

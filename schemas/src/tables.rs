@@ -98,7 +98,7 @@ pub static SAMPLES: TableDef = TableDef {
 
 pub static TRAINING: TableDef = TableDef {
     name: "training",
-    version: 1,
+    version: 2,
     doc: "Per-epoch adversarial-training log.",
     columns: &[
         ARCH_INDEX,
@@ -109,7 +109,6 @@ pub static TRAINING: TableDef = TableDef {
         col!("loss", Float64, "mean training loss (on adversarial examples)"),
         col!("train_clean_acc", Float64, "accuracy on the clean training batches"),
         col!("train_adv_acc", Float64, "accuracy on the PGD training examples"),
-        col!("seconds", Float64, "wall time of the epoch"),
     ],
 };
 
@@ -169,7 +168,7 @@ pub static EVALUATION_SAMPLES: TableDef = TableDef {
 pub static ALERTS: TableDef = TableDef {
     name: "alerts",
     version: 1,
-    doc: "Signs of gradient masking or unsound evaluations, one row per sign per trained network (none: no sign found).",
+    doc: "Signs of gradient masking, unsound evaluations or failed training, one row per sign per trained network (none: no sign found).",
     columns: &[
         ARCH_INDEX,
         DATASET,
@@ -177,7 +176,7 @@ pub static ALERTS: TableDef = TableDef {
         col!(
             "kind",
             Utf8,
-            "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box | pgd-beats-autoattack"
+            "sweep-not-zero | sweep-not-monotone | fgsm-beats-pgd | square-beats-white-box | pgd-beats-autoattack | training-at-chance"
         ),
         col!("detail", Utf8, "the numbers behind it"),
     ],

@@ -1,9 +1,11 @@
 //! `robbench bench ...`: timings (never asserted by tests).
 
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use robbench_pipeline::parallelism::Jobs;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -11,6 +13,17 @@ pub enum BenchCommand {
     Plan {
         #[arg(long, default_value_t = 20_000)]
         units: u64,
+    },
+    /// SQL over a generated store of the real layout (N evaluation units of S
+    /// images each), next to DuckDB over the same per-unit files.
+    Sql {
+        #[arg(long, default_value_t = 2_000)]
+        units: u64,
+        #[arg(long, default_value_t = 1_000)]
+        samples: u64,
+        /// Build the store here and keep it (default: a temporary directory).
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
     },
     /// Adversarial-training throughput (images/s incl. the PGD steps), and the
     /// same recipe in PyTorch (the venv's torch) for the ratio.
@@ -30,6 +43,38 @@ pub enum BenchCommand {
         /// Skip the PyTorch comparison.
         #[arg(long)]
         no_pytorch: bool,
+    },
+    /// Networks trained per hour with --jobs 1, 2 and auto (the default recipe
+    /// and NAS-RobBench-201's), extrapolated from timed batches of the
+    /// architecture of mean cost, and the machine-hours for the whole benchmark.
+    Throughput {
+        /// Recipes to time (default: both).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [super::throughput::RecipeName::Default, super::throughput::RecipeName::Nasrobbench201])]
+        recipe: Vec<super::throughput::RecipeName>,
+        /// Job counts to compare.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,auto")]
+        jobs: Vec<Jobs>,
+        /// Batch size to time (default: the recipe's).
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Timed batches per unit (after one warm-up batch).
+        #[arg(long, default_value_t = 1)]
+        batches: usize,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
+    /// One training unit's time alone and next to busy processes, with the
+    /// thread policy and with the spinning OpenMP default it replaces.
+    Contention {
+        #[command(flatten)]
+        net: NetworkArgs,
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long, default_value_t = 2)]
+        batches: usize,
+        /// Competing busy processes (default: one per CPU).
+        #[arg(long)]
+        busy: Option<usize>,
     },
     /// Standard AutoAttack (reference budgets) in seconds per 1,000 images.
     Autoattack {
@@ -53,6 +98,52 @@ pub enum BenchCommand {
         #[arg(long, default_value = "auto")]
         device: String,
     },
+    /// One NTK unit's kernel work (three per-sample gradient sets, five
+    /// kernel blocks, two spectra) with the structured path, the per-sample
+    /// path and PyTorch's torch.func, each in its own process for its peak
+    /// memory.
+    Ntk {
+        #[command(flatten)]
+        net: NetworkArgs,
+        #[arg(long, default_value_t = 64)]
+        samples: i64,
+        #[arg(long, value_enum, default_value_t = KernelOutput::Sum)]
+        output: KernelOutput,
+        /// Methods to time (default: all three).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        methods: Vec<NtkMethod>,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        /// Internal: time one method on the network and points in this
+        /// directory and print JSON (the parent's child process).
+        #[arg(long, hide = true)]
+        child: Option<std::path::PathBuf>,
+    },
+}
+
+/// `ntk.output`: which scalar(s) of the logits the kernel differentiates.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KernelOutput {
+    Sum,
+    Label,
+    PerLogit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NtkMethod {
+    Structured,
+    PerSample,
+    TorchFunc,
+}
+
+impl NtkMethod {
+    fn name(self) -> &'static str {
+        match self {
+            NtkMethod::Structured => "structured",
+            NtkMethod::PerSample => "per-sample",
+            NtkMethod::TorchFunc => "torch-func",
+        }
+    }
 }
 
 /// The network a benchmark times: a CIFAR-shaped (10 classes) TinyNetwork.
@@ -84,7 +175,155 @@ impl NetworkArgs {
     }
 }
 
-pub fn bench(command: BenchCommand) -> Result<ExitCode> {
+/// One unit at a time: all the CPUs for its intra-op threads unless `--threads` says.
+fn configure_one_unit(threads: Option<NonZeroUsize>, device: &str) -> Result<()> {
+    super::parallel::configure(Jobs::Count(NonZeroUsize::MIN), threads, super::parallel::device_kind(device)?)?;
+    Ok(())
+}
+
+fn python() -> String {
+    std::env::var("ROBBENCH_PYTHON").unwrap_or_else(|_| {
+        format!("{}/.cache/robbench/torch-2.11.0/bin/python", std::env::var("HOME").unwrap_or_default())
+    })
+}
+
+/// Peak resident memory of this process (VmHWM), where Linux reports it.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+}
+
+const NTK_CHECKPOINT: &str = "network.safetensors";
+const NTK_POINTS: &str = "points.safetensors";
+
+fn bench_ntk(
+    net: &NetworkArgs,
+    samples: i64,
+    output: KernelOutput,
+    methods: &[NtkMethod],
+    device: &str,
+    child: Option<&std::path::Path>,
+) -> Result<()> {
+    use tch::{Kind, Tensor};
+    let output_name = match output {
+        KernelOutput::Sum => "sum",
+        KernelOutput::Label => "label",
+        KernelOutput::PerLogit => "per-logit",
+    };
+    let device = robbench_nn::parse_device(device)?;
+    if let Some(dir) = child {
+        let method = match methods {
+            [NtkMethod::Structured] => robbench_stages::KernelMethod::Structured,
+            [NtkMethod::PerSample] => robbench_stages::KernelMethod::PerSample,
+            _ => anyhow::bail!("--child times exactly one of structured, per-sample"),
+        };
+        let network = robbench_nn::TinyNetwork::load(&dir.join(NTK_CHECKPOINT), device)?;
+        let points: std::collections::HashMap<String, Tensor> =
+            Tensor::read_safetensors(dir.join(NTK_POINTS))?.into_iter().collect();
+        let point = |name: &str| -> Result<Tensor> {
+            Ok(points.get(name).ok_or_else(|| anyhow::anyhow!("{NTK_POINTS} has no `{name}`"))?.to_device(device))
+        };
+        let labels = point("labels")?;
+        let kernel_output = match output {
+            KernelOutput::Sum => robbench_ntk::NtkOutput::SumOfLogits,
+            KernelOutput::Label => robbench_ntk::NtkOutput::Logit(&labels),
+            KernelOutput::PerLogit => robbench_ntk::NtkOutput::PerLogit,
+        };
+        let (x, x_adv, x_adv2) = (point("x")?, point("x_adv")?, point("x_adv2")?);
+        let (seconds, clean_trace) =
+            robbench_stages::time_kernels(&network, [&x, &x_adv, &x_adv2], kernel_output, method)?;
+        let result = serde_json::json!({
+            "seconds": seconds,
+            "peak_rss_bytes": peak_rss_bytes(),
+            "clean_trace": clean_trace,
+        });
+        println!("{result}");
+        return Ok(());
+    }
+
+    // The network at initialisation with BN calibrated on 256 images, as the
+    // stage does; points x and two perturbations of them (the kernel work
+    // does not depend on how they were attacked).
+    let spec = net.spec()?;
+    let network = robbench_nn::TinyNetwork::new(&spec, tch::Device::Cpu, 0)?;
+    tch::manual_seed(0);
+    network.calibrate_batch_norm(&Tensor::rand([256, 3, 32, 32], (Kind::Float, tch::Device::Cpu)));
+    let x = Tensor::rand([samples, 3, 32, 32], (Kind::Float, tch::Device::Cpu));
+    let step = |t: &Tensor| (t + Tensor::rand_like(t).sign() * (8.0 / 255.0) - 4.0 / 255.0).clamp(0.0, 1.0);
+    let x_adv = step(&x);
+    let x_adv2 = step(&x_adv);
+    let labels = Tensor::randint(spec.classes, [samples], (Kind::Int64, tch::Device::Cpu));
+    let dir = tempfile::tempdir()?;
+    network.save(&dir.path().join(NTK_CHECKPOINT))?;
+    Tensor::write_safetensors(
+        &[("x", &x), ("x_adv", &x_adv), ("x_adv2", &x_adv2), ("labels", &labels)],
+        dir.path().join(NTK_POINTS),
+    )?;
+    println!(
+        "NTK kernel work on {}: arch {}, C={}, N={}, {} parameters, {samples} samples, output {output_name} \
+         (three gradient sets, five {samples}x{samples} blocks, two spectra); each method in its own process",
+        robbench_nn::describe_device(device),
+        spec.arch,
+        net.channels,
+        net.cells,
+        network.parameter_count()
+    );
+    let methods = if methods.is_empty() {
+        vec![NtkMethod::Structured, NtkMethod::PerSample, NtkMethod::TorchFunc]
+    } else {
+        methods.to_vec()
+    };
+    let device_name = match device {
+        tch::Device::Cuda(n) => format!("cuda:{n}"),
+        _ => "cpu".to_string(),
+    };
+    let mut results = Vec::new();
+    for method in methods {
+        let command = match method {
+            NtkMethod::TorchFunc => {
+                let mut c = std::process::Command::new(python());
+                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stages/reference/python/ntk_tinynetwork.py");
+                c.arg(script).arg("bench").arg(dir.path().join(NTK_CHECKPOINT)).arg(dir.path().join(NTK_POINTS));
+                c.args([output_name, &device_name]);
+                c
+            }
+            _ => {
+                let mut c = std::process::Command::new(std::env::current_exe()?);
+                c.args(["bench", "ntk", "--output", output_name, "--device", &device_name, "--methods", method.name()]);
+                c.arg("--child").arg(dir.path());
+                c
+            }
+        };
+        let mut command = command;
+        // The child's messages and errors go straight to the terminal.
+        command.stderr(std::process::Stdio::inherit());
+        let out = command.output().map_err(|e| anyhow::anyhow!("cannot start the {} run: {e}", method.name()))?;
+        anyhow::ensure!(
+            out.status.success(),
+            "the {} run failed ({}; its messages are above)",
+            method.name(),
+            out.status
+        );
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        results.push((method, result));
+    }
+    let torch_seconds =
+        results.iter().find(|(m, _)| *m == NtkMethod::TorchFunc).and_then(|(_, r)| r["seconds"].as_f64());
+    let reference_trace = results.first().and_then(|(_, r)| r["clean_trace"].as_f64()).unwrap_or(f64::NAN);
+    println!("{:<11} {:>9} {:>10} {:>14} {:>18}", "method", "seconds", "peak RSS", "/ torch.func", "tr K_clean rel.");
+    for (method, r) in &results {
+        let seconds = r["seconds"].as_f64().unwrap_or(f64::NAN);
+        let rss = r["peak_rss_bytes"].as_f64().map_or("?".to_string(), |b| format!("{:.2} GB", b / 1e9));
+        let ratio = torch_seconds.map_or("-".to_string(), |t| format!("{:.3}", seconds / t));
+        let trace = r["clean_trace"].as_f64().unwrap_or(f64::NAN);
+        let agreement = (trace - reference_trace).abs() / reference_trace.abs();
+        println!("{:<11} {seconds:>9.3} {rss:>10} {ratio:>14} {agreement:>18.1e}", method.name());
+    }
+    Ok(())
+}
+
+pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<ExitCode> {
     match command {
         BenchCommand::Plan { units } => {
             let dir = tempfile::tempdir()?;
@@ -95,7 +334,9 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
                 r.units, r.plan, r.store_check, r.execute
             );
         }
+        BenchCommand::Sql { units, samples, keep } => super::bench_sql::bench_sql(units, samples, keep)?,
         BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch } => {
+            configure_one_unit(threads, &device)?;
             let device = robbench_nn::parse_device(&device)?;
             let spec = net.spec()?;
             let (arch, channels, cells) = (&spec.arch, net.channels, net.cells);
@@ -110,35 +351,61 @@ pub fn bench(command: BenchCommand) -> Result<ExitCode> {
                 });
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stages/reference/python/bench_train.py");
                 let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
-                let output = std::process::Command::new(&python)
-                    .args([
-                        script,
-                        &arch.to_string(),
-                        &channels.to_string(),
-                        &cells.to_string(),
-                        "10",
-                        &batch.to_string(),
-                        &batches.to_string(),
-                        &attack_steps.to_string(),
-                        device_name,
-                    ])
-                    .output()
-                    .map_err(|e| anyhow::anyhow!("cannot run {python} (set ROBBENCH_PYTHON): {e}"))?;
-                anyhow::ensure!(
-                    output.status.success(),
-                    "PyTorch benchmark failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-                let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-                let theirs = result["images_per_second"].as_f64().unwrap_or(f64::NAN);
-                println!(
-                    "PyTorch 2.11 on {}: {theirs:.1} images/s; robbench / PyTorch = {:.2}",
-                    result["device"],
-                    ours / theirs
-                );
+                // `lean`: the bare PGD + SGD step; `full`: also the unit's augmentation,
+                // input normalisation, clean-accuracy pass and read-outs, as robbench does.
+                for (recipe, what) in [("lean", "bare PGD+SGD step"), ("full", "the same work as robbench's step")] {
+                    let output = std::process::Command::new(&python)
+                        .args([
+                            script,
+                            &arch.to_string(),
+                            &channels.to_string(),
+                            &cells.to_string(),
+                            "10",
+                            &batch.to_string(),
+                            &batches.to_string(),
+                            &attack_steps.to_string(),
+                            device_name,
+                            recipe,
+                        ])
+                        .output()
+                        .map_err(|e| anyhow::anyhow!("cannot run {python} (set ROBBENCH_PYTHON): {e}"))?;
+                    anyhow::ensure!(
+                        output.status.success(),
+                        "PyTorch benchmark failed: {}",
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                    let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+                    let theirs = result["images_per_second"].as_f64().unwrap_or(f64::NAN);
+                    println!(
+                        "PyTorch 2.11 on {} ({what}): {theirs:.1} images/s; robbench / PyTorch = {:.2}",
+                        result["device"],
+                        ours / theirs
+                    );
+                }
             }
         }
+        BenchCommand::Throughput { recipe, jobs, batch, batches, device } => {
+            super::parallel::configure(Jobs::Auto, threads, super::parallel::device_kind(&device)?)?;
+            let args = super::throughput::ThroughputArgs { recipes: recipe, jobs, threads, batch, batches, device };
+            super::throughput::throughput(&args)?;
+        }
+        BenchCommand::Contention { net, batch, batches, busy } => {
+            let args = super::throughput::ContentionArgs {
+                arch: net.arch,
+                channels: net.channels,
+                cells: net.cells,
+                batch,
+                batches,
+                busy,
+            };
+            super::throughput::contention(&args)?;
+        }
+        BenchCommand::Ntk { net, samples, output, methods, device, child } => {
+            configure_one_unit(threads, &device)?;
+            bench_ntk(&net, samples, output, &methods, &device, child.as_deref())?;
+        }
         BenchCommand::Autoattack { net, checkpoint, images, size, eps, device } => {
+            configure_one_unit(threads, &device)?;
             let device = robbench_nn::parse_device(&device)?;
             let spec = net.spec()?;
             let t = robbench_stages::benchmark_autoattack(&spec, checkpoint.as_deref(), images, size, eps, device)?;

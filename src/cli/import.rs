@@ -98,7 +98,7 @@ pub fn import(store: &Path, command: ImportCommand) -> Result<ExitCode> {
     let (pipeline, config) = import_pipeline(&source)?;
     let plan = pipeline.plan(&config)?;
     let store = Store::open(store)?;
-    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs: 1, shard: None, device: None })?;
+    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs: 1, shard: None, device: None, primary: false })?;
     for unit in &report.record.units {
         match &unit.error {
             Some(error) => {

@@ -1,18 +1,21 @@
 //! Subcommand implementations.
 
 pub mod bench;
+pub mod bench_sql;
 pub mod import;
+pub mod parallel;
+pub mod report;
 pub mod run;
 pub mod search;
+pub mod slurm;
 pub mod space;
-pub mod sql;
-pub mod store;
+pub mod throughput;
 
 use anyhow::Result;
 use robbench_pipeline::Config;
 use robbench_stages::DEFAULT_CONFIG;
 
-use crate::ConfigArgs;
+use robbench::light::ConfigArgs;
 
 /// The raw (not yet validated) config named by the arguments.
 pub fn load_config(args: &ConfigArgs) -> Result<Config> {
@@ -24,6 +27,16 @@ pub fn load_config(args: &ConfigArgs) -> Result<Config> {
         config.set(assignment)?;
     }
     Ok(config)
+}
+
+/// The hash of the config the arguments name, when they name one: runs are
+/// found by it, and only the stages know a config's normalised form.
+pub fn config_hash(args: &ConfigArgs) -> Result<Option<String>> {
+    if !args.is_given() {
+        return Ok(None);
+    }
+    let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
+    Ok(Some(pipeline.plan(&load_config(args)?)?.config_hash))
 }
 
 /// Parses `i/n` into a 0-based shard index and count.

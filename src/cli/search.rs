@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
-use robbench_pipeline::sql::{Catalog, query};
-use robbench_pipeline::{Config, RunOptions, Store, UnitStatus, execute, runs};
-use robbench_stages::import::IMPORT_STAGE;
+use anyhow::Result;
+use robbench_pipeline::compact::Completeness;
+use robbench_pipeline::sql::{Catalog, RunChoice, choose_run, query};
+use robbench_pipeline::{Config, RunOptions, Store, execute};
 use robbench_stages::search::{SearchData, search_config, search_pipeline};
 
 /// The embedded default search config.
@@ -40,29 +40,29 @@ pub fn search(store: &Path, args: &SearchArgs) -> Result<ExitCode> {
     }
     let cfg = search_config(&raw)?;
     let store = Store::open(store)?;
-    let all = runs::list(&store)?;
-    let chosen = match &args.run {
-        Some(id) => all.iter().find(|r| &r.run_id == id).cloned().with_context(|| format!("no run `{id}`"))?,
-        None => all
-            .iter()
-            .rev()
-            .find(|r| r.units.iter().any(|u| u.stage == "evaluate" && u.status != UnitStatus::Failed))
-            .or(all.last())
-            .cloned()
-            .context("the store holds no runs: import a benchmark first (`robbench import nasrobbench201-html`)")?,
+    // `evaluations` come from the chosen (default: latest complete) run;
+    // imported benchmarks are visible from any run, or from none.
+    let choice = match &args.run {
+        Some(id) => RunChoice::Id(id),
+        None => RunChoice::Latest,
     };
-    let catalog = Arc::new(Catalog::new(&store, chosen, all, &[IMPORT_STAGE]));
+    let chosen = choose_run(&store, choice)?;
+    let catalog = Arc::new(Catalog::new(&store, chosen, Completeness::Whole));
     let data = SearchData::load(&catalog, &cfg)?;
     let pipeline = search_pipeline(data)?;
     let plan = pipeline.plan(&raw)?;
-    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs: args.jobs, shard: None, device: None })?;
+    let report =
+        execute(&pipeline, &plan, &store, &RunOptions { jobs: args.jobs, shard: None, device: None, primary: false })?;
     let failed = report.failed();
     for unit in &failed {
         eprintln!("robbench: search {} failed: {}", unit.label, unit.error.as_deref().unwrap_or(""));
     }
-    let (executed, reused) = report.summary().iter().fold((0, 0), |acc, s| (acc.0 + s.1, acc.1 + s.2));
-    println!("run {}: {executed} search unit(s) executed, {reused} reused", report.record.run_id);
-    let catalog = Arc::new(Catalog::new(&store, report.record.clone(), runs::list(&store)?, &[]));
+    let (executed, reused) = report.summary().iter().fold((0, 0), |acc, s| (acc.0 + s.1[0], acc.1 + s.1[1]));
+    println!(
+        "run {id}: {executed} search unit(s) executed, {reused} reused (query it with `robbench sql --run {id}`)",
+        id = report.record.run_id
+    );
+    let catalog = Arc::new(Catalog::new(&store, Some(report.record.run_id.clone()), Completeness::Whole));
     let (_, batches) = query(
         catalog,
         "SELECT r.objective, r.algorithm, count(*) AS trials, round(median(r.regret), 4) AS median_regret,

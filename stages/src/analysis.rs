@@ -15,8 +15,15 @@ use serde_json::json;
 use robbench_published::Input;
 
 use crate::config::AnalysisConfig;
+use crate::reads::{paths, read};
 
 pub struct Analysis;
+
+/// What the `analysis` unit reads.
+#[derive(serde::Deserialize)]
+struct AnalysisReads {
+    analysis: AnalysisConfig,
+}
 
 /// (name, dataset) → arch index → values over seeds.
 type Series = BTreeMap<(String, String), BTreeMap<i64, Vec<f64>>>;
@@ -65,7 +72,7 @@ impl Stage for Analysis {
         Ok(vec![UnitSpec {
             label: "correlations".into(),
             params: json!({ "reference_blake3": reference }),
-            config_keys: vec!["analysis"],
+            config_keys: paths::<AnalysisReads>(),
             inputs,
             shard_group: None,
         }])
@@ -123,9 +130,9 @@ impl Stage for Analysis {
                 }
             }
         }
-        let cfg: AnalysisConfig = unit.config().typed("analysis")?;
+        let cfg = read::<AnalysisReads>(unit.config())?.analysis;
         if let Some(zero_cost) = &cfg.zero_cost {
-            add_zero_cost(zero_cost, &cfg.reference_dataset, &mut scores)?;
+            add_zero_cost(zero_cost, cfg.reference_dataset.as_str(), &mut scores)?;
         }
         if let Some(reference) = &cfg.reference {
             add_reference(reference, &cfg, &scores, &mut metrics)?;
@@ -175,7 +182,7 @@ impl Stage for Analysis {
 fn add_reference(reference: &Input, cfg: &AnalysisConfig, scores: &Series, metrics: &mut Series) -> Result<()> {
     let records = robbench_analysis::import_nasrobbench201_html(reference, cfg.reference_ops.as_ref())?;
     let mut released: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.dataset == cfg.reference_dataset) {
+    for r in records.iter().filter(|r| r.dataset == cfg.reference_dataset.as_str()) {
         let name = format!("nas-robbench-201/{}:{}", r.dataset, crate::import::metric_name(&r.metric, r.eps));
         released.entry(name).or_default().insert(r.arch_index as i64, r.value);
     }

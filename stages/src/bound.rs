@@ -13,10 +13,19 @@ use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{BOUNDS, TableDef};
 use tch::Tensor;
 
-use crate::config::{BoundConfig, NtkConfig};
+use crate::config::BoundConfig;
 use crate::ntk::KERNELS_FILE;
+use crate::reads::{paths, read};
 
 pub struct Bound;
+
+/// What a `bound` unit reads.
+#[derive(serde::Deserialize)]
+struct BoundReads {
+    bound: BoundConfig,
+    #[serde(rename = "ntk.betas")]
+    betas: Vec<f64>,
+}
 
 impl Stage for Bound {
     fn name(&self) -> &'static str {
@@ -39,7 +48,7 @@ impl Stage for Bound {
             .map(|k| UnitSpec {
                 label: k.label.to_string(),
                 params: k.params.clone(),
-                config_keys: vec!["bound", "ntk.betas"],
+                config_keys: paths::<BoundReads>(),
                 inputs: vec![k.unit],
                 shard_group: Some(format!("arch {}", k.params["arch_index"])),
             })
@@ -48,8 +57,7 @@ impl Stage for Bound {
 
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let params = unit.params().clone();
-        let cfg: BoundConfig = unit.config().typed("bound")?;
-        let betas = unit.config().typed::<NtkConfig>("ntk")?.betas;
+        let BoundReads { bound: cfg, betas } = read(unit.config())?;
         let kernels: HashMap<String, Tensor> =
             Tensor::read_safetensors(unit.input("ntk")?.file(KERNELS_FILE))?.into_iter().collect();
         let get = |name: &str| kernels.get(name).with_context(|| format!("kernel file has no `{name}`"));

@@ -9,6 +9,12 @@
 //! | `fgsm-beats-pgd` | single-step FGSM does better than iterative PGD at the same ε |
 //! | `square-beats-white-box` | black-box Square breaks points that APGD-CE, APGD-T and FAB-T all failed on (more than `checks.square_max_gain`) |
 //! | `pgd-beats-autoattack` | on the images AutoAttack ran on, PGD at the same ε does better than AutoAttack by more than `checks.tolerance` |
+//!
+//! and training health, from the `training` log:
+//!
+//! | kind | flagged when |
+//! |---|---|
+//! | `training-at-chance` | after `checks.chance_after` of the epochs, the clean training accuracy never exceeds chance (1/classes) by more than `checks.chance_margin` |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,13 +22,24 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
 use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{ALERTS, EVALUATION_SAMPLES, EVALUATIONS, TableDef};
+use robbench_schemas::{ALERTS, DATASETS, EVALUATION_SAMPLES, EVALUATIONS, TRAINING, TableDef};
 use serde_json::json;
 
 use crate::config::ChecksConfig;
+use crate::data::prepared_for;
 use crate::evaluate::SWEEP;
+use crate::reads::{paths, read};
 
 pub struct Checks;
+
+/// What a `checks` unit reads.
+#[derive(serde::Deserialize)]
+struct ChecksReads {
+    checks: ChecksConfig,
+}
+
+/// Kind of the training-health alert.
+pub const TRAINING_AT_CHANCE: &str = "training-at-chance";
 
 /// One `evaluations` row, as the checks need it.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +63,30 @@ pub struct Outcome {
 /// An alert: its kind and the numbers behind it.
 pub type Alert = (&'static str, String);
 
+/// The training-health alert of a model whose clean training accuracy per
+/// epoch (in epoch order, every epoch) is `clean_accuracy`, on `classes` classes.
+pub fn training_alerts(clean_accuracy: &[f64], classes: usize, cfg: &ChecksConfig) -> Vec<Alert> {
+    let epochs = clean_accuracy.len();
+    if epochs == 0 || classes == 0 {
+        return Vec::new();
+    }
+    // The first epoch checked: the first one after `chance_after` of the run.
+    let first = ((cfg.chance_after * epochs as f64).floor() as usize + 1).min(epochs);
+    let best = clean_accuracy[first - 1..].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let chance = 1.0 / classes as f64;
+    if best <= chance + cfg.chance_margin {
+        vec![(
+            TRAINING_AT_CHANCE,
+            format!(
+                "clean training accuracy at most {best:.3} from epoch {first} of {epochs} on; chance is {chance:.3} (1/{classes}), allowed margin {}",
+                cfg.chance_margin
+            ),
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
 /// The alerts a model's evaluations (`rows`, and per image `outcomes`) raise under `cfg`.
 pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Vec<Alert> {
     let by_eps = |attack: &str| -> BTreeMap<u64, f64> {
@@ -55,16 +96,16 @@ pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Ve
 
     let mut sweep: Vec<(f64, f64)> = rows.iter().filter(|r| r.attack == SWEEP).map(|r| (r.eps, r.accuracy)).collect();
     sweep.sort_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some(&(eps, acc)) = sweep.last() {
-        if acc > cfg.sweep_max_accuracy {
-            out.push((
-                "sweep-not-zero",
-                format!(
-                    "PGD accuracy {acc:.3} at eps {eps}/255, the sweep's largest (allowed: {})",
-                    cfg.sweep_max_accuracy
-                ),
-            ));
-        }
+    if let Some(&(eps, acc)) = sweep.last()
+        && acc > cfg.sweep_max_accuracy
+    {
+        out.push((
+            "sweep-not-zero",
+            format!(
+                "PGD accuracy {acc:.3} at eps {eps}/255, the sweep's largest (allowed: {})",
+                cfg.sweep_max_accuracy
+            ),
+        ));
     }
     for pair in sweep.windows(2) {
         let ((e0, a0), (e1, a1)) = (pair[0], pair[1]);
@@ -78,29 +119,24 @@ pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Ve
 
     let pgd = by_eps("pgd");
     for (bits, fgsm) in by_eps("fgsm") {
-        if let Some(&pgd) = pgd.get(&bits) {
-            if fgsm + cfg.tolerance < pgd {
-                let eps = f64::from_bits(bits);
-                out.push((
-                    "fgsm-beats-pgd",
-                    format!("at eps {eps}/255 FGSM accuracy {fgsm:.3} < PGD accuracy {pgd:.3}"),
-                ));
-            }
+        if let Some(&pgd) = pgd.get(&bits)
+            && fgsm + cfg.tolerance < pgd
+        {
+            let eps = f64::from_bits(bits);
+            out.push(("fgsm-beats-pgd", format!("at eps {eps}/255 FGSM accuracy {fgsm:.3} < PGD accuracy {pgd:.3}")));
         }
     }
 
     let white_box = by_eps("fab-t");
     for (bits, square) in by_eps("square") {
-        if let Some(&white) = white_box.get(&bits) {
-            if white - square > cfg.square_max_gain {
-                let eps = f64::from_bits(bits);
-                out.push((
-                    "square-beats-white-box",
-                    format!(
-                        "at eps {eps}/255 Square lowered AutoAttack's white-box accuracy {white:.3} to {square:.3}"
-                    ),
-                ));
-            }
+        if let Some(&white) = white_box.get(&bits)
+            && white - square > cfg.square_max_gain
+        {
+            let eps = f64::from_bits(bits);
+            out.push((
+                "square-beats-white-box",
+                format!("at eps {eps}/255 Square lowered AutoAttack's white-box accuracy {white:.3} to {square:.3}"),
+            ));
         }
     }
 
@@ -138,40 +174,50 @@ impl Stage for Checks {
         "checks"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn upstream(&self) -> &'static [&'static str] {
-        &["evaluate"]
+        &["prepare", "train", "evaluate"]
     }
     fn tables(&self) -> Vec<&'static TableDef> {
         vec![&ALERTS]
     }
 
-    /// One unit per trained model, over all of its evaluations.
+    /// One unit per trained model, over its training log and all of its evaluations.
     fn plan(&self, _config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        let mut models: BTreeMap<String, (serde_json::Value, Vec<_>)> = BTreeMap::new();
+        let identity = |p: &serde_json::Value| json!({ "arch_index": p["arch_index"], "dataset": p["dataset"], "seed": p["seed"] });
+        let mut evaluations: BTreeMap<String, Vec<_>> = BTreeMap::new();
         for unit in up.units("evaluate") {
-            let p = &unit.params;
-            let model = json!({ "arch_index": p["arch_index"], "dataset": p["dataset"], "seed": p["seed"] });
-            models.entry(model.to_string()).or_insert_with(|| (model, Vec::new())).1.push(unit.unit);
+            evaluations.entry(identity(unit.params).to_string()).or_default().push(unit.unit);
         }
-        Ok(models
-            .into_values()
-            .map(|(model, inputs)| UnitSpec {
-                label: format!("arch {} · {} · seed {}", model["arch_index"], model["dataset"], model["seed"]),
-                shard_group: Some(format!("arch {}", model["arch_index"])),
-                params: model,
-                config_keys: vec!["checks"],
-                inputs,
+        up.units("train")
+            .iter()
+            .map(|trained| {
+                let model = identity(trained.params);
+                let mut inputs = vec![prepared_for(up, trained)?.unit, trained.unit];
+                inputs.extend(evaluations.remove(&model.to_string()).unwrap_or_default());
+                Ok(UnitSpec {
+                    label: format!(
+                        "arch {} · {} · seed {}",
+                        model["arch_index"],
+                        model["dataset"].as_str().unwrap_or("?"),
+                        model["seed"]
+                    ),
+                    shard_group: Some(format!("arch {}", model["arch_index"])),
+                    params: model,
+                    config_keys: paths::<ChecksReads>(),
+                    inputs,
+                })
             })
-            .collect())
+            .collect()
     }
 
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
-        let cfg: ChecksConfig = unit.config().typed("checks")?;
+        let cfg = read::<ChecksReads>(unit.config())?.checks;
+        let mut found = training_alerts(&clean_training_accuracy(unit)?, train_classes(unit)?, &cfg);
         let mut rows = Vec::new();
         let mut outcomes = Vec::new();
-        for input in unit.inputs() {
+        for input in unit.inputs().iter().filter(|i| i.stage == "evaluate") {
             for batch in input.read_table(&EVALUATIONS)? {
                 let column = |name: &str| {
                     batch.column_by_name(name).with_context(|| format!("evaluations has no column {name}"))
@@ -205,7 +251,7 @@ impl Stage for Checks {
                 }
             }
         }
-        let found = alerts(&rows, &outcomes, &cfg);
+        found.extend(alerts(&rows, &outcomes, &cfg));
         let params = unit.params().clone();
         let n = found.len();
         let batch = ALERTS.batch(vec![
@@ -217,6 +263,61 @@ impl Stage for Checks {
         ])?;
         unit.write_table(&ALERTS, &[batch])
     }
+}
+
+/// One line per network of the catalog's run whose training stayed at
+/// chance level (the `training-at-chance` alerts), for the run summary.
+pub fn training_warnings(catalog: std::sync::Arc<robbench_pipeline::sql::Catalog>) -> Result<Vec<String>> {
+    let (_, batches) = robbench_pipeline::sql::query(
+        catalog,
+        &format!(
+            "SELECT arch_index, dataset, seed, detail FROM alerts WHERE kind = '{TRAINING_AT_CHANCE}'
+             ORDER BY dataset, arch_index, seed"
+        ),
+    )?;
+    let mut lines = Vec::new();
+    for batch in &batches {
+        let arch = batch.column(0).as_any().downcast_ref::<Int64Array>().context("arch_index")?;
+        let dataset = batch.column(1).as_any().downcast_ref::<StringArray>().context("dataset")?;
+        let seed = batch.column(2).as_any().downcast_ref::<Int64Array>().context("seed")?;
+        let detail = batch.column(3).as_any().downcast_ref::<StringArray>().context("detail")?;
+        for i in 0..batch.num_rows() {
+            lines.push(format!(
+                "arch {} · {} · seed {} trained to chance level ({TRAINING_AT_CHANCE}): {}",
+                arch.value(i),
+                dataset.value(i),
+                seed.value(i),
+                detail.value(i)
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+/// The model's clean training accuracy per epoch, in epoch order.
+fn clean_training_accuracy(unit: &UnitContext<'_>) -> Result<Vec<f64>> {
+    let mut epochs = Vec::new();
+    for batch in unit.input("train")?.read_table(&TRAINING)? {
+        let column = |name: &str| batch.column_by_name(name).with_context(|| format!("training has no column {name}"));
+        let epoch = column("epoch")?.as_any().downcast_ref::<Int64Array>().context("epoch")?;
+        let accuracy = column("train_clean_acc")?.as_any().downcast_ref::<Float64Array>().context("train_clean_acc")?;
+        epochs.extend((0..batch.num_rows()).map(|i| (epoch.value(i), accuracy.value(i))));
+    }
+    epochs.sort_by_key(|e| e.0);
+    Ok(epochs.into_iter().map(|e| e.1).collect())
+}
+
+/// Classes of the dataset the model was trained on.
+fn train_classes(unit: &UnitContext<'_>) -> Result<usize> {
+    for batch in unit.input("prepare")?.read_table(&DATASETS)? {
+        let column = |name: &str| batch.column_by_name(name).with_context(|| format!("datasets has no column {name}"));
+        let split = column("split")?.as_any().downcast_ref::<StringArray>().context("split")?;
+        let classes = column("classes")?.as_any().downcast_ref::<Int64Array>().context("classes")?;
+        if let Some(i) = (0..batch.num_rows()).find(|&i| split.value(i) == "train") {
+            return Ok(classes.value(i) as usize);
+        }
+    }
+    anyhow::bail!("the prepared dataset has no train split in `datasets`")
 }
 
 #[cfg(test)]
@@ -288,5 +389,31 @@ mod tests {
         // where it beats PGD's accuracy over all four images (0.5).
         assert!(flagged(outcomes("autoattack", 2, &[true, false])).is_empty());
         assert!(flagged(outcomes("autoattack", 2, &[true, true])).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod training_health {
+    use super::*;
+
+    fn flagged(accuracy: &[f64]) -> bool {
+        !training_alerts(accuracy, 10, &ChecksConfig::default()).is_empty()
+    }
+
+    #[test]
+    fn a_network_still_at_chance_after_half_the_epochs_is_flagged() {
+        // Chance is 0.1; the default margin is 0.05.
+        assert!(flagged(&[0.1, 0.11, 0.1, 0.12, 0.1, 0.09]));
+        assert_eq!(training_alerts(&[0.1; 6], 10, &ChecksConfig::default())[0].0, TRAINING_AT_CHANCE);
+        // Learning in the second half clears it, early luck does not.
+        assert!(!flagged(&[0.1, 0.1, 0.1, 0.2, 0.3, 0.4]));
+        assert!(flagged(&[0.4, 0.3, 0.2, 0.1, 0.1, 0.1]));
+        // Only the epochs from `chance_after` on count.
+        let late = ChecksConfig { chance_after: 1.0, ..ChecksConfig::default() };
+        assert!(training_alerts(&[0.1, 0.1, 0.1, 0.1, 0.1, 0.5], 10, &late).is_empty());
+        assert!(!training_alerts(&[0.5, 0.5, 0.5, 0.5, 0.5, 0.1], 10, &late).is_empty());
+        // Chance depends on the classes: 0.4 is chance-level for 2 classes, not for 10.
+        assert!(!training_alerts(&[0.4; 4], 2, &ChecksConfig::default()).is_empty());
+        assert!(!flagged(&[0.4; 4]));
     }
 }

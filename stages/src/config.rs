@@ -3,6 +3,8 @@
 //! `configs/default.toml` is embedded in the binary; any file may omit keys,
 //! which then take the defaults below (the paper's recipe where one exists).
 
+use std::path::Path;
+
 use robbench_pipeline::{Config, ConfigError, ConfigSchema, invalid};
 use robbench_published::Input;
 use serde::{Deserialize, Serialize};
@@ -27,7 +29,7 @@ pub struct Experiment {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatasetConfig {
-    pub name: String,
+    pub name: DatasetName,
     pub root: String,
     pub seed: u64,
     pub classes: usize,
@@ -39,7 +41,7 @@ pub struct DatasetConfig {
 impl Default for DatasetConfig {
     fn default() -> Self {
         DatasetConfig {
-            name: "cifar10".into(),
+            name: DatasetName::Cifar10,
             root: String::new(),
             seed: 0,
             classes: 10,
@@ -53,19 +55,54 @@ impl Default for DatasetConfig {
 impl DatasetConfig {
     /// (classes, input size) of the configured dataset.
     pub fn shape(&self) -> (usize, usize) {
-        match self.name.as_str() {
-            "cifar10" => (10, 32),
-            "cifar100" => (100, 32),
-            "imagenet16-120" => (120, 16),
-            _ => (self.classes, self.image_size),
+        self.name.shape(self.classes, self.image_size)
+    }
+}
+
+/// The datasets robbench prepares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetName {
+    /// Generated from `dataset.seed`; reads no files.
+    Synthetic,
+    Cifar10,
+    Cifar100,
+    #[serde(rename = "imagenet16-120")]
+    Imagenet16_120,
+}
+
+impl DatasetName {
+    /// The name in configs, tables and unit parameters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetName::Synthetic => "synthetic",
+            DatasetName::Cifar10 => "cifar10",
+            DatasetName::Cifar100 => "cifar100",
+            DatasetName::Imagenet16_120 => "imagenet16-120",
         }
+    }
+
+    /// (classes, input size); the synthetic dataset's are configured.
+    pub fn shape(self, synthetic_classes: usize, synthetic_size: usize) -> (usize, usize) {
+        match self {
+            DatasetName::Synthetic => (synthetic_classes, synthetic_size),
+            DatasetName::Cifar10 => (10, 32),
+            DatasetName::Cifar100 => (100, 32),
+            DatasetName::Imagenet16_120 => (120, 16),
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ArchitecturesConfig {
-    pub select: String,
+    pub select: Selection,
     pub indices: Vec<usize>,
     pub strings: Vec<String>,
     pub sample_size: usize,
@@ -75,13 +112,27 @@ pub struct ArchitecturesConfig {
 impl Default for ArchitecturesConfig {
     fn default() -> Self {
         ArchitecturesConfig {
-            select: "unique".into(),
+            select: Selection::Unique,
             indices: vec![],
             strings: vec![],
             sample_size: 0,
             sample_seed: 0,
         }
     }
+}
+
+/// Which NAS-Bench-201 cells an experiment uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Selection {
+    /// `architectures.indices`.
+    Indices,
+    /// `architectures.strings`.
+    Strings,
+    /// The 6,466 isomorphism-class representatives.
+    Unique,
+    /// `architectures.sample_size` of those, drawn with `architectures.sample_seed`.
+    Sample,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -215,7 +266,7 @@ impl Default for PgdConfig {
 pub struct AutoAttackConfig {
     pub eps: Vec<f64>,
     /// `standard` (APGD-CE, APGD-T, FAB-T, Square) or `rand` (APGD-CE, APGD-DLR with EOT).
-    pub version: String,
+    pub version: AutoAttackVersion,
     /// Attack the first `samples` evaluated images (0 = all of `evaluation.samples`).
     pub samples: usize,
     pub seed: u64,
@@ -236,7 +287,7 @@ impl Default for AutoAttackConfig {
         let reference = robbench_attacks::AutoAttackConfig::default();
         AutoAttackConfig {
             eps: vec![reference.eps * 255.0],
-            version: "standard".into(),
+            version: AutoAttackVersion::Standard,
             samples: 0,
             seed: reference.seed,
             apgd_steps: reference.apgd_steps,
@@ -248,6 +299,34 @@ impl Default for AutoAttackConfig {
             square_restarts: reference.square_restarts,
             square_p_init: reference.square_p_init,
             eot_iter: reference.eot_iter,
+        }
+    }
+}
+
+/// Which attacks AutoAttack runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoAttackVersion {
+    /// APGD-CE, APGD-T, FAB-T, Square.
+    Standard,
+    /// APGD-CE and APGD-DLR with EOT, for randomized classifiers.
+    Rand,
+}
+
+impl AutoAttackVersion {
+    /// The attack library's version.
+    pub fn attacks(self) -> robbench_attacks::Version {
+        match self {
+            AutoAttackVersion::Standard => robbench_attacks::Version::Standard,
+            AutoAttackVersion::Rand => robbench_attacks::Version::Rand,
+        }
+    }
+
+    /// Fewest classes the version's targeted and DLR losses need.
+    fn min_classes(self) -> usize {
+        match self {
+            AutoAttackVersion::Standard => 4,
+            AutoAttackVersion::Rand => 3,
         }
     }
 }
@@ -280,11 +359,22 @@ pub struct ChecksConfig {
     /// Largest fraction of points that Square may break after every
     /// white-box attack failed on them.
     pub square_max_gain: f64,
+    /// Training health: after this fraction of the epochs, a network whose
+    /// clean training accuracy never exceeds chance (1/classes) by more than
+    /// `chance_margin` is flagged `training-at-chance`.
+    pub chance_after: f64,
+    pub chance_margin: f64,
 }
 
 impl Default for ChecksConfig {
     fn default() -> Self {
-        ChecksConfig { sweep_max_accuracy: 0.0, tolerance: 0.02, square_max_gain: 0.0 }
+        ChecksConfig {
+            sweep_max_accuracy: 0.0,
+            tolerance: 0.02,
+            square_max_gain: 0.0,
+            chance_after: 0.5,
+            chance_margin: 0.05,
+        }
     }
 }
 
@@ -295,11 +385,11 @@ pub struct NtkConfig {
     /// Kernel size: the first `samples` images of the prepared train split.
     pub samples: usize,
     /// `init` (the training seed's initialisation) and/or `trained`.
-    pub weights: Vec<String>,
+    pub weights: Vec<NtkWeights>,
     /// `sum` (sum of logits), `label` (each sample's label logit) or `per-logit`.
-    pub output: String,
+    pub output: NtkOutputKind,
     /// The attack A_ε applied to the network itself: `fgsm` or `pgd`.
-    pub attack: String,
+    pub attack: NtkAttack,
     pub eps: f64,
     pub steps: usize,
     pub step_size: f64,
@@ -316,9 +406,9 @@ impl Default for NtkConfig {
         NtkConfig {
             enabled: true,
             samples: 64,
-            weights: vec!["init".into()],
-            output: "sum".into(),
-            attack: "pgd".into(),
+            weights: vec![NtkWeights::Init],
+            output: NtkOutputKind::Sum,
+            attack: NtkAttack::Pgd,
             eps: 8.0,
             steps: 10,
             step_size: 2.0,
@@ -326,6 +416,45 @@ impl Default for NtkConfig {
             bn_calibration: 256,
         }
     }
+}
+
+/// Which weights an NTK unit differentiates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NtkWeights {
+    /// The training seed's initialisation.
+    Init,
+    /// The trained checkpoint.
+    Trained,
+}
+
+impl NtkWeights {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NtkWeights::Init => "init",
+            NtkWeights::Trained => "trained",
+        }
+    }
+}
+
+/// Which scalar(s) of the network output the NTK differentiates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NtkOutputKind {
+    /// The sum of the logits.
+    Sum,
+    /// Each sample's label logit.
+    Label,
+    /// Every logit (a kernel of size samples × classes).
+    PerLogit,
+}
+
+/// The attack A_ε an NTK unit applies to the network itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NtkAttack {
+    Fgsm,
+    Pgd,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -355,7 +484,7 @@ pub struct AnalysisConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_ops: Option<Input>,
     /// Which of its datasets to compare with: cifar10 | cifar100 | imagenet16-120.
-    pub reference_dataset: String,
+    pub reference_dataset: ReleasedDataset,
     /// NAS-Bench-Suite-Zero proxy scores (CSV) for `reference_dataset`, added
     /// as scores `zero-cost:<proxy>` for the same architectures.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -364,7 +493,33 @@ pub struct AnalysisConfig {
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
-        AnalysisConfig { reference: None, reference_ops: None, reference_dataset: "cifar10".into(), zero_cost: None }
+        AnalysisConfig {
+            reference: None,
+            reference_ops: None,
+            reference_dataset: ReleasedDataset::Cifar10,
+            zero_cost: None,
+        }
+    }
+}
+
+/// The datasets NAS-RobBench-201 and NAS-Bench-Suite-Zero released results for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleasedDataset {
+    Cifar10,
+    Cifar100,
+    #[serde(rename = "imagenet16-120")]
+    Imagenet16_120,
+}
+
+impl ReleasedDataset {
+    /// The name the released files use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleasedDataset::Cifar10 => "cifar10",
+            ReleasedDataset::Cifar100 => "cifar100",
+            ReleasedDataset::Imagenet16_120 => "imagenet16-120",
+        }
     }
 }
 
@@ -379,47 +534,94 @@ impl ConfigSchema for ExperimentSchema {
     }
 }
 
-const DATASETS: &[&str] = &["synthetic", "cifar10", "cifar100", "imagenet16-120"];
-const SELECTIONS: &[&str] = &["indices", "strings", "unique", "sample"];
-
 impl Experiment {
-    /// Checks values serde cannot: ranges, names, combinations.
+    /// Checks values serde cannot: ranges, orderings, files, combinations.
+    /// Every refusal names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_dataset()?;
+        self.validate_architectures()?;
+        positive("model.channels", self.model.channels)?;
+        positive("model.cells", self.model.cells)?;
+        self.validate_train()?;
+        self.validate_evaluation()?;
+        self.validate_checks()?;
+        self.validate_ntk()?;
+        let b = &self.bound;
+        if !(b.delta > 0.0 && b.delta < 1.0) {
+            return Err(invalid("bound.delta", "must be in (0, 1)"));
+        }
+        if !(b.depth_factor > 0.0 && b.depth_factor.is_finite()) {
+            return Err(invalid("bound.depth_factor", "must be a positive number"));
+        }
+        let a = &self.analysis;
+        for (key, input) in [
+            ("analysis.reference", &a.reference),
+            ("analysis.reference_ops", &a.reference_ops),
+            ("analysis.zero_cost", &a.zero_cost),
+        ] {
+            if let Some(Input::File(path)) = input
+                && !path.is_file()
+            {
+                return Err(invalid(key, &format!("{} is not a file", path.display())));
+            }
+        }
+        if a.reference_ops.is_some() && a.reference.is_none() {
+            return Err(invalid("analysis.reference_ops", "is the ops file of analysis.reference, which is not set"));
+        }
+        Ok(())
+    }
+
+    fn validate_dataset(&self) -> Result<(), ConfigError> {
         let d = &self.dataset;
-        if !DATASETS.contains(&d.name.as_str()) {
-            return Err(invalid("dataset.name", &format!("`{}` is not one of {}", d.name, DATASETS.join(", "))));
-        }
-        if d.name != "synthetic" && d.root.is_empty() {
-            return Err(invalid("dataset.root", &format!("dataset `{}` needs the directory of its files", d.name)));
-        }
-        if d.name == "synthetic" {
+        if d.name == DatasetName::Synthetic {
+            if !d.root.is_empty() {
+                return Err(invalid(
+                    "dataset.root",
+                    "the synthetic dataset is generated and reads no files: leave it empty",
+                ));
+            }
             if ![16, 32].contains(&d.image_size) {
                 return Err(invalid("dataset.image_size", "must be 16 or 32"));
             }
             if !(2..=1000).contains(&d.classes) {
                 return Err(invalid("dataset.classes", "must be between 2 and 1000"));
             }
-            if d.train_size == 0 || d.test_size == 0 {
+            positive("dataset.train_size", d.train_size).map_err(|_| {
+                invalid("dataset.train_size", "the synthetic dataset needs an explicit size (at least 1)")
+            })?;
+            positive("dataset.test_size", d.test_size).map_err(|_| {
+                invalid("dataset.test_size", "the synthetic dataset needs an explicit size (at least 1)")
+            })?;
+            return Ok(());
+        }
+        if d.root.is_empty() {
+            return Err(invalid("dataset.root", &format!("dataset `{}` needs the directory of its files", d.name)));
+        }
+        robbench_data::check_files(d.name.as_str(), Path::new(&d.root))
+            .map_err(|e| invalid("dataset.root", &e.to_string()))?;
+        let classes = d.shape().0;
+        for (key, size) in [("dataset.train_size", d.train_size), ("dataset.test_size", d.test_size)] {
+            if size != 0 && size < classes {
                 return Err(invalid(
-                    "dataset.train_size",
-                    "the synthetic dataset needs explicit train_size and test_size",
+                    key,
+                    &format!(
+                        "a class-balanced subset of {size} images cannot hold {classes} classes (0 = the whole split)"
+                    ),
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn validate_architectures(&self) -> Result<(), ConfigError> {
         let a = &self.architectures;
-        if !SELECTIONS.contains(&a.select.as_str()) {
-            return Err(invalid(
-                "architectures.select",
-                &format!("`{}` is not one of {}", a.select, SELECTIONS.join(", ")),
-            ));
-        }
         if let Some(bad) = a.indices.iter().find(|&&i| i >= 15_625) {
             return Err(invalid("architectures.indices", &format!("{bad} is not a NAS-Bench-201 index (0..15624)")));
         }
-        match a.select.as_str() {
-            "indices" if a.indices.is_empty() => return Err(invalid("architectures.indices", "is empty")),
-            "strings" if a.strings.is_empty() => return Err(invalid("architectures.strings", "is empty")),
-            "sample" if !(1..=6466).contains(&a.sample_size) => {
+        match a.select {
+            Selection::Indices if a.indices.is_empty() => return Err(invalid("architectures.indices", "is empty")),
+            Selection::Strings if a.strings.is_empty() => return Err(invalid("architectures.strings", "is empty")),
+            Selection::Sample if !(1..=6466).contains(&a.sample_size) => {
                 return Err(invalid("architectures.sample_size", "must be between 1 and 6466"));
             }
             _ => {}
@@ -427,46 +629,44 @@ impl Experiment {
         for s in &a.strings {
             s.parse::<robbench_space::Arch>().map_err(|e| invalid("architectures.strings", &e.to_string()))?;
         }
-        if self.model.channels < 1 || self.model.cells < 1 {
-            return Err(invalid("model", "channels and cells must be at least 1"));
-        }
+        Ok(())
+    }
+
+    fn validate_train(&self) -> Result<(), ConfigError> {
         let t = &self.train;
         if t.seeds.is_empty() {
             return Err(invalid("train.seeds", "is empty"));
         }
-        if t.batch_size == 0 {
-            return Err(invalid("train.batch_size", "must be positive"));
+        if let Some(seed) = duplicate(&t.seeds) {
+            return Err(invalid("train.seeds", &format!("seed {seed} appears twice")));
         }
+        positive("train.epochs", t.epochs)?;
+        positive("train.batch_size", t.batch_size)?;
         if !(t.max_lr > 0.0 && t.max_lr.is_finite()) {
             return Err(invalid("train.max_lr", "must be a positive number"));
         }
-        if !(t.weight_decay >= 0.0) {
-            return Err(invalid("train.weight_decay", "must be non-negative"));
+        if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+            return Err(invalid("train.weight_decay", "must be a non-negative number"));
         }
         check_eps("train.attack.eps", &[t.attack.eps])?;
-        if !(t.attack.step_size > 0.0) && t.attack.steps > 0 {
-            return Err(invalid("train.attack.step_size", "must be positive"));
+        if t.attack.steps > 0 && !(t.attack.step_size > 0.0 && t.attack.step_size <= 255.0) {
+            return Err(invalid("train.attack.step_size", "must be in (0, 255] (units of 1/255)"));
         }
+        Ok(())
+    }
+
+    fn validate_evaluation(&self) -> Result<(), ConfigError> {
         let e = &self.evaluation;
-        if e.batch_size == 0 {
-            return Err(invalid("evaluation.batch_size", "must be positive"));
-        }
+        positive("evaluation.batch_size", e.batch_size)?;
         check_eps("evaluation.fgsm.eps", &e.fgsm.eps)?;
         check_eps("evaluation.pgd.eps", &e.pgd.eps)?;
-        if e.pgd.steps == 0 && !e.pgd.eps.is_empty() {
-            return Err(invalid("evaluation.pgd.steps", "must be positive"));
-        }
-        if e.pgd.restarts == 0 {
-            return Err(invalid("evaluation.pgd.restarts", "must be at least 1"));
-        }
-        if e.pgd.step_size < 0.0 {
-            return Err(invalid("evaluation.pgd.step_size", "must be non-negative (0 = 2.5*eps/steps)"));
+        positive("evaluation.pgd.steps", e.pgd.steps)?;
+        positive("evaluation.pgd.restarts", e.pgd.restarts)?;
+        if !(e.pgd.step_size >= 0.0 && e.pgd.step_size <= 255.0) {
+            return Err(invalid("evaluation.pgd.step_size", "must be in [0, 255] (units of 1/255; 0 = 2.5*eps/steps)"));
         }
         let a = &e.autoattack;
         check_eps("evaluation.autoattack.eps", &a.eps)?;
-        if !["standard", "rand"].contains(&a.version.as_str()) {
-            return Err(invalid("evaluation.autoattack.version", &format!("`{}` is not standard or rand", a.version)));
-        }
         for (key, value) in [
             ("evaluation.autoattack.apgd_steps", a.apgd_steps),
             ("evaluation.autoattack.apgd_restarts", a.apgd_restarts),
@@ -478,88 +678,104 @@ impl Experiment {
             ("evaluation.autoattack.eot_iter", a.eot_iter),
             ("evaluation.sweep.steps", e.sweep.steps),
         ] {
-            if value == 0 {
-                return Err(invalid(key, "must be at least 1"));
-            }
+            positive(key, value)?;
         }
         if !(a.square_p_init > 0.0 && a.square_p_init <= 1.0) {
             return Err(invalid("evaluation.autoattack.square_p_init", "must be in (0, 1]"));
         }
-        let needed = if a.version == "standard" { 4 } else { 3 };
-        if !a.eps.is_empty() && self.dataset.shape().0 < needed {
-            return Err(invalid(
-                "evaluation.autoattack.version",
-                &format!("{} needs at least {needed} classes, the dataset has {}", a.version, self.dataset.shape().0),
-            ));
+        let classes = self.dataset.shape().0;
+        if !a.eps.is_empty() {
+            let needed = a.version.min_classes();
+            if classes < needed {
+                return Err(invalid(
+                    "evaluation.autoattack.version",
+                    &format!("{:?} needs at least {needed} classes, the dataset has {classes}", a.version),
+                ));
+            }
         }
-        check_eps("evaluation.sweep.eps", &e.sweep.eps)?;
+        check_eps("evaluation.sweep.eps", &e.sweep.eps)
+    }
+
+    fn validate_checks(&self) -> Result<(), ConfigError> {
         let c = &self.checks;
         for (key, value) in [
             ("checks.sweep_max_accuracy", c.sweep_max_accuracy),
             ("checks.tolerance", c.tolerance),
             ("checks.square_max_gain", c.square_max_gain),
+            ("checks.chance_margin", c.chance_margin),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(invalid(key, "must be a fraction in [0, 1]"));
             }
         }
+        if !(c.chance_after > 0.0 && c.chance_after <= 1.0) {
+            return Err(invalid("checks.chance_after", "must be a fraction of the epochs in (0, 1]"));
+        }
+        Ok(())
+    }
+
+    fn validate_ntk(&self) -> Result<(), ConfigError> {
         let k = &self.ntk;
-        if k.enabled {
-            if k.samples < 2 {
-                return Err(invalid("ntk.samples", "must be at least 2"));
-            }
-            if let Some(w) = k.weights.iter().find(|w| !["init", "trained"].contains(&w.as_str())) {
-                return Err(invalid("ntk.weights", &format!("`{w}` is not init or trained")));
-            }
-            if !["sum", "label", "per-logit"].contains(&k.output.as_str()) {
-                return Err(invalid("ntk.output", &format!("`{}` is not sum, label or per-logit", k.output)));
-            }
-            if !["fgsm", "pgd"].contains(&k.attack.as_str()) {
-                return Err(invalid("ntk.attack", &format!("`{}` is not fgsm or pgd", k.attack)));
-            }
-            check_eps("ntk.eps", &[k.eps])?;
-            if !t.enabled && k.weights.iter().any(|w| w == "trained") {
-                return Err(invalid("ntk.weights", "`trained` needs train.enabled = true"));
-            }
-            if let Some(b) = k.betas.iter().find(|b| !(0.0..=1.0).contains(*b)) {
-                return Err(invalid("ntk.betas", &format!("{b} is outside [0, 1]")));
-            }
-            if k.bn_calibration == 1 {
-                return Err(invalid(
-                    "ntk.bn_calibration",
-                    "must be 0 (off) or at least 2 images: one image has no batch variance",
-                ));
+        if !k.enabled {
+            return Ok(());
+        }
+        if k.samples < 2 {
+            return Err(invalid("ntk.samples", "must be at least 2"));
+        }
+        if k.weights.is_empty() {
+            return Err(invalid("ntk.weights", "is empty (set ntk.enabled = false to compute no kernels)"));
+        }
+        if let Some(w) = duplicate(&k.weights) {
+            return Err(invalid("ntk.weights", &format!("`{}` appears twice", w.as_str())));
+        }
+        if !self.train.enabled && k.weights.contains(&NtkWeights::Trained) {
+            return Err(invalid("ntk.weights", "`trained` needs train.enabled = true"));
+        }
+        check_eps("ntk.eps", &[k.eps])?;
+        if k.attack == NtkAttack::Pgd {
+            positive("ntk.steps", k.steps)?;
+            if !(k.step_size > 0.0 && k.step_size <= 255.0) {
+                return Err(invalid("ntk.step_size", "must be in (0, 255] (units of 1/255)"));
             }
         }
-        for (key, input) in [
-            ("analysis.reference", &self.analysis.reference),
-            ("analysis.reference_ops", &self.analysis.reference_ops),
-            ("analysis.zero_cost", &self.analysis.zero_cost),
-        ] {
-            if let Some(Input::File(path)) = input
-                && !path.is_file()
-            {
-                return Err(invalid(key, &format!("{} is not a file", path.display())));
-            }
+        if let Some(b) = k.betas.iter().find(|b| !(0.0..=1.0).contains(*b)) {
+            return Err(invalid("ntk.betas", &format!("{b} is outside [0, 1]")));
         }
-        if !["cifar10", "cifar100", "imagenet16-120"].contains(&self.analysis.reference_dataset.as_str()) {
-            return Err(invalid("analysis.reference_dataset", "must be cifar10, cifar100 or imagenet16-120"));
+        if let Some(pair) = k.betas.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(invalid(
+                "ntk.betas",
+                &format!("must be increasing, without repeats: {} then {}", pair[0], pair[1]),
+            ));
         }
-        if !(self.bound.delta > 0.0 && self.bound.delta < 1.0) {
-            return Err(invalid("bound.delta", "must be in (0, 1)"));
-        }
-        if !(self.bound.depth_factor > 0.0) {
-            return Err(invalid("bound.depth_factor", "must be positive"));
+        if k.bn_calibration == 1 {
+            return Err(invalid(
+                "ntk.bn_calibration",
+                "must be 0 (off) or at least 2 images: one image has no batch variance",
+            ));
         }
         Ok(())
     }
 }
 
+/// Refuses 0 for a count that must be at least 1.
+fn positive<T: PartialOrd + Default + Copy>(key: &str, value: T) -> Result<(), ConfigError> {
+    if value > T::default() { Ok(()) } else { Err(invalid(key, "must be at least 1")) }
+}
+
+/// The first value that appears twice.
+fn duplicate<T: PartialEq>(values: &[T]) -> Option<&T> {
+    values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)).map(|(_, v)| v)
+}
+
+/// An ε grid: each in [0, 255] (units of 1/255), increasing, without repeats.
 fn check_eps(key: &str, eps: &[f64]) -> Result<(), ConfigError> {
-    match eps.iter().find(|e| !(**e >= 0.0 && **e <= 255.0)) {
-        Some(bad) => Err(invalid(key, &format!("{bad} is outside 0..=255 (units of 1/255)"))),
-        None => Ok(()),
+    if let Some(bad) = eps.iter().find(|e| !(**e >= 0.0 && **e <= 255.0)) {
+        return Err(invalid(key, &format!("{bad} is outside 0..=255 (units of 1/255)")));
     }
+    if let Some(pair) = eps.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(invalid(key, &format!("must be increasing, without repeats: {} then {}", pair[0], pair[1])));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{AutoAttackConfig, EvaluationConfig, PgdConfig};
+use crate::config::{AutoAttackVersion, EvaluationConfig};
 use crate::data::{DATA_FILE, DataFile, prepared_for, to_pixels};
+use crate::reads::{paths, read};
 use crate::train::CHECKPOINT;
 
 /// Attack name of the gradient-masking ε sweep in `evaluations`.
@@ -28,43 +29,141 @@ pub struct Evaluate {
     pub device: Device,
 }
 
-/// The attacks a config asks for: (name, ε in 1/255, config keys read).
-fn attacks(cfg: &EvaluationConfig) -> Vec<(&'static str, f64, Vec<&'static str>)> {
-    let common = ["evaluation.samples", "evaluation.batch_size"];
-    let with = |extra: &[&'static str]| common.iter().chain(extra).copied().collect::<Vec<_>>();
+/// The attacks an evaluation unit runs; the names are those of `evaluations`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum Method {
+    #[serde(rename = "clean")]
+    Clean,
+    #[serde(rename = "fgsm")]
+    Fgsm,
+    #[serde(rename = "pgd")]
+    Pgd,
+    #[serde(rename = "autoattack")]
+    AutoAttack,
+    #[serde(rename = "pgd-sweep")]
+    Sweep,
+}
+
+/// What every evaluation unit reads: which images, in which batches.
+#[derive(Deserialize)]
+struct Images {
+    /// 0 = the whole prepared test split.
+    #[serde(rename = "evaluation.samples")]
+    samples: usize,
+    #[serde(rename = "evaluation.batch_size")]
+    batch_size: usize,
+}
+
+/// What a PGD unit reads besides [`Images`] (ε is a unit parameter).
+#[derive(Deserialize)]
+struct PgdReads {
+    #[serde(rename = "evaluation.pgd.steps")]
+    steps: usize,
+    /// In units of 1/255; 0 means 2.5·ε/steps.
+    #[serde(rename = "evaluation.pgd.step_size")]
+    step_size: f64,
+    #[serde(rename = "evaluation.pgd.restarts")]
+    restarts: usize,
+    #[serde(rename = "evaluation.pgd.random_start")]
+    random_start: bool,
+}
+
+/// What an AutoAttack unit reads besides [`Images`]: every AutoAttack key
+/// but the ε list, so adding an ε reruns nothing else.
+#[derive(Deserialize)]
+struct AutoAttackReads {
+    #[serde(rename = "evaluation.autoattack.version")]
+    version: AutoAttackVersion,
+    /// The first `samples` evaluated images (0 = all).
+    #[serde(rename = "evaluation.autoattack.samples")]
+    samples: usize,
+    #[serde(rename = "evaluation.autoattack.seed")]
+    seed: u64,
+    #[serde(rename = "evaluation.autoattack.apgd_steps")]
+    apgd_steps: usize,
+    #[serde(rename = "evaluation.autoattack.apgd_restarts")]
+    apgd_restarts: usize,
+    #[serde(rename = "evaluation.autoattack.target_classes")]
+    target_classes: usize,
+    #[serde(rename = "evaluation.autoattack.fab_steps")]
+    fab_steps: usize,
+    #[serde(rename = "evaluation.autoattack.fab_restarts")]
+    fab_restarts: usize,
+    #[serde(rename = "evaluation.autoattack.square_queries")]
+    square_queries: usize,
+    #[serde(rename = "evaluation.autoattack.square_restarts")]
+    square_restarts: usize,
+    #[serde(rename = "evaluation.autoattack.square_p_init")]
+    square_p_init: f64,
+    #[serde(rename = "evaluation.autoattack.eot_iter")]
+    eot_iter: usize,
+}
+
+/// What a sweep unit reads besides [`Images`].
+#[derive(Deserialize)]
+struct SweepReads {
+    /// The first `samples` evaluated images (0 = all).
+    #[serde(rename = "evaluation.sweep.samples")]
+    samples: usize,
+    /// PGD iterations; the step is 2.5·ε/steps with a random start.
+    #[serde(rename = "evaluation.sweep.steps")]
+    steps: usize,
+}
+
+/// An attack with the settings its unit read.
+enum Settings {
+    Clean,
+    Fgsm,
+    Pgd(PgdReads),
+    AutoAttack(AutoAttackReads),
+    Sweep(SweepReads),
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Clean => "clean",
+            Method::Fgsm => "fgsm",
+            Method::Pgd => "pgd",
+            Method::AutoAttack => "autoattack",
+            Method::Sweep => SWEEP,
+        }
+    }
+
+    /// The config keys a unit of this attack reads, from its views.
+    fn config_keys(self) -> Vec<&'static str> {
+        let mut keys = paths::<Images>();
+        keys.extend(match self {
+            Method::Clean | Method::Fgsm => Vec::new(),
+            Method::Pgd => paths::<PgdReads>(),
+            Method::AutoAttack => paths::<AutoAttackReads>(),
+            Method::Sweep => paths::<SweepReads>(),
+        });
+        keys
+    }
+
+    /// This attack's settings, from a unit's config.
+    fn settings(self, config: &Config) -> Result<Settings> {
+        Ok(match self {
+            Method::Clean => Settings::Clean,
+            Method::Fgsm => Settings::Fgsm,
+            Method::Pgd => Settings::Pgd(read(config)?),
+            Method::AutoAttack => Settings::AutoAttack(read(config)?),
+            Method::Sweep => Settings::Sweep(read(config)?),
+        })
+    }
+}
+
+/// The attacks a config asks for, with their ε (in 1/255).
+fn attacks(cfg: &EvaluationConfig) -> Vec<(Method, f64)> {
     let mut out = Vec::new();
     if cfg.clean.enabled {
-        out.push(("clean", 0.0, with(&[])));
+        out.push((Method::Clean, 0.0));
     }
-    for &eps in &cfg.fgsm.eps {
-        out.push(("fgsm", eps, with(&[])));
-    }
-    let pgd_keys =
-        ["evaluation.pgd.steps", "evaluation.pgd.step_size", "evaluation.pgd.restarts", "evaluation.pgd.random_start"];
-    for &eps in &cfg.pgd.eps {
-        out.push(("pgd", eps, with(&pgd_keys)));
-    }
-    // Every AutoAttack key but the ε list, so adding an ε reruns nothing else.
-    let autoattack_keys = [
-        "evaluation.autoattack.version",
-        "evaluation.autoattack.samples",
-        "evaluation.autoattack.seed",
-        "evaluation.autoattack.apgd_steps",
-        "evaluation.autoattack.apgd_restarts",
-        "evaluation.autoattack.target_classes",
-        "evaluation.autoattack.fab_steps",
-        "evaluation.autoattack.fab_restarts",
-        "evaluation.autoattack.square_queries",
-        "evaluation.autoattack.square_restarts",
-        "evaluation.autoattack.square_p_init",
-        "evaluation.autoattack.eot_iter",
-    ];
-    for &eps in &cfg.autoattack.eps {
-        out.push(("autoattack", eps, with(&autoattack_keys)));
-    }
-    for &eps in &cfg.sweep.eps {
-        out.push((SWEEP, eps, with(&["evaluation.sweep.samples", "evaluation.sweep.steps"])));
-    }
+    out.extend(cfg.fgsm.eps.iter().map(|&eps| (Method::Fgsm, eps)));
+    out.extend(cfg.pgd.eps.iter().map(|&eps| (Method::Pgd, eps)));
+    out.extend(cfg.autoattack.eps.iter().map(|&eps| (Method::AutoAttack, eps)));
+    out.extend(cfg.sweep.eps.iter().map(|&eps| (Method::Sweep, eps)));
     out
 }
 
@@ -103,9 +202,9 @@ impl Stage for Evaluate {
         let mut units = Vec::new();
         for model in up.units("train") {
             let data = prepared_for(up, model)?;
-            for (attack, eps, keys) in &attacks {
+            for &(attack, eps) in &attacks {
                 units.push(UnitSpec {
-                    label: format!("{} · {attack}@{eps}", model.label),
+                    label: format!("{} · {}@{eps}", model.label, attack.name()),
                     params: json!({
                         "arch_index": model.params["arch_index"],
                         "dataset": model.params["dataset"],
@@ -113,7 +212,7 @@ impl Stage for Evaluate {
                         "attack": attack,
                         "eps": eps,
                     }),
-                    config_keys: keys.clone(),
+                    config_keys: attack.config_keys(),
                     inputs: vec![data.unit, model.unit],
                     shard_group: Some(format!("arch {}", model.params["arch_index"])),
                 });
@@ -124,18 +223,19 @@ impl Stage for Evaluate {
 
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let params = unit.params().clone();
-        let attack = params["attack"].as_str().context("attack")?.to_string();
+        let attack: Method = serde_json::from_value(params["attack"].clone()).context("attack")?;
         let eps = params["eps"].as_f64().context("eps")?;
         let seed = params["seed"].as_u64().context("seed")?;
-        let cfg: EvaluationConfig = unit.config().typed("evaluation")?;
+        let images: Images = read(unit.config())?;
+        let settings = attack.settings(unit.config())?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
         let net = TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?;
         let limit =
             |samples: usize, available: i64| if samples == 0 { available } else { (samples as i64).min(available) };
-        let mut n = limit(cfg.samples, data.test_images.size()[0]);
-        match attack.as_str() {
-            "autoattack" => n = limit(cfg.autoattack.samples, n),
-            SWEEP => n = limit(cfg.sweep.samples, n),
+        let mut n = limit(images.samples, data.test_images.size()[0]);
+        match &settings {
+            Settings::AutoAttack(aa) => n = limit(aa.samples, n),
+            Settings::Sweep(sweep) => n = limit(sweep.samples, n),
             _ => {}
         }
         let forward = |x: &Tensor| net.forward_t(x, false);
@@ -148,7 +248,7 @@ impl Stage for Evaluate {
         let mut start = 0;
         let mut batch_index = 0u64;
         while start < n {
-            let len = (cfg.batch_size as i64).min(n - start);
+            let len = (images.batch_size as i64).min(n - start);
             let saved = scratch.join(format!("batch-{batch_index}.json"));
             let batch = match read_batch(&saved, len as usize) {
                 Some(batch) => {
@@ -158,8 +258,8 @@ impl Stage for Evaluate {
                 None => {
                     let x = to_pixels(&data.test_images.narrow(0, start, len), self.device);
                     let y = data.test_labels.narrow(0, start, len).to_device(self.device);
-                    let rng = Rng::derive(seed, &format!("evaluate-{attack}-{eps}"), batch_index);
-                    let batch = attack_batch(&attack, eps, &cfg, &forward, &x, &y, rng)?;
+                    let rng = Rng::derive(seed, &format!("evaluate-{}-{eps}", attack.name()), batch_index);
+                    let batch = attack_batch(&settings, eps, &forward, &x, &y, rng)?;
                     store::write_atomic(&saved, &serde_json::to_vec(&batch)?)?;
                     batch
                 }
@@ -176,7 +276,7 @@ impl Stage for Evaluate {
             }
             start += len;
             batch_index += 1;
-            unit.progress(start as f64 / n as f64, &attack);
+            unit.progress(start as f64 / n as f64, attack.name());
         }
         if resumed_batches > 0 {
             unit.note("resumed_batches", resumed_batches);
@@ -190,35 +290,35 @@ impl Stage for Evaluate {
 /// Runs `attack` on one batch: per-image correctness under it (and, for
 /// AutoAttack, after each of its components).
 fn attack_batch(
-    attack: &str,
+    settings: &Settings,
     eps: f64,
-    cfg: &EvaluationConfig,
     forward: &dyn Fn(&Tensor) -> Tensor,
     x: &Tensor,
     y: &Tensor,
     mut rng: Rng,
 ) -> Result<Vec<Outcome>> {
-    let verdicts = match attack {
-        "clean" => vec![("clean".to_string(), 0, Verdict::Points(x.shallow_clone()))],
-        "fgsm" => vec![("fgsm".to_string(), 1, Verdict::Points(robbench_attacks::fgsm(forward, x, y, eps / 255.0)))],
-        "pgd" => {
-            let pgd = pgd_config(&cfg.pgd, eps);
+    let verdicts = match settings {
+        Settings::Clean => vec![("clean".to_string(), 0, Verdict::Points(x.shallow_clone()))],
+        Settings::Fgsm => {
+            vec![("fgsm".to_string(), 1, Verdict::Points(robbench_attacks::fgsm(forward, x, y, eps / 255.0)))]
+        }
+        Settings::Pgd(cfg) => {
+            let pgd = pgd_config(cfg.steps, cfg.step_size, cfg.restarts, cfg.random_start, eps);
             let adv = robbench_attacks::pgd(forward, x, y, &pgd, &mut rng);
             vec![("pgd".to_string(), pgd.steps as i64, Verdict::Points(adv))]
         }
-        SWEEP => {
-            let sweep = PgdConfig { eps: vec![eps], steps: cfg.sweep.steps, ..PgdConfig::default() };
-            let pgd = pgd_config(&sweep, eps);
+        Settings::Sweep(cfg) => {
+            let pgd = pgd_config(cfg.steps, 0.0, 1, true, eps);
             let adv = robbench_attacks::pgd(forward, x, y, &pgd, &mut rng);
             vec![(SWEEP.to_string(), pgd.steps as i64, Verdict::Points(adv))]
         }
-        "autoattack" => {
-            let aa = autoattack_config(&cfg.autoattack, eps, x.size()[0] as usize, rng.next_u64());
+        Settings::AutoAttack(cfg) => {
+            // `evaluation.autoattack.seed` shifts the batch's stream (0 keeps it as it was).
+            let aa = autoattack_config(cfg, eps, x.size()[0] as usize, rng.next_u64() ^ cfg.seed);
             let report = robbench_attacks::autoattack(forward, x, y, &aa)
                 .with_context(|| format!("AutoAttack at eps {eps}/255"))?;
             autoattack_outcomes(&aa, &report)
         }
-        other => bail!("unknown attack `{other}`"),
     };
     let mut outcomes = Vec::new();
     for (attack, steps, verdict) in verdicts {
@@ -256,18 +356,14 @@ fn check_in_ball(adv: &Tensor, x: &Tensor, eps: f64, attack: &str) -> Result<()>
 }
 
 fn autoattack_config(
-    cfg: &AutoAttackConfig,
+    cfg: &AutoAttackReads,
     eps: f64,
     batch_size: usize,
     seed: u64,
 ) -> robbench_attacks::AutoAttackConfig {
     robbench_attacks::AutoAttackConfig {
         eps: eps / 255.0,
-        version: if cfg.version == "rand" {
-            robbench_attacks::Version::Rand
-        } else {
-            robbench_attacks::Version::Standard
-        },
+        version: cfg.version.attacks(),
         seed,
         batch_size,
         apgd_steps: cfg.apgd_steps,
@@ -344,15 +440,16 @@ fn write_outcomes(
     unit.write_table(&EVALUATION_SAMPLES, &per_sample)
 }
 
-fn pgd_config(cfg: &PgdConfig, eps: f64) -> robbench_attacks::PgdConfig {
-    let step = if cfg.step_size > 0.0 { cfg.step_size } else { 2.5 * eps / cfg.steps as f64 };
-    robbench_attacks::PgdConfig {
-        eps: eps / 255.0,
-        step_size: step / 255.0,
-        steps: cfg.steps,
-        random_start: cfg.random_start,
-        restarts: cfg.restarts,
-    }
+/// PGD at `eps` (units of 1/255); a `step_size` of 0 means 2.5·ε/steps.
+fn pgd_config(
+    steps: usize,
+    step_size: f64,
+    restarts: usize,
+    random_start: bool,
+    eps: f64,
+) -> robbench_attacks::PgdConfig {
+    let step = if step_size > 0.0 { step_size } else { 2.5 * eps / steps as f64 };
+    robbench_attacks::PgdConfig { eps: eps / 255.0, step_size: step / 255.0, steps, random_start, restarts }
 }
 
 /// What `robbench bench autoattack` measured.

@@ -27,15 +27,19 @@ mod evaluate;
 pub mod import;
 mod ntk;
 mod prepare;
+mod reads;
 pub mod report;
 pub mod search;
 mod select;
+pub mod svg;
 pub mod train;
 
 use robbench_pipeline::Pipeline;
 
+pub use checks::training_warnings;
 pub use config::{DEFAULT_CONFIG, Experiment, ExperimentSchema};
 pub use evaluate::{AutoAttackTiming, benchmark_autoattack};
+pub use ntk::{KernelMethod, time_kernels};
 pub use select::select_architectures;
 
 /// The robbench pipeline, running its tensor work on `device`.

@@ -20,8 +20,9 @@ use robbench_schemas::{NTK, TableDef};
 use serde_json::json;
 use tch::{Device, Tensor};
 
-use crate::config::{ModelConfig, NtkConfig};
+use crate::config::{ModelConfig, NtkAttack, NtkConfig, NtkOutputKind, NtkWeights};
 use crate::data::{DATA_FILE, DataFile, to_pixels};
+use crate::reads::{paths, read};
 use crate::select::model_units;
 use crate::train::CHECKPOINT;
 
@@ -31,8 +32,42 @@ pub struct Ntk {
     pub device: Device,
 }
 
-const KEYS: [&str; 8] =
-    ["model", "ntk.samples", "ntk.output", "ntk.attack", "ntk.eps", "ntk.steps", "ntk.step_size", "ntk.betas"];
+/// What every NTK unit reads (the weights and the seed are unit parameters).
+#[derive(serde::Deserialize)]
+struct NtkReads {
+    model: ModelConfig,
+    #[serde(rename = "ntk.samples")]
+    samples: usize,
+    #[serde(rename = "ntk.output")]
+    output: NtkOutputKind,
+    #[serde(rename = "ntk.attack")]
+    attack: NtkAttack,
+    #[serde(rename = "ntk.eps")]
+    eps: f64,
+    #[serde(rename = "ntk.steps")]
+    steps: usize,
+    #[serde(rename = "ntk.step_size")]
+    step_size: f64,
+    #[serde(rename = "ntk.betas")]
+    betas: Vec<f64>,
+}
+
+/// What an NTK unit of an initialised network reads besides [`NtkReads`].
+#[derive(serde::Deserialize)]
+struct InitReads {
+    /// BN statistics from the first N training images (0 = fresh).
+    #[serde(rename = "ntk.bn_calibration")]
+    bn_calibration: usize,
+}
+
+/// The config keys of an NTK unit on `weights`.
+fn config_keys(weights: NtkWeights) -> Vec<&'static str> {
+    let mut keys = paths::<NtkReads>();
+    if weights == NtkWeights::Init {
+        keys.extend(paths::<InitReads>());
+    }
+    keys
+}
 
 impl Stage for Ntk {
     fn name(&self) -> &'static str {
@@ -54,30 +89,28 @@ impl Stage for Ntk {
             return Ok(Vec::new());
         }
         let mut units = Vec::new();
+        // Training units by their parameters (the model's identity): a lookup, not a scan per model.
+        let trained_by_params: std::collections::HashMap<String, robbench_pipeline::UnitRef> =
+            up.units("train").iter().map(|t| (t.params.to_string(), t.unit)).collect();
         for model in model_units(config, up)? {
             for weights in &cfg.weights {
                 let mut params = model.params.clone();
                 params["weights"] = json!(weights);
+                let weights = *weights;
                 // The initialised network needs no training: it depends on the
                 // data and the seed only, so proxy studies run without training.
-                let inputs = if weights == "trained" {
-                    let trained = up
-                        .units("train")
-                        .iter()
-                        .find(|t| *t.params == model.params)
+                let inputs = if weights == NtkWeights::Trained {
+                    let trained = trained_by_params
+                        .get(&model.params.to_string())
                         .with_context(|| format!("ntk.weights = trained needs the training of {}", model.label))?;
-                    vec![model.data.unit, trained.unit]
+                    vec![model.data.unit, *trained]
                 } else {
                     vec![model.data.unit]
                 };
-                let mut config_keys = KEYS.to_vec();
-                if weights == "init" {
-                    config_keys.push("ntk.bn_calibration");
-                }
                 units.push(UnitSpec {
-                    label: format!("{} · {weights}", model.label),
+                    label: format!("{} · {}", model.label, weights.as_str()),
                     params,
-                    config_keys,
+                    config_keys: config_keys(weights),
                     inputs,
                     shard_group: Some(format!("arch {}", model.params["arch_index"])),
                 });
@@ -88,18 +121,18 @@ impl Stage for Ntk {
 
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let params = unit.params().clone();
-        let cfg: NtkConfig = unit.config().typed("ntk")?;
-        let model_cfg: ModelConfig = unit.config().typed("model")?;
+        let cfg: NtkReads = read(unit.config())?;
         let seed = params["seed"].as_u64().context("seed")?;
-        let weights = params["weights"].as_str().context("weights")?.to_string();
+        let weights: NtkWeights = serde_json::from_value(params["weights"].clone()).context("weights")?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
-        let net = if weights == "trained" {
+        let net = if weights == NtkWeights::Trained {
             TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?
         } else {
-            let spec = data.network_spec(params["arch"].as_str().context("arch")?, &model_cfg)?;
+            let InitReads { bn_calibration } = read(unit.config())?;
+            let spec = data.network_spec(params["arch"].as_str().context("arch")?, &cfg.model)?;
             let net = TinyNetwork::new(&spec, self.device, seed)?;
-            if cfg.bn_calibration > 0 {
-                let m = (cfg.bn_calibration as i64).min(data.train_images.size()[0]);
+            if bn_calibration > 0 {
+                let m = (bn_calibration as i64).min(data.train_images.size()[0]);
                 net.calibrate_batch_norm(&to_pixels(&data.train_images.narrow(0, 0, m), self.device));
             }
             net
@@ -110,9 +143,9 @@ impl Stage for Ntk {
         let forward = |input: &Tensor| net.forward_t(input, false);
         let attack = |input: &Tensor, round: u64| -> Tensor {
             let eps = cfg.eps / 255.0;
-            match cfg.attack.as_str() {
-                "fgsm" => robbench_attacks::fgsm(&forward, input, &y, eps),
-                _ => {
+            match cfg.attack {
+                NtkAttack::Fgsm => robbench_attacks::fgsm(&forward, input, &y, eps),
+                NtkAttack::Pgd => {
                     let pgd = robbench_attacks::PgdConfig {
                         eps,
                         step_size: cfg.step_size / 255.0,
@@ -127,15 +160,16 @@ impl Stage for Ntk {
         unit.progress(0.1, "attacking");
         let x_adv = attack(&x, 0);
         let x_adv2 = attack(&x_adv, 1);
-        let output = match cfg.output.as_str() {
-            "label" => NtkOutput::Logit(&y),
-            "per-logit" => NtkOutput::PerLogit,
-            _ => NtkOutput::SumOfLogits,
+        let output = match cfg.output {
+            NtkOutputKind::Label => NtkOutput::Logit(&y),
+            NtkOutputKind::PerLogit => NtkOutput::PerLogit,
+            NtkOutputKind::Sum => NtkOutput::SumOfLogits,
         };
         unit.progress(0.3, "kernels");
         let started = Instant::now();
-        let parameters = net.var_store().trainable_variables();
-        let kernels = RobustKernels::compute(&forward, &parameters, &x, &x_adv, &x_adv2, output)?;
+        // Structured per-sample gradients: one traced forward and backward per point set.
+        let trace = |input: &Tensor| net.forward_traced(input);
+        let kernels = RobustKernels::compute_structured(&trace, &x, &x_adv, &x_adv2, output)?;
         unit.note("kernel_seconds", started.elapsed().as_secs_f64());
         let mut rows: Vec<(String, f64, robbench_ntk::KernelStats)> = vec![
             ("clean".into(), 0.0, kernel_stats(&kernels.clean)?),
@@ -176,4 +210,39 @@ impl Stage for Ntk {
         ])?;
         unit.write_table(&NTK, &[batch])
     }
+}
+
+/// How [`time_kernels`] forms the per-sample gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelMethod {
+    /// One traced batched forward and backward per point set (the stage's path).
+    Structured,
+    /// One backward pass per sample (the reference implementation).
+    PerSample,
+}
+
+/// The kernel work of one `ntk` unit, timed: the five blocks on `x`,
+/// `x_adv`, `x_adv2` and the spectra of the clean and robust blocks.
+/// Returns the seconds and the trace of the clean block (for cross-checks).
+pub fn time_kernels(
+    net: &TinyNetwork,
+    sets: [&Tensor; 3],
+    output: NtkOutput,
+    method: KernelMethod,
+) -> Result<(f64, f64)> {
+    let [x, x_adv, x_adv2] = sets;
+    let started = Instant::now();
+    let kernels = match method {
+        KernelMethod::Structured => {
+            RobustKernels::compute_structured(&|input: &Tensor| net.forward_traced(input), x, x_adv, x_adv2, output)?
+        }
+        KernelMethod::PerSample => {
+            let parameters = net.var_store().trainable_variables();
+            let forward = |input: &Tensor| net.forward_t(input, false);
+            RobustKernels::compute(&forward, &parameters, x, x_adv, x_adv2, output)?
+        }
+    };
+    let clean = kernel_stats(&kernels.clean)?;
+    kernel_stats(&kernels.robust)?;
+    Ok((started.elapsed().as_secs_f64(), clean.trace))
 }

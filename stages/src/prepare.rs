@@ -11,10 +11,17 @@ use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{DATASETS, SAMPLES, TableDef};
 use serde_json::json;
 
-use crate::config::DatasetConfig;
+use crate::config::{DatasetConfig, DatasetName};
 use crate::data::{DATA_FILE, DataFile};
+use crate::reads::{paths, read};
 
 pub struct Prepare;
+
+/// What a `prepare` unit reads.
+#[derive(serde::Deserialize)]
+struct PrepareReads {
+    dataset: DatasetConfig,
+}
 
 impl Stage for Prepare {
     fn name(&self) -> &'static str {
@@ -33,18 +40,18 @@ impl Stage for Prepare {
     fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let dataset: DatasetConfig = config.typed("dataset")?;
         Ok(vec![UnitSpec {
-            label: dataset.name.clone(),
+            label: dataset.name.to_string(),
             params: json!({ "dataset": dataset.name }),
-            config_keys: vec!["dataset"],
+            config_keys: paths::<PrepareReads>(),
             inputs: vec![],
             shard_group: None,
         }])
     }
 
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
-        let cfg: DatasetConfig = unit.config().typed("dataset")?;
+        let cfg = read::<PrepareReads>(unit.config())?.dataset;
         unit.progress(0.0, "loading");
-        let mut dataset = if cfg.name == "synthetic" {
+        let mut dataset = if cfg.name == DatasetName::Synthetic {
             robbench_data::synthetic(&robbench_data::SyntheticConfig {
                 seed: cfg.seed,
                 train: cfg.train_size,
@@ -53,9 +60,9 @@ impl Stage for Prepare {
                 classes: cfg.classes,
             })
         } else {
-            robbench_data::load(&cfg.name, std::path::Path::new(&cfg.root))?
+            robbench_data::load(cfg.name.as_str(), std::path::Path::new(&cfg.root))?
         };
-        if cfg.name != "synthetic" {
+        if cfg.name != DatasetName::Synthetic {
             if cfg.train_size > 0 {
                 dataset.train =
                     robbench_data::balanced_subset(&dataset.train, cfg.train_size, dataset.classes, cfg.seed)

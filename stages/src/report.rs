@@ -14,8 +14,10 @@ use arrow::array::{Array, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use robbench_pipeline::sql::{Catalog, query};
+use robbench_space::Space;
 
 use crate::evaluate::SWEEP;
+use crate::svg::{Axis, Plot, Point, Series, escape};
 
 #[path = "search_report.rs"]
 mod search_report;
@@ -70,156 +72,73 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     html
 }
 
-const W: f64 = 360.0;
-const H: f64 = 260.0;
-const PAD: f64 = 44.0;
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) =
-        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    if !lo.is_finite() {
-        return (0.0, 1.0);
+/// Hover text of a network: its index and its cell.
+fn arch_title(index: &str) -> String {
+    let cell = index.parse().ok().and_then(|i| Space::nb201().arch(i).ok());
+    match cell {
+        Some(cell) => format!("arch {index} {cell}"),
+        None => format!("arch {index}"),
     }
-    if hi - lo < 1e-12 { (lo - 0.5, hi + 0.5) } else { (lo - 0.04 * (hi - lo), hi + 0.04 * (hi - lo)) }
 }
 
-/// Opens an SVG with its title, plot frame, axis labels and axis ranges;
-/// with `categories`, x = i is labelled by `categories[i]` instead.
-fn frame(
-    out: &mut String,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    xr: (f64, f64),
-    yr: (f64, f64),
-    categories: Option<&[String]>,
-) {
-    let _ = write!(
-        out,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="10">
-<title>{t}</title><text x="{cx}" y="14" text-anchor="middle" font-size="11">{t}</text>
-<rect x="{PAD}" y="22" width="{pw}" height="{ph}" fill="none" stroke="#888"/>
-<text x="{cx}" y="{xl}" text-anchor="middle">{x}</text>
-<text x="12" y="{cy}" text-anchor="middle" transform="rotate(-90 12 {cy})">{y}</text>
-<text x="{yt}" y="{ybot}" text-anchor="end">{y0:.3}</text><text x="{yt}" y="30" text-anchor="end">{y1:.3}</text>
-"##,
-        t = escape(title),
-        cx = W / 2.0,
-        pw = W - PAD - 10.0,
-        ph = H - 22.0 - PAD,
-        xl = H - 6.0,
-        x = escape(x_label),
-        cy = H / 2.0,
-        y = escape(y_label),
-        yt = PAD - 2.0,
-        ybot = H - PAD,
-        y0 = yr.0,
-        y1 = yr.1,
-    );
-    let tick = H - PAD + 12.0;
-    match categories {
-        None => {
-            let _ = write!(
-                out,
-                r#"<text x="{PAD}" y="{tick}" text-anchor="start">{:.3}</text><text x="{}" y="{tick}" text-anchor="end">{:.3}</text>"#,
-                xr.0,
-                W - 10.0,
-                xr.1
-            );
-        }
-        Some(names) => {
-            for (i, name) in names.iter().enumerate() {
-                let x = to_px(i as f64, xr, PAD, W - 10.0);
-                let _ = write!(
-                    out,
-                    r#"<text x="{x:.1}" y="{tick}" text-anchor="end" transform="rotate(-30 {x:.1} {tick})">{}</text>"#,
-                    escape(name)
-                );
-            }
-        }
+/// Axis of an accuracy: a fraction in [0, 1].
+fn accuracy_axis(what: &str, values: impl IntoIterator<Item = f64>) -> Axis {
+    Axis::linear(&format!("{what} (fraction of images)"), values, Some((0.0, 1.0)))
+}
+
+/// The unit of a `correlations` score, from its name.
+fn score_unit(score: &str) -> &'static str {
+    let stat = score.split("@beta=").next().unwrap_or(score);
+    if score.starts_with("zero-cost:") {
+        "proxy value"
+    } else if stat.ends_with(".condition") {
+        "ratio lambda_max / lambda_min"
+    } else if stat.ends_with(".lambda_min") || stat.ends_with(".lambda_max") || stat.ends_with(".trace") {
+        "kernel eigenvalue scale"
+    } else if stat.starts_with("bound.") {
+        "bound on the error rate"
+    } else {
+        "score"
     }
-    out.push('\n');
-}
-
-fn to_px(v: f64, r: (f64, f64), lo: f64, hi: f64) -> f64 {
-    lo + (v - r.0) / (r.1 - r.0) * (hi - lo)
-}
-
-/// A scatter plot of (x, y, label) points.
-fn scatter(title: &str, x_label: &str, y_label: &str, points: &[(f64, f64, String)]) -> String {
-    let xr = range(points.iter().map(|p| p.0));
-    let yr = range(points.iter().map(|p| p.1));
-    let mut out = String::new();
-    frame(&mut out, title, x_label, y_label, xr, yr, None);
-    let radius = if points.len() > 500 { 1.0 } else { 3.0 };
-    for (x, y, label) in points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
-        let _ = writeln!(
-            out,
-            r##"<circle cx="{:.1}" cy="{:.1}" r="{radius}" fill="#1f77b4" fill-opacity="0.6"><title>{}</title></circle>"##,
-            to_px(*x, xr, PAD, W - 10.0),
-            to_px(*y, yr, H - PAD, 22.0),
-            escape(label)
-        );
-    }
-    out.push_str("</svg>\n");
-    out
-}
-
-/// Line plot: one polyline per named series of (x, y); with `categories`,
-/// x is an index into them.
-fn lines(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[(String, Vec<(f64, f64)>)],
-    categories: Option<&[String]>,
-) -> String {
-    let xr = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
-    let yr = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
-    let mut out = String::new();
-    frame(&mut out, title, x_label, y_label, xr, yr, categories);
-    const COLOURS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
-    for (i, (name, points)) in series.iter().enumerate() {
-        let path: Vec<String> = points
-            .iter()
-            .map(|(x, y)| format!("{:.1},{:.1}", to_px(*x, xr, PAD, W - 10.0), to_px(*y, yr, H - PAD, 22.0)))
-            .collect();
-        let _ = writeln!(
-            out,
-            r#"<polyline points="{}" fill="none" stroke="{c}" stroke-width="1.5"><title>{n}</title></polyline><text x="{lx}" y="{ly}" fill="{c}">{n}</text>"#,
-            path.join(" "),
-            c = COLOURS[i % COLOURS.len()],
-            n = escape(name),
-            lx = W - 70.0,
-            ly = 34.0 + 11.0 * i as f64,
-        );
-    }
-    out.push_str("</svg>\n");
-    out
 }
 
 /// The report for the catalog's run, as HTML.
 pub fn render(catalog: Arc<Catalog>) -> Result<String> {
     let mut body = String::new();
-    let run_id = catalog.run().run_id.clone();
+    let run_id = catalog.run_id().unwrap_or("(imports only)").to_string();
 
     let acc = Rows::fetch(
         &catalog,
         "SELECT arch_index, dataset,
                 avg(CASE WHEN attack = 'clean' THEN accuracy END) AS clean,
-                avg(CASE WHEN attack = 'pgd' THEN accuracy END) AS pgd
+                avg(CASE WHEN attack = 'pgd' THEN accuracy END) AS pgd,
+                (SELECT max(eps) FROM evaluations WHERE attack = 'pgd') AS eps
          FROM evaluations WHERE attack = 'clean' OR (attack = 'pgd' AND eps = (SELECT max(eps) FROM evaluations WHERE attack = 'pgd'))
          GROUP BY arch_index, dataset ORDER BY arch_index",
     )?;
     if acc.len() > 0 {
-        let points: Vec<_> =
-            (0..acc.len()).map(|r| (acc.number(2, r), acc.number(3, r), format!("arch {}", acc.text(0, r)))).collect();
+        let points: Vec<Point> = (0..acc.len())
+            .map(|r| Point {
+                x: acc.number(2, r),
+                y: acc.number(3, r),
+                title: format!(
+                    "{}: clean {:.3}, PGD {:.3}",
+                    arch_title(acc.text(0, r)),
+                    acc.number(2, r),
+                    acc.number(3, r)
+                ),
+            })
+            .collect();
+        let eps = acc.text(4, 0);
         body.push_str("<h2>Clean vs robust accuracy</h2>\n");
-        body.push_str(&scatter("clean vs PGD (largest eps) accuracy", "clean accuracy", "PGD accuracy", &points));
+        body.push_str(
+            &Plot::new(
+                &format!("clean vs PGD accuracy, eps = {eps}/255"),
+                accuracy_axis("clean accuracy", points.iter().map(|p| p.x)),
+                accuracy_axis(&format!("PGD accuracy at {eps}/255"), points.iter().map(|p| p.y)),
+            )
+            .scatter(&points),
+        );
     }
 
     let attacks = Rows::fetch(
@@ -254,21 +173,23 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         body.push_str("<h2>Gradient-masking checks</h2>\n");
     }
     if sweep.len() > 0 {
-        let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        let mut curves: Vec<Series> = Vec::new();
         for r in 0..sweep.len() {
-            let name = format!("{} s{}", sweep.text(0, r), sweep.text(1, r));
-            if curves.last().is_none_or(|c| c.0 != name) {
-                curves.push((name, Vec::new()));
+            let name = format!("arch {} s{}", sweep.text(0, r), sweep.text(1, r));
+            if curves.last().is_none_or(|c| c.name != name) {
+                curves.push(Series { name, points: Vec::new() });
             }
-            curves.last_mut().expect("pushed").1.push((sweep.number(2, r).max(1e-9).log2(), sweep.number(3, r)));
+            curves.last_mut().expect("pushed").points.push((sweep.number(2, r), sweep.number(3, r)));
         }
-        body.push_str(&lines(
-            "PGD accuracy over the eps sweep: must reach 0",
-            "log2(eps * 255)",
-            "accuracy",
-            &curves,
-            None,
-        ));
+        let all = || curves.iter().flat_map(|c| c.points.iter());
+        body.push_str(
+            &Plot::new(
+                "PGD accuracy over the eps sweep: must reach 0",
+                Axis::log2("eps (units of 1/255, log scale)", all().map(|p| p.0)),
+                accuracy_axis("PGD accuracy", all().map(|p| p.1)),
+            )
+            .lines(&curves),
+        );
     }
     if alerts.len() > 0 {
         let cells = (0..alerts.len()).map(|r| (0..4).map(|c| alerts.text(c, r).to_string()).collect()).collect();
@@ -284,20 +205,36 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         "SELECT arch_index, seed, epoch, loss, train_adv_acc FROM training ORDER BY arch_index, seed, epoch",
     )?;
     if training.len() > 0 {
-        let mut loss: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-        let mut adv: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        let mut loss: Vec<Series> = Vec::new();
+        let mut adv: Vec<Series> = Vec::new();
         for r in 0..training.len() {
-            let name = format!("{} s{}", training.text(0, r), training.text(1, r));
-            if loss.last().is_none_or(|s| s.0 != name) {
-                loss.push((name.clone(), Vec::new()));
-                adv.push((name, Vec::new()));
+            let name = format!("arch {} s{}", training.text(0, r), training.text(1, r));
+            if loss.last().is_none_or(|s| s.name != name) {
+                loss.push(Series { name: name.clone(), points: Vec::new() });
+                adv.push(Series { name, points: Vec::new() });
             }
-            loss.last_mut().expect("pushed").1.push((training.number(2, r), training.number(3, r)));
-            adv.last_mut().expect("pushed").1.push((training.number(2, r), training.number(4, r)));
+            loss.last_mut().expect("pushed").points.push((training.number(2, r), training.number(3, r)));
+            adv.last_mut().expect("pushed").points.push((training.number(2, r), training.number(4, r)));
         }
+        let epochs = Axis::linear("epoch (1-based)", (0..training.len()).map(|r| training.number(2, r)), None);
+        let losses = (0..training.len()).map(|r| training.number(3, r));
         body.push_str("<h2>Adversarial training</h2>\n<div class=grid>\n");
-        body.push_str(&lines("training loss (adversarial examples)", "epoch", "loss", &loss, None));
-        body.push_str(&lines("training accuracy on PGD examples", "epoch", "accuracy", &adv, None));
+        body.push_str(
+            &Plot::new(
+                "training loss (adversarial examples)",
+                epochs.clone(),
+                Axis::linear("mean cross-entropy (nats)", losses, Some((0.0, f64::INFINITY))),
+            )
+            .lines(&loss),
+        );
+        body.push_str(
+            &Plot::new(
+                "training accuracy on PGD examples",
+                epochs,
+                accuracy_axis("accuracy on PGD examples", (0..training.len()).map(|r| training.number(4, r))),
+            )
+            .lines(&adv),
+        );
         body.push_str("</div>\n");
     }
 
@@ -307,11 +244,27 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
          WHERE a.source = 'nas-robbench-201' AND a.dataset = 'cifar10' AND a.metric = 'clean' AND b.metric = 'pgd' AND b.eps = 8",
     )?;
     if released.len() > 0 {
-        let points: Vec<_> = (0..released.len())
-            .map(|r| (released.number(1, r), released.number(2, r), format!("arch {}", released.text(0, r))))
+        let points: Vec<Point> = (0..released.len())
+            .map(|r| Point {
+                x: released.number(1, r),
+                y: released.number(2, r),
+                title: format!(
+                    "{}: clean {:.3}, PGD@8 {:.3}",
+                    arch_title(released.text(0, r)),
+                    released.number(1, r),
+                    released.number(2, r)
+                ),
+            })
             .collect();
         body.push_str("<h2>Released NAS-RobBench-201 (CIFAR-10)</h2>\n");
-        body.push_str(&scatter("NAS-RobBench-201: clean vs PGD@8", "clean accuracy", "PGD@8 accuracy", &points));
+        body.push_str(
+            &Plot::new(
+                "NAS-RobBench-201: clean vs PGD@8",
+                accuracy_axis("clean accuracy", points.iter().map(|p| p.x)),
+                accuracy_axis("PGD accuracy at 8/255", points.iter().map(|p| p.y)),
+            )
+            .scatter(&points),
+        );
     }
     body.push_str(&search_report::section(&catalog)?);
     if body.is_empty() {
@@ -371,10 +324,10 @@ fn same_images(catalog: &Arc<Catalog>) -> Result<String> {
             let mut ladder: Vec<Option<f64>> =
                 present.iter().map(|a| accuracy.get(&(arch, seed, *a)).copied()).collect();
             ladder.push(Some(worst.number(2, w)));
-            series.push((
-                format!("{arch} s{seed}"),
-                ladder.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect(),
-            ));
+            series.push(Series {
+                name: format!("arch {arch} s{seed}"),
+                points: ladder.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i as f64, v))).collect(),
+            });
             let mut row = vec![arch.to_string(), seed.to_string(), worst.text(3, w).to_string()];
             row.extend(ladder.iter().map(|v| v.map_or("-".into(), |v| format!("{v:.3}"))));
             cells.push(row);
@@ -383,13 +336,14 @@ fn same_images(catalog: &Arc<Catalog>) -> Result<String> {
             continue;
         }
         let _ = writeln!(html, "<h3>Every attack on AutoAttack's images, eps = {eps_label}/255</h3>");
-        html.push_str(&lines(
-            &format!("accuracy per attack, eps = {eps_label}/255, same images"),
-            "",
-            "accuracy",
-            &series,
-            Some(&categories),
-        ));
+        html.push_str(
+            &Plot::new(
+                &format!("accuracy per attack, eps = {eps_label}/255, same images"),
+                Axis::categories("attack, in AutoAttack's order", &categories),
+                accuracy_axis("accuracy", series.iter().flat_map(|s| s.points.iter().map(|p| p.1))),
+            )
+            .lines(&series),
+        );
         let mut headers = vec!["arch", "seed", "images"];
         headers.extend(categories.iter().map(String::as_str));
         html.push_str(&table(&headers, cells));
@@ -440,7 +394,14 @@ fn scores(catalog: &Arc<Catalog>) -> Result<String> {
     for r in 0..corr.len().min(SCORE_PLOTS) {
         let score = corr.text(0, r);
         if let Some(points) = score_points(catalog, score, &strongest)? {
-            html.push_str(&scatter(&format!("{score}: tau = {}", rounded(2, r)), score, &strongest, &points));
+            html.push_str(
+                &Plot::new(
+                    &format!("{score}: tau = {}", rounded(2, r)),
+                    Axis::linear(&format!("{score} ({})", score_unit(score)), points.iter().map(|p| p.x), None),
+                    accuracy_axis(&format!("{strongest} accuracy"), points.iter().map(|p| p.y)),
+                )
+                .scatter(&points),
+            );
         }
     }
     html.push_str("</div>\n");
@@ -455,8 +416,8 @@ fn scores(catalog: &Arc<Catalog>) -> Result<String> {
     Ok(html)
 }
 
-/// (score, accuracy, label) per architecture for a `correlations` score name.
-fn score_points(catalog: &Arc<Catalog>, score: &str, metric: &str) -> Result<Option<Vec<(f64, f64, String)>>> {
+/// (score, accuracy) per architecture for a `correlations` score name.
+fn score_points(catalog: &Arc<Catalog>, score: &str, metric: &str) -> Result<Option<Vec<Point>>> {
     let (attack, eps) = metric.split_once('@').unwrap_or((metric, "0"));
     let (name, beta) = score.split_once("@beta=").map_or((score, None), |(n, b)| (n, Some(b)));
     let parts: Vec<&str> = name.split('.').collect();
@@ -480,7 +441,18 @@ fn score_points(catalog: &Arc<Catalog>, score: &str, metric: &str) -> Result<Opt
         ),
     )?;
     Ok(Some(
-        (0..rows.len()).map(|r| (rows.number(1, r), rows.number(2, r), format!("arch {}", rows.text(0, r)))).collect(),
+        (0..rows.len())
+            .map(|r| Point {
+                x: rows.number(1, r),
+                y: rows.number(2, r),
+                title: format!(
+                    "{}: score {:.4}, accuracy {:.3}",
+                    arch_title(rows.text(0, r)),
+                    rows.number(1, r),
+                    rows.number(2, r)
+                ),
+            })
+            .collect(),
     ))
 }
 

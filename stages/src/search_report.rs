@@ -10,9 +10,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use robbench_pipeline::sql::Catalog;
 
-use super::{H, PAD, Rows, W, escape, frame, lines, range, table, to_px};
-
-const COLOURS: [&str; 6] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+use super::{Rows, table};
+use crate::svg::{Axis, Plot, Series, escape};
 
 /// Sorted-sample quantile with linear interpolation.
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -41,28 +40,13 @@ fn band(grid: &[f64], trials: usize, at: impl Fn(usize, f64) -> Option<f64>) -> 
 
 /// Median lines over shaded interquartile bands, one per named series.
 fn bands(title: &str, x_label: &str, series: &[(String, Band)]) -> String {
-    let xr = range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
-    let yr = range(series.iter().flat_map(|s| s.1.iter().flat_map(|p| [p.1, p.3])));
-    let mut out = String::new();
-    frame(&mut out, title, x_label, "regret", xr, yr, None);
-    let px = |x: f64, y: f64| format!("{:.1},{:.1}", to_px(x, xr, PAD, W - 10.0), to_px(y, yr, H - PAD, 22.0));
-    for (i, (name, points)) in series.iter().enumerate() {
-        let c = COLOURS[i % COLOURS.len()];
-        let upper = points.iter().map(|p| px(p.0, p.3));
-        let lower = points.iter().rev().map(|p| px(p.0, p.1));
-        let median: Vec<String> = points.iter().map(|p| px(p.0, p.2)).collect();
-        let _ = writeln!(
-            out,
-            r#"<polygon points="{}" fill="{c}" fill-opacity="0.15" stroke="none"/><polyline points="{}" fill="none" stroke="{c}" stroke-width="1.5"><title>{n}</title></polyline><text x="{lx}" y="{ly}" fill="{c}" text-anchor="end">{n}</text>"#,
-            upper.chain(lower).collect::<Vec<_>>().join(" "),
-            median.join(" "),
-            n = escape(name),
-            lx = W - 14.0,
-            ly = 34.0 + 11.0 * i as f64,
-        );
-    }
-    out.push_str("</svg>\n");
-    out
+    let x = Axis::linear(x_label, series.iter().flat_map(|s| s.1.iter().map(|p| p.0)), Some((0.0, f64::INFINITY)));
+    let y = Axis::linear(
+        "regret",
+        series.iter().flat_map(|s| s.1.iter().flat_map(|p| [p.1, p.3])),
+        Some((0.0, f64::INFINITY)),
+    );
+    Plot::new(title, x, y).bands(series)
 }
 
 /// One trial's trace: (step, regret, cumulative GPU-hours).
@@ -70,9 +54,6 @@ type TrialSteps = Vec<(f64, f64, f64)>;
 
 /// Final regrets, queries and GPU-hours over trials, and the optimum's description.
 type Finals = (Vec<f64>, Vec<f64>, Vec<f64>, String);
-
-/// Named polylines of one plot.
-type Series = Vec<(String, Vec<(f64, f64)>)>;
 
 pub(super) fn section(catalog: &Arc<Catalog>) -> Result<String> {
     let finals = Rows::fetch(
@@ -187,7 +168,7 @@ pub(super) fn section(catalog: &Arc<Catalog>) -> Result<String> {
          WHERE trial = 0 AND role IN ('front', 'optimum-front')
          ORDER BY source, dataset, objective, role, algorithm, value",
     )?;
-    let mut plots: BTreeMap<(String, String), Series> = BTreeMap::new();
+    let mut plots: BTreeMap<(String, String), Vec<Series>> = BTreeMap::new();
     for r in 0..fronts.len() {
         let series = plots.entry((format!("{}/{}", fronts.text(0, r), fronts.text(1, r)), fronts.text(2, r).into()));
         let series = series.or_default();
@@ -196,20 +177,27 @@ pub(super) fn section(catalog: &Arc<Catalog>) -> Result<String> {
             "optimum-front" => format!("table ({})", fronts.text(4, r)),
             _ => fronts.text(4, r).to_string(),
         };
-        if who.starts_with("table") && series.iter().any(|s| s.0.starts_with("table") && s.0 != who) {
+        if who.starts_with("table") && series.iter().any(|s| s.name.starts_with("table") && s.name != who) {
             continue;
         }
-        if series.last().is_none_or(|s| s.0 != who) {
-            series.push((who, Vec::new()));
+        if series.last().is_none_or(|s| s.name != who) {
+            series.push(Series { name: who, points: Vec::new() });
         }
-        series.last_mut().expect("pushed").1.push((fronts.number(5, r), fronts.number(6, r)));
+        series.last_mut().expect("pushed").points.push((fronts.number(5, r), fronts.number(6, r)));
     }
     for ((source, objective), mut series) in plots {
-        for s in series.iter_mut().filter(|s| s.0.starts_with("table")) {
-            s.0 = "table's front".into();
+        for s in series.iter_mut().filter(|s| s.name.starts_with("table")) {
+            s.name = "table's front".into();
         }
         let _ = writeln!(html, "<h3>Pareto fronts, trial 0: {} · {}</h3>", escape(&source), escape(&objective));
-        html.push_str(&lines(&format!("front found vs the table's: {objective}"), "first", "second", &series, None));
+        let (first, second) = objective
+            .strip_prefix("pareto(")
+            .and_then(|o| o.strip_suffix(')'))
+            .and_then(|o| o.split_once(','))
+            .unwrap_or(("first", "second"));
+        let x = Axis::linear(first, series.iter().flat_map(|s| s.points.iter().map(|p| p.0)), None);
+        let y = Axis::linear(second, series.iter().flat_map(|s| s.points.iter().map(|p| p.1)), None);
+        html.push_str(&Plot::new(&format!("front found vs the table's: {objective}"), x, y).lines(&series));
     }
     Ok(html)
 }

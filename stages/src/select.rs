@@ -10,25 +10,25 @@ use robbench_schemas::{ARCHITECTURES, TableDef};
 use robbench_space::{Arch, ModelShape, Space, cost};
 use serde_json::json;
 
-use crate::config::{ArchitecturesConfig, DatasetConfig, ModelConfig};
+use crate::config::{ArchitecturesConfig, DatasetName, ModelConfig, Selection};
+use crate::reads::{paths, read};
 
 /// The selected NAS-Bench-201 indices, sorted and without duplicates.
 pub fn select_architectures(cfg: &ArchitecturesConfig) -> Result<Vec<usize>> {
     let space = Space::nb201();
-    let selected: BTreeSet<usize> = match cfg.select.as_str() {
-        "indices" => cfg.indices.iter().copied().collect(),
-        "strings" => cfg
+    let selected: BTreeSet<usize> = match cfg.select {
+        Selection::Indices => cfg.indices.iter().copied().collect(),
+        Selection::Strings => cfg
             .strings
             .iter()
             .map(|s| Ok(space.index_of(&s.parse::<Arch>().context("architectures.strings")?)))
             .collect::<Result<_>>()?,
-        "unique" => space.representatives().into_iter().collect(),
-        "sample" => {
+        Selection::Unique => space.representatives().into_iter().collect(),
+        Selection::Sample => {
             let mut reps = space.representatives();
             robbench_rng::Rng::derive(cfg.sample_seed, "architecture-sample", 0).shuffle(&mut reps);
             reps.into_iter().take(cfg.sample_size).collect()
         }
-        other => anyhow::bail!("architectures.select: unknown selection `{other}`"),
     };
     Ok(selected.into_iter().collect())
 }
@@ -66,9 +66,22 @@ pub fn model_units<'a>(config: &Config, up: &'a Upstream<'a>) -> Result<Vec<Mode
     Ok(out)
 }
 
+/// What an `architectures` unit reads: the skeleton and the dataset's shape.
+#[derive(serde::Deserialize)]
+struct ArchitecturesReads {
+    model: ModelConfig,
+    #[serde(rename = "dataset.name")]
+    dataset: DatasetName,
+    #[serde(rename = "dataset.classes")]
+    synthetic_classes: usize,
+    #[serde(rename = "dataset.image_size")]
+    synthetic_size: usize,
+}
+
 /// The model shape the configured skeleton and dataset give.
-pub fn model_shape(model: &ModelConfig, dataset: &DatasetConfig) -> ModelShape {
-    let (classes, input_size) = dataset.shape();
+fn model_shape(reads: &ArchitecturesReads) -> ModelShape {
+    let (model, (classes, input_size)) =
+        (&reads.model, reads.dataset.shape(reads.synthetic_classes, reads.synthetic_size));
     ModelShape {
         channels: model.channels as u64,
         cells_per_stage: model.cells as u64,
@@ -79,8 +92,6 @@ pub fn model_shape(model: &ModelConfig, dataset: &DatasetConfig) -> ModelShape {
 }
 
 pub struct Architectures;
-
-const SHAPE_KEYS: [&str; 5] = ["model", "dataset.name", "dataset.classes", "dataset.image_size", "dataset.root"];
 
 impl Stage for Architectures {
     fn name(&self) -> &'static str {
@@ -101,7 +112,7 @@ impl Stage for Architectures {
         Ok(vec![UnitSpec {
             label: format!("{} architectures", indices.len()),
             params: json!({ "indices": indices }),
-            config_keys: SHAPE_KEYS.to_vec(),
+            config_keys: paths::<ArchitecturesReads>(),
             inputs: vec![],
             shard_group: None,
         }])
@@ -109,7 +120,7 @@ impl Stage for Architectures {
 
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let indices: Vec<usize> = serde_json::from_value(unit.params()["indices"].clone())?;
-        let shape = model_shape(&unit.config().typed("model")?, &unit.config().typed("dataset")?);
+        let shape = model_shape(&read(unit.config())?);
         let space = Space::nb201();
         let archs: Vec<Arch> = indices.iter().map(|&i| space.arch(i)).collect::<Result<_, _>>()?;
         let costs: Vec<_> = archs.iter().map(|a| cost(a, &shape)).collect();

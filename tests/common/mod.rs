@@ -24,19 +24,23 @@ pub const TINY: &[&str] = &[
     "ntk.steps=2",
 ];
 
+/// The `--device` of the runs: `ROBBENCH_TEST_DEVICE` (`make test-gpu`: cuda), else cpu.
+pub fn device() -> String {
+    std::env::var("ROBBENCH_TEST_DEVICE").unwrap_or_else(|_| "cpu".to_string())
+}
+
 pub fn robbench(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_robbench"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("CUDA_VISIBLE_DEVICES", "")
-        .output()
-        .expect("robbench runs")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_robbench"));
+    command.arg("--store").arg(store).args(args);
+    if device() == "cpu" {
+        command.env("CUDA_VISIBLE_DEVICES", "");
+    }
+    command.output().expect("robbench runs")
 }
 
 /// `robbench run` with the tiny config plus `extra` overrides.
 pub fn run_tiny(store: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["run".to_string(), "--device".to_string(), "cpu".to_string()];
+    let mut args = vec!["run".to_string(), "--device".to_string(), device()];
     for set in TINY.iter().chain(extra) {
         args.push("--set".into());
         args.push(set.to_string());

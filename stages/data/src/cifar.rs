@@ -2,7 +2,7 @@
 //! (`cifar-10-batches-bin/`, `cifar-100-binary/`): fixed-size records of
 //! label byte(s) followed by 3072 pixel bytes (R, G, B planes of 32×32).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{DataError, Dataset, Split};
 
@@ -36,25 +36,39 @@ fn read_records(
     Ok(())
 }
 
-/// CIFAR-10 from `root` (the `cifar-10-batches-bin` directory or its parent).
-pub fn load_cifar10(root: &Path) -> Result<Dataset, DataError> {
+/// The files of CIFAR-10 under `root` (the `cifar-10-batches-bin` directory
+/// or its parent): (train batches, test batch).
+pub fn cifar10_files(root: &Path) -> (Vec<PathBuf>, PathBuf) {
     let dir =
         if root.join("cifar-10-batches-bin").is_dir() { root.join("cifar-10-batches-bin") } else { root.to_path_buf() };
+    ((1..=5).map(|i| dir.join(format!("data_batch_{i}.bin"))).collect(), dir.join("test_batch.bin"))
+}
+
+/// The files of CIFAR-100 under `root` (the `cifar-100-binary` directory or
+/// its parent): (train, test).
+pub fn cifar100_files(root: &Path) -> (PathBuf, PathBuf) {
+    let dir = if root.join("cifar-100-binary").is_dir() { root.join("cifar-100-binary") } else { root.to_path_buf() };
+    (dir.join("train.bin"), dir.join("test.bin"))
+}
+
+/// CIFAR-10 from `root` (the `cifar-10-batches-bin` directory or its parent).
+pub fn load_cifar10(root: &Path) -> Result<Dataset, DataError> {
+    let (train_files, test_file) = cifar10_files(root);
     let mut train = Split::default();
-    for i in 1..=5 {
-        read_records(&dir.join(format!("data_batch_{i}.bin")), 1, 0, 10, &mut train)?;
+    for file in &train_files {
+        read_records(file, 1, 0, 10, &mut train)?;
     }
     let mut test = Split::default();
-    read_records(&dir.join("test_batch.bin"), 1, 0, 10, &mut test)?;
+    read_records(&test_file, 1, 0, 10, &mut test)?;
     Ok(Dataset { name: "cifar10".into(), classes: 10, channels: 3, height: 32, width: 32, train, test })
 }
 
 /// CIFAR-100 (fine labels) from `root` (the `cifar-100-binary` directory or its parent).
 pub fn load_cifar100(root: &Path) -> Result<Dataset, DataError> {
-    let dir = if root.join("cifar-100-binary").is_dir() { root.join("cifar-100-binary") } else { root.to_path_buf() };
+    let (train_file, test_file) = cifar100_files(root);
     let mut train = Split::default();
-    read_records(&dir.join("train.bin"), 2, 1, 100, &mut train)?;
+    read_records(&train_file, 2, 1, 100, &mut train)?;
     let mut test = Split::default();
-    read_records(&dir.join("test.bin"), 2, 1, 100, &mut test)?;
+    read_records(&test_file, 2, 1, 100, &mut test)?;
     Ok(Dataset { name: "cifar100".into(), classes: 100, channels: 3, height: 32, width: 32, train, test })
 }

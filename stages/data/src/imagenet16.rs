@@ -4,7 +4,7 @@
 //! planes of 16×16) and `labels` (1-based ImageNet classes). Only classes
 //! 1..=120 are kept, shifted to 0..119.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::pickle::{Value, parse};
 use crate::{DataError, Dataset, Split};
@@ -59,13 +59,19 @@ fn read_file(path: &Path, split: &mut Split) -> Result<(), DataError> {
     Ok(())
 }
 
+/// The pickles of ImageNet16-120 in `root`: (train batches, validation).
+pub fn imagenet16_files(root: &Path) -> (Vec<PathBuf>, PathBuf) {
+    ((1..=10).map(|i| root.join(format!("train_data_batch_{i}"))).collect(), root.join("val_data"))
+}
+
 /// ImageNet16-120 from the directory holding the pickles.
 pub fn load_imagenet16(root: &Path) -> Result<Dataset, DataError> {
+    let (train_files, test_file) = imagenet16_files(root);
     let mut train = Split::default();
-    for i in 1..=10 {
-        read_file(&root.join(format!("train_data_batch_{i}")), &mut train)?;
+    for file in &train_files {
+        read_file(file, &mut train)?;
     }
     let mut test = Split::default();
-    read_file(&root.join("val_data"), &mut test)?;
+    read_file(&test_file, &mut test)?;
     Ok(Dataset { name: "imagenet16-120".into(), classes: CLASSES, channels: 3, height: 16, width: 16, train, test })
 }

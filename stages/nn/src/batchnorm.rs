@@ -7,6 +7,7 @@ use tch::nn::Path;
 use tch::{Kind, Tensor};
 
 use crate::ops::State;
+use crate::trace::{Tape, TracedLayer};
 
 const MOMENTUM: f64 = 0.1;
 const EPS: f64 = 1e-5;
@@ -44,7 +45,7 @@ impl BatchNorm {
         }
     }
 
-    pub(crate) fn forward_t(&self, x: &Tensor, mode: BnMode) -> Tensor {
+    pub(crate) fn forward_t(&self, x: &Tensor, mode: BnMode, tape: &mut Tape) -> Tensor {
         let train = mode != BnMode::Eval;
         if train {
             tch::no_grad(|| {
@@ -52,7 +53,7 @@ impl BatchNorm {
             });
         }
         let momentum = if mode == BnMode::Calibrate { 1.0 } else { MOMENTUM };
-        Tensor::batch_norm(
+        let output = Tensor::batch_norm(
             x,
             Some(&self.weight),
             Some(&self.bias),
@@ -62,7 +63,20 @@ impl BatchNorm {
             momentum,
             EPS,
             false,
-        )
+        );
+        if let Some(layers) = tape {
+            assert_eq!(mode, BnMode::Eval, "only eval-mode forwards are traced");
+            let per_channel = |t: &Tensor| t.view([1, -1, 1, 1]);
+            let normalised =
+                tch::no_grad(|| (x - per_channel(&self.running_mean)) / per_channel(&(&self.running_var + EPS)).sqrt());
+            layers.push(TracedLayer::BatchNorm {
+                normalised,
+                output: output.shallow_clone(),
+                weight: self.weight.shallow_clone(),
+                bias: self.bias.shallow_clone(),
+            });
+        }
+        output
     }
 
     /// Appends `{prefix}.weight`, `.bias`, `.running_mean`, `.running_var`,

@@ -5,7 +5,7 @@
 //! `model.load_state_dict(safetensors.torch.load_file(path))` works on the
 //! `xautodl` model.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
@@ -49,7 +49,7 @@ pub fn save(net: &TinyNetwork, path: &Path) -> Result<(), NnError> {
             (name.as_str(), TensorView::new(*dtype, shape.clone(), bytes).expect("shape matches byte count"))
         })
         .collect();
-    let metadata = HashMap::from([
+    let metadata = BTreeMap::from([
         ("arch".to_string(), spec.arch.to_string()),
         ("C".to_string(), spec.channels.to_string()),
         ("N".to_string(), spec.cells_per_stage.to_string()),
@@ -57,7 +57,7 @@ pub fn save(net: &TinyNetwork, path: &Path) -> Result<(), NnError> {
         ("mean".to_string(), serde_json::to_string(&spec.mean).expect("finite numbers")),
         ("std".to_string(), serde_json::to_string(&spec.std).expect("finite numbers")),
     ]);
-    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| error(path, e.to_string()))?;
+    let bytes = serialize_sorted(views, &metadata).map_err(|e| error(path, e))?;
     // A temp file in the same directory, synced, then renamed over `path`:
     // a crash leaves either the old file or the new one, never half of one.
     let dir = match path.parent() {
@@ -70,6 +70,28 @@ pub fn save(net: &TinyNetwork, path: &Path) -> Result<(), NnError> {
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// A safetensors file whose `__metadata__` keys come in sorted order.
+/// `safetensors::serialize` takes the metadata as a `HashMap`, whose order
+/// changes from run to run, so identical weights would hash differently: the
+/// tensors are serialised without metadata and the sorted metadata is
+/// spliced in front of their header entries.
+fn serialize_sorted(views: Vec<(&str, TensorView)>, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
+    let bare = safetensors::serialize(views, None).map_err(|e| e.to_string())?;
+    let header_len = u64::from_le_bytes(bare[..8].try_into().expect("8-byte length")) as usize;
+    let header = std::str::from_utf8(&bare[8..8 + header_len]).map_err(|e| e.to_string())?.trim_end();
+    let entries = header.strip_prefix('{').and_then(|h| h.strip_suffix('}')).ok_or("unexpected safetensors header")?;
+    let metadata = serde_json::to_string(metadata).map_err(|e| e.to_string())?;
+    let separator = if entries.is_empty() { "" } else { "," };
+    let mut header = format!("{{\"__metadata__\":{metadata}{separator}{entries}}}").into_bytes();
+    // The data starts 8-byte aligned, as safetensors pads it.
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + header.len() + bare.len() - 8 - header_len);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&bare[8 + header_len..]);
+    Ok(out)
 }
 
 /// The spec from the metadata (not yet validated), and every tensor (CPU) by name.
@@ -136,4 +158,38 @@ pub fn assign(net: &TinyNetwork, mut tensors: HashMap<String, Tensor>, path: &Pa
         return Err(error(path, format!("tensor `{first}` does not belong to this network ({} extra)", extra.len())));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_weights_give_the_same_bytes_and_load_back() {
+        let spec = NetworkSpec {
+            arch: robbench_space::Space::nb201().arch(1462).unwrap(),
+            channels: 4,
+            cells_per_stage: 1,
+            classes: 10,
+            mean: vec![0.5, 0.4, 0.3],
+            std: vec![0.25, 0.2, 0.2],
+        };
+        let net = TinyNetwork::new(&spec, Device::Cpu, 7).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // Each save builds its metadata afresh: a hash map's order would differ between them.
+        let files: Vec<Vec<u8>> = (0..8)
+            .map(|i| {
+                let path = dir.path().join(format!("{i}.safetensors"));
+                save(&net, &path).unwrap();
+                std::fs::read(&path).unwrap()
+            })
+            .collect();
+        assert!(files.windows(2).all(|w| w[0] == w[1]), "identical weights saved to different bytes");
+        let (_, header) = SafeTensors::read_metadata(&files[0]).unwrap();
+        let keys: Vec<&String> = header.metadata().as_ref().unwrap().keys().collect();
+        assert_eq!(keys.len(), 6);
+        let (read_spec, tensors) = read(&dir.path().join("0.safetensors")).unwrap();
+        assert_eq!((read_spec.arch, read_spec.classes, read_spec.mean), (spec.arch, 10, spec.mean));
+        assert_eq!(tensors.len(), net.state().len());
+    }
 }

@@ -21,6 +21,15 @@ pub fn parse_device(spec: &str) -> Result<Device, NnError> {
     }
 }
 
+/// The device tests run on: `ROBBENCH_TEST_DEVICE` (any `--device` name;
+/// `make test-gpu` sets `cuda`), the CPU when unset.
+pub fn test_device() -> Device {
+    match std::env::var("ROBBENCH_TEST_DEVICE") {
+        Ok(name) => parse_device(&name).unwrap_or_else(|e| panic!("ROBBENCH_TEST_DEVICE: {e}")),
+        Err(_) => Device::Cpu,
+    }
+}
+
 /// A short human description, e.g. `cpu (2 threads)` or `cuda:0 (CUDA, cuDNN)`.
 pub fn describe_device(device: Device) -> String {
     match device {

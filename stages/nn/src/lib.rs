@@ -12,10 +12,12 @@ mod init;
 mod network;
 mod ops;
 mod spec;
+mod trace;
 
-pub use device::{describe_device, parse_device};
+pub use device::{describe_device, parse_device, test_device};
 pub use network::TinyNetwork;
 pub use spec::NetworkSpec;
+pub use trace::{Trace, TracedLayer};
 
 /// Everything that can go wrong building, loading or placing a network.
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::batchnorm::{BatchNorm, BnMode};
 use crate::ops::{Block, Cell, Reduction, State};
+use crate::trace::{Tape, Trace, TracedLayer, conv2d};
 use crate::{NetworkSpec, NnError};
 
 /// A NAS-Bench-201 network whose tensors carry the official PyTorch
@@ -83,7 +84,7 @@ impl TinyNetwork {
     /// call `forward_t(x, false)` (gradients still flow unless under
     /// `tch::no_grad`).
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        self.forward_mode(x, if train { BnMode::Train } else { BnMode::Eval })
+        self.forward_mode(x, if train { BnMode::Train } else { BnMode::Eval }, &mut None)
     }
 
     /// Sets every BN layer's running statistics to those of its input when
@@ -93,18 +94,38 @@ impl TinyNetwork {
     /// in training while still treating samples independently (what
     /// per-sample Jacobians such as the NTK's need).
     pub fn calibrate_batch_norm(&self, x: &Tensor) {
-        let _ = tch::no_grad(|| self.forward_mode(x, BnMode::Calibrate));
+        let _ = tch::no_grad(|| self.forward_mode(x, BnMode::Calibrate, &mut None));
     }
 
-    fn forward_mode(&self, x: &Tensor, mode: BnMode) -> Tensor {
+    /// Eval-mode logits of `x` (as `forward_t(x, false)`, with gradient
+    /// tracking on) and every parametrised layer on the way: stem conv and
+    /// BN, each ReLU-conv-BN of the cells and reduction blocks, the
+    /// reductions' 1×1 shortcut convs, the last BN and the classifier. Their
+    /// parameters are exactly the trainable variables.
+    pub fn forward_traced(&self, x: &Tensor) -> Trace {
+        let mut tape = Some(Vec::new());
+        let logits = tch::with_grad(|| self.forward_mode(x, BnMode::Eval, &mut tape));
+        Trace { logits, layers: tape.expect("the tape records") }
+    }
+
+    fn forward_mode(&self, x: &Tensor, mode: BnMode, tape: &mut Tape) -> Tensor {
         let x = (x - &self.mean) / &self.std;
-        let x = x.conv2d(&self.stem, None::<Tensor>, [1], [1], [1], 1);
-        let mut x = self.stem_bn.forward_t(&x, mode);
+        let x = conv2d(&x, &self.stem, 1, 1, tape);
+        let mut x = self.stem_bn.forward_t(&x, mode, tape);
         for block in &self.blocks {
-            x = block.forward_t(&x, mode);
+            x = block.forward_t(&x, mode, tape);
         }
-        let x = self.lastact.forward_t(&x, mode).relu();
-        x.adaptive_avg_pool2d([1, 1]).flatten(1, -1).linear(&self.classifier_weight, Some(&self.classifier_bias))
+        let features = self.lastact.forward_t(&x, mode, tape).relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        let logits = features.linear(&self.classifier_weight, Some(&self.classifier_bias));
+        if let Some(layers) = tape {
+            layers.push(TracedLayer::Linear {
+                input: features.detach(),
+                output: logits.shallow_clone(),
+                weight: self.classifier_weight.shallow_clone(),
+                bias: self.classifier_bias.shallow_clone(),
+            });
+        }
+        logits
     }
 
     pub fn spec(&self) -> &NetworkSpec {
@@ -143,6 +164,20 @@ impl TinyNetwork {
     /// A copy of the network (weights, running statistics, counters) on `device`.
     pub fn to_device(&self, device: Device) -> TinyNetwork {
         let copy = Self::build(&self.spec, device);
+        for ((_, target), (_, source)) in copy.state().iter().zip(self.state()) {
+            tch::no_grad(|| target.shallow_clone().copy_(&source));
+        }
+        copy
+    }
+
+    /// A copy of the network with its floating-point tensors (weights,
+    /// running statistics, input normalisation) in `kind`, e.g. `Kind::Double`
+    /// for float64 reference computations. Inputs must then be of `kind` too.
+    pub fn to_kind(&self, kind: Kind) -> TinyNetwork {
+        let mut copy = Self::build(&self.spec, self.device());
+        copy.vs.set_kind(kind);
+        copy.mean = copy.mean.to_kind(kind);
+        copy.std = copy.std.to_kind(kind);
         for ((_, target), (_, source)) in copy.state().iter().zip(self.state()) {
             tch::no_grad(|| target.shallow_clone().copy_(&source));
         }

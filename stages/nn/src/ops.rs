@@ -7,6 +7,7 @@ use tch::Tensor;
 use tch::nn::Path;
 
 use crate::batchnorm::{BatchNorm, BnMode};
+use crate::trace::{Tape, conv2d};
 
 /// (name, tensor) pairs of a `state_dict()`, in its order.
 pub type State = Vec<(String, Tensor)>;
@@ -30,9 +31,9 @@ impl ReluConvBn {
         }
     }
 
-    pub fn forward_t(&self, x: &Tensor, mode: BnMode) -> Tensor {
-        let y = x.relu().conv2d(&self.weight, None::<Tensor>, [self.stride], [self.padding], [1], 1);
-        self.bn.forward_t(&y, mode)
+    pub fn forward_t(&self, x: &Tensor, mode: BnMode, tape: &mut Tape) -> Tensor {
+        let y = conv2d(&x.relu(), &self.weight, self.stride, self.padding, tape);
+        self.bn.forward_t(&y, mode, tape)
     }
 
     fn push_state(&self, prefix: &str, out: &mut State) {
@@ -62,14 +63,14 @@ impl Edge {
         }
     }
 
-    fn forward_t(&self, x: &Tensor, mode: BnMode) -> Tensor {
+    fn forward_t(&self, x: &Tensor, mode: BnMode, tape: &mut Tape) -> Tensor {
         match self {
             // A real multiplication, not a zeros tensor, so that NaN and inf
             // propagate as in PyTorch.
             Edge::Zero => x * 0.0,
             Edge::Identity => x.shallow_clone(),
             Edge::AvgPool => x.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None),
-            Edge::Conv(op) => op.forward_t(x, mode),
+            Edge::Conv(op) => op.forward_t(x, mode, tape),
         }
     }
 }
@@ -93,14 +94,14 @@ impl Cell {
         Cell { edges }
     }
 
-    pub fn forward_t(&self, x: &Tensor, mode: BnMode) -> Tensor {
+    pub fn forward_t(&self, x: &Tensor, mode: BnMode, tape: &mut Tape) -> Tensor {
         let mut nodes = vec![x.shallow_clone()];
         for node in 1..=3 {
             let sum = self
                 .edges
                 .iter()
                 .filter(|(to, _, _)| *to == node)
-                .map(|(_, from, edge)| edge.forward_t(&nodes[*from], mode))
+                .map(|(_, from, edge)| edge.forward_t(&nodes[*from], mode, tape))
                 .reduce(|a, b| a + b)
                 .expect("every node of a NAS-Bench-201 cell has incoming edges");
             nodes.push(sum);
@@ -134,16 +135,10 @@ impl Reduction {
         }
     }
 
-    pub fn forward_t(&self, x: &Tensor, mode: BnMode) -> Tensor {
-        let residual = x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None).conv2d(
-            &self.downsample,
-            None::<Tensor>,
-            [1],
-            [0],
-            [1],
-            1,
-        );
-        self.conv_b.forward_t(&self.conv_a.forward_t(x, mode), mode) + residual
+    pub fn forward_t(&self, x: &Tensor, mode: BnMode, tape: &mut Tape) -> Tensor {
+        let branch = self.conv_b.forward_t(&self.conv_a.forward_t(x, mode, tape), mode, tape);
+        let pooled = x.avg_pool2d([2, 2], [2, 2], [0, 0], false, true, None);
+        branch + conv2d(&pooled, &self.downsample, 1, 0, tape)
     }
 
     pub fn push_state(&self, prefix: &str, out: &mut State) {
@@ -160,10 +155,10 @@ pub enum Block {
 }
 
 impl Block {
-    pub fn forward_t(&self, x: &Tensor, mode: BnMode) -> Tensor {
+    pub fn forward_t(&self, x: &Tensor, mode: BnMode, tape: &mut Tape) -> Tensor {
         match self {
-            Block::Cell(cell) => cell.forward_t(x, mode),
-            Block::Reduction(block) => block.forward_t(x, mode),
+            Block::Cell(cell) => cell.forward_t(x, mode, tape),
+            Block::Reduction(block) => block.forward_t(x, mode, tape),
         }
     }
 

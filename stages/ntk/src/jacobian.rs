@@ -42,10 +42,10 @@ pub enum NtkOutput<'a> {
 
 /// Per-sample Jacobian `∂s/∂θ` of the scalar(s) `s` chosen by `output`, flattened
 /// over the trainable parameters (those of `params` with `requires_grad`, in
-/// order) into a float32 matrix `[rows, P]`; `rows = n` (or `n·K` for
+/// order) into a matrix `[rows, P]` of the parameters' precision; `rows = n` (or `n·K` for
 /// [`NtkOutput::PerLogit`]). Parameters the output does not depend on contribute
 /// zero columns. Runs with gradient tracking on even inside a `no_grad` scope;
-/// the model must be in eval mode (see the crate docs). Memory: `rows·P·4` bytes.
+/// the model must be in eval mode (see the crate docs). Memory: `rows·P` numbers.
 pub fn jacobian(
     model: &dyn Fn(&Tensor) -> Tensor,
     params: &[Tensor],
@@ -110,7 +110,7 @@ pub(crate) fn jacobian_chunked(
 }
 
 /// The model output as `[batch, classes]` (a `[batch]` output is one class).
-fn logits_2d(out: Tensor, batch: i64) -> Result<Tensor, NtkError> {
+pub(crate) fn logits_2d(out: Tensor, batch: i64) -> Result<Tensor, NtkError> {
     let shape = out.size();
     match shape.as_slice() {
         [b] if *b == batch => Ok(out.unsqueeze(1)),
@@ -119,7 +119,7 @@ fn logits_2d(out: Tensor, batch: i64) -> Result<Tensor, NtkError> {
     }
 }
 
-fn check_labels(labels: &Tensor, n: i64) -> Result<Tensor, NtkError> {
+pub(crate) fn check_labels(labels: &Tensor, n: i64) -> Result<Tensor, NtkError> {
     if labels.size() != [n] {
         return Err(NtkError::BadLabels(format!(
             "expected shape [{n}] (one label per sample), got {:?}",
@@ -132,7 +132,7 @@ fn check_labels(labels: &Tensor, n: i64) -> Result<Tensor, NtkError> {
     Ok(labels.to_kind(Kind::Int64))
 }
 
-fn check_label_range(labels: &Tensor, classes: i64) -> Result<(), NtkError> {
+pub(crate) fn check_label_range(labels: &Tensor, classes: i64) -> Result<(), NtkError> {
     let lo = labels.min().int64_value(&[]);
     let hi = labels.max().int64_value(&[]);
     if lo < 0 || hi >= classes {
@@ -143,19 +143,18 @@ fn check_label_range(labels: &Tensor, classes: i64) -> Result<(), NtkError> {
     Ok(())
 }
 
-/// Concatenates one backward's gradients into a float32 vector (zeros where the
-/// output does not depend on a parameter: autograd returns an undefined tensor).
+/// Concatenates one backward's gradients into a vector of the parameters'
+/// precision (zeros where the output does not depend on a parameter: autograd
+/// returns an undefined tensor).
 fn flatten_grads(grads: &[Tensor], params: &[&Tensor]) -> Result<Tensor, NtkError> {
     let flat: Vec<Tensor> = grads
         .iter()
         .zip(params)
-        .map(|(g, p)| {
-            if g.defined() {
-                g.reshape([-1]).to_kind(Kind::Float)
-            } else {
-                Tensor::zeros([p.numel() as i64], (Kind::Float, p.device()))
-            }
-        })
+        .map(
+            |(g, p)| {
+                if g.defined() { g.reshape([-1]) } else { Tensor::zeros([p.numel() as i64], (p.kind(), p.device())) }
+            },
+        )
         .collect();
     Ok(Tensor::f_cat(&flat, 0)?)
 }

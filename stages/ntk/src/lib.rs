@@ -8,14 +8,19 @@
 //! attacked points. This crate provides:
 //!
 //! * [`jacobian`] / [`empirical_ntk`]: per-sample parameter Jacobians and kernels
-//!   ([`NtkOutput`] picks which scalar(s) of the network output are differentiated);
+//!   ([`NtkOutput`] picks which scalar(s) of the network output are differentiated),
+//!   one backward pass per sample, for any network;
+//! * [`empirical_ntk_structured`] / [`structured_kernel_blocks`]: the same kernels
+//!   from one batched forward and backward per input set, for networks that
+//!   trace their parametrised layers ([`robbench_nn::Trace`]; the default for
+//!   the TinyNetwork);
 //! * [`RobustKernels`] and [`mix`]: the clean, robust and cross kernel blocks and
 //!   their β-mixtures `K_all(β)`, `K̃_all(β)`;
 //! * [`kernel_stats`] / [`quadratic_form`]: float64 spectra and `yᵀK⁻¹y` by solving;
 //! * [`bound_terms`] / [`multiclass_bound_terms`]: the Cao & Gu style bound terms.
 //!
-//! The network is passed as a closure so this crate does not depend on the model
-//! crate. **Call it in eval mode**: batch norm must use its running statistics, so
+//! The network is passed as a closure (a plain forward, or a traced forward for
+//! the structured path). **Call it in eval mode**: batch norm must use its running statistics, so
 //! that each sample's output depends on that sample only (a per-sample Jacobian is
 //! otherwise not defined, and the result would depend on how samples are batched).
 
@@ -24,6 +29,7 @@ mod jacobian;
 mod kernel;
 mod mixture;
 mod spectrum;
+mod structured;
 #[cfg(test)]
 #[path = "../tests/common/mod.rs"]
 mod test_common;
@@ -33,6 +39,7 @@ pub use jacobian::{NtkOutput, jacobian};
 pub use kernel::{empirical_ntk, kernel_from_jacobians};
 pub use mixture::{RobustKernels, mix};
 pub use spectrum::{KernelStats, QuadraticForm, kernel_stats, quadratic_form, quadratic_forms};
+pub use structured::{StructuredGradients, empirical_ntk_structured, structured_gradients, structured_kernel_blocks};
 
 /// Errors of kernel computation and of the spectral / bound summaries.
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,7 @@ use tch::Tensor;
 use crate::NtkError;
 use crate::jacobian::{NtkOutput, jacobian};
 use crate::kernel::kernel_from_jacobians;
+use crate::structured::{structured_gradients, structured_kernel_blocks};
 
 /// The five kernel blocks (float64, `n × n`) needed for `K_all` and `K̃_all`.
 #[derive(Debug)]
@@ -48,15 +49,7 @@ impl RobustKernels {
         x_adv2: &Tensor,
         output: NtkOutput,
     ) -> Result<Self, NtkError> {
-        for (what, t) in [("attacked batch x_adv", x_adv), ("twice-attacked batch x_adv2", x_adv2)] {
-            if t.size() != x.size() {
-                return Err(NtkError::BadShape {
-                    what,
-                    shape: t.size(),
-                    expected: format!("expected the clean batch's shape {:?}", x.size()),
-                });
-            }
-        }
+        check_same_shapes(x, x_adv, x_adv2)?;
         let j = jacobian(model, params, x, output)?;
         let j_adv = jacobian(model, params, x_adv, output)?;
         let j_adv2 = jacobian(model, params, x_adv2, output)?;
@@ -69,6 +62,28 @@ impl RobustKernels {
         })
     }
 
+    /// The same blocks from structured per-sample gradients: one traced
+    /// forward and one backward (per logit for [`NtkOutput::PerLogit`]) per
+    /// point set, e.g. with `trace = |x| net.forward_traced(x)` for a
+    /// `robbench_nn::TinyNetwork`. Each layer's gradients are formed once per
+    /// set and shared by the blocks that use the set.
+    pub fn compute_structured(
+        trace: &dyn Fn(&Tensor) -> robbench_nn::Trace,
+        x: &Tensor,
+        x_adv: &Tensor,
+        x_adv2: &Tensor,
+        output: NtkOutput,
+    ) -> Result<Self, NtkError> {
+        check_same_shapes(x, x_adv, x_adv2)?;
+        let g = structured_gradients(trace, x, output)?;
+        let g_adv = structured_gradients(trace, x_adv, output)?;
+        let g_adv2 = structured_gradients(trace, x_adv2, output)?;
+        let mut blocks =
+            structured_kernel_blocks(&[&g, &g_adv, &g_adv2], &[(0, 0), (1, 1), (0, 1), (1, 2), (2, 2)])?.into_iter();
+        let mut next = || blocks.next().expect("five blocks");
+        Ok(Self { clean: next(), robust: next(), cross: next(), cross2: next(), robust2: next() })
+    }
+
     /// `K_all(β)`, the kernel controlling the clean error.
     pub fn k_all(&self, beta: f64) -> Result<Tensor, NtkError> {
         mix(&self.clean, &self.cross, &self.robust, beta)
@@ -78,6 +93,19 @@ impl RobustKernels {
     pub fn k_tilde_all(&self, beta: f64) -> Result<Tensor, NtkError> {
         mix(&self.robust, &self.cross2, &self.robust2, beta)
     }
+}
+
+fn check_same_shapes(x: &Tensor, x_adv: &Tensor, x_adv2: &Tensor) -> Result<(), NtkError> {
+    for (what, t) in [("attacked batch x_adv", x_adv), ("twice-attacked batch x_adv2", x_adv2)] {
+        if t.size() != x.size() {
+            return Err(NtkError::BadShape {
+                what,
+                shape: t.size(),
+                expected: format!("expected the clean batch's shape {:?}", x.size()),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `(1−β)²·a + β(1−β)·(cross + crossᵀ) + β²·b` for square `a`, `b`, `cross` of the

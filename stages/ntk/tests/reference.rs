@@ -51,3 +51,67 @@ fn matches_torch_func_reference_for_all_output_modes() {
         assert!(err < 1e-4, "{key}: {err:e}");
     }
 }
+
+/// The structured NTK blocks of a TinyNetwork (float64) against torch.func on
+/// the official-layout PyTorch model (`ntk_tinynetwork.py check`).
+#[test]
+fn structured_tinynetwork_kernels_match_torch_func() {
+    use robbench_nn::{NetworkSpec, TinyNetwork};
+    use robbench_ntk::RobustKernels;
+    use tch::{Device, Kind};
+
+    let Some(python) = robbench_reference::python() else {
+        return;
+    };
+    let spec = NetworkSpec {
+        // Every op of the space, in one cell.
+        arch: "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
+            .parse()
+            .unwrap(),
+        channels: 4,
+        cells_per_stage: 1,
+        classes: 4,
+        mean: vec![0.49, 0.48, 0.45],
+        std: vec![0.25, 0.24, 0.26],
+    };
+    let net = TinyNetwork::new(&spec, Device::Cpu, 52).unwrap();
+    let mut rng = Rng::new(53);
+    let mut pixels =
+        |n: i64| Tensor::from_slice(&rng.uniform_vec((n * 3 * 8 * 8) as usize, 0.0, 1.0)).view([n, 3, 8, 8]);
+    net.calibrate_batch_norm(&pixels(16));
+    let (x, x_adv, x_adv2) = (pixels(3), pixels(3), pixels(3));
+    let labels = Tensor::from_slice(&[2i64, 0, 3]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("net.safetensors");
+    let points = dir.path().join("points.safetensors");
+    net.save(&checkpoint).unwrap();
+    Tensor::write_safetensors(&[("x", &x), ("x_adv", &x_adv), ("x_adv2", &x_adv2), ("labels", &labels)], &points)
+        .unwrap();
+    let reference = robbench_reference::run_json(
+        &python,
+        "ntk_tinynetwork.py",
+        &["check", checkpoint.to_str().unwrap(), points.to_str().unwrap()],
+    );
+
+    let net = net.to_kind(Kind::Double);
+    let trace = |x: &Tensor| net.forward_traced(x);
+    let [x, x_adv, x_adv2] = [x, x_adv, x_adv2].map(|t| t.to_kind(Kind::Double));
+    for (key, output) in
+        [("sum", NtkOutput::SumOfLogits), ("label", NtkOutput::Logit(&labels)), ("per-logit", NtkOutput::PerLogit)]
+    {
+        let ours = RobustKernels::compute_structured(&trace, &x, &x_adv, &x_adv2, output).unwrap();
+        for (block, k) in [
+            ("clean", &ours.clean),
+            ("robust", &ours.robust),
+            ("cross", &ours.cross),
+            ("cross2", &ours.cross2),
+            ("robust2", &ours.robust2),
+        ] {
+            let theirs = json_matrix(&reference[key][block]);
+            assert_eq!(k.size(), theirs.size(), "{key} {block}");
+            let err = rel_diff(k, &theirs);
+            assert!(err < 1e-10, "{key} {block}: relative difference to torch.func {err:e}");
+        }
+    }
+}

@@ -3,7 +3,13 @@ eval mode (eps 8/255, step 2/255, random start), then an SGD step on the
 adversarial batch in train mode. Used by `robbench bench train` for the
 Rust/PyTorch throughput ratio.
 
-usage: bench_train.py ARCH C N CLASSES BATCH BATCHES STEPS DEVICE -> JSON {"images_per_second": ...}
+With RECIPE `full` the step also does what a robbench training unit does
+besides: random crop (zero padding 4) and horizontal flip per image, input
+normalisation inside every forward pass, the clean-accuracy forward pass and
+the loss/accuracy read-outs. `lean` (the default) is the bare step.
+
+usage: bench_train.py ARCH C N CLASSES BATCH BATCHES STEPS DEVICE [lean|full]
+       -> JSON {"images_per_second": ...}
 """
 import json
 import os
@@ -19,6 +25,7 @@ from nb201_model import TinyNetwork  # noqa: E402
 
 def main():
     arch, C, N, classes, batch, batches, steps, device = sys.argv[1:9]
+    full = len(sys.argv) > 9 and sys.argv[9] == "full"
     C, N, classes, batch, batches, steps = map(int, (C, N, classes, batch, batches, steps))
     device = "cuda" if device.startswith("cuda") and torch.cuda.is_available() else "cpu"
     torch.set_num_threads(torch.get_num_threads())
@@ -28,18 +35,44 @@ def main():
     x_all = torch.rand(batch * (batches + 1), 3, 32, 32, device=device)
     y_all = torch.randint(classes, (batch * (batches + 1),), device=device)
 
+    mean = torch.tensor([0.49, 0.48, 0.45], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([0.25, 0.24, 0.26], device=device).view(1, 3, 1, 1)
+    model = (lambda v: net((v - mean) / std)) if full else net
+
+    def augment(x):
+        n, c, h, w = x.shape
+        pad = 2 if h <= 16 else 4
+        padded = F.pad(x, (pad, pad, pad, pad))
+        dy = torch.randint(2 * pad + 1, (n, 1), device=device)
+        dx = torch.randint(2 * pad + 1, (n, 1), device=device)
+        flip = torch.randint(2, (n, 1), device=device).bool()
+        rows = dy + torch.arange(h, device=device)
+        cols = torch.arange(w, device=device).expand(n, w)
+        cols = dx + torch.where(flip, w - 1 - cols, cols)
+        picked = padded.gather(2, rows.view(n, 1, h, 1).expand(n, c, h, w + 2 * pad))
+        return picked.gather(3, cols.view(n, 1, 1, w).expand(n, c, h, w))
+
     def step(x, y):
+        if full:
+            x = augment(x)
         net.eval()
         adv = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp(0, 1)
         for _ in range(steps):
             adv.requires_grad_(True)
-            g, = torch.autograd.grad(F.cross_entropy(net(adv), y), adv)
+            g, = torch.autograd.grad(F.cross_entropy(model(adv), y), adv)
             adv = (x + (adv.detach() + alpha * g.sign() - x).clamp(-eps, eps)).clamp(0, 1)
+        if full:
+            with torch.no_grad():
+                (model(x).argmax(1) == y).sum().item()
         net.train()
-        loss = F.cross_entropy(net(adv.detach()), y)
+        logits = model(adv.detach())
+        loss = F.cross_entropy(logits, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if full:
+            loss.item()
+            (logits.argmax(1) == y).sum().item()
 
     step(x_all[:batch], y_all[:batch])
     if device == "cuda":

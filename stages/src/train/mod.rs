@@ -21,8 +21,9 @@ use robbench_schemas::{MODELS, TRAINING, TableDef};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{ModelConfig, TrainConfig};
+use crate::config::{ModelConfig, TrainAttackConfig, TrainConfig};
 use crate::data::{DATA_FILE, DataFile, to_pixels};
+use crate::reads::{paths, read};
 use crate::select::model_units;
 use schedule::OneCycle;
 use sgd::Sgd;
@@ -31,6 +32,40 @@ pub const CHECKPOINT: &str = "model.safetensors";
 
 pub struct Train {
     pub device: Device,
+}
+
+/// What a `train` unit reads: the skeleton and the recipe (seeds are unit
+/// parameters, not part of the recipe).
+#[derive(Clone, Debug, Deserialize)]
+pub struct TrainReads {
+    pub model: ModelConfig,
+    #[serde(rename = "train.epochs")]
+    pub epochs: usize,
+    #[serde(rename = "train.batch_size")]
+    pub batch_size: usize,
+    #[serde(rename = "train.max_lr")]
+    pub max_lr: f64,
+    #[serde(rename = "train.weight_decay")]
+    pub weight_decay: f64,
+    #[serde(rename = "train.augment")]
+    pub augment: bool,
+    #[serde(rename = "train.attack")]
+    pub attack: TrainAttackConfig,
+}
+
+impl TrainReads {
+    /// The recipe of an experiment's `[model]` and `[train]` sections.
+    pub fn new(model: &ModelConfig, train: &TrainConfig) -> TrainReads {
+        TrainReads {
+            model: model.clone(),
+            epochs: train.epochs,
+            batch_size: train.batch_size,
+            max_lr: train.max_lr,
+            weight_decay: train.weight_decay,
+            augment: train.augment,
+            attack: train.attack.clone(),
+        }
+    }
 }
 
 /// One row of the `training` table.
@@ -75,16 +110,7 @@ impl Stage for Train {
                 shard_group: Some(format!("arch {}", m.params["arch_index"])),
                 label: m.label,
                 params: m.params,
-                // Seeds are unit parameters, not part of the recipe.
-                config_keys: vec![
-                    "model",
-                    "train.epochs",
-                    "train.batch_size",
-                    "train.max_lr",
-                    "train.weight_decay",
-                    "train.augment",
-                    "train.attack",
-                ],
+                config_keys: paths::<TrainReads>(),
                 inputs: vec![m.data.unit],
             })
             .collect())
@@ -95,10 +121,9 @@ impl Stage for Train {
         let arch_index = params["arch_index"].as_i64().context("arch_index")?;
         let seed = params["seed"].as_u64().context("seed")?;
         let dataset = params["dataset"].as_str().context("dataset")?.to_string();
-        let model: ModelConfig = unit.config().typed("model")?;
-        let cfg: TrainConfig = unit.config().typed("train")?;
+        let cfg: TrainReads = read(unit.config())?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
-        let spec = data.network_spec(params["arch"].as_str().context("arch")?, &model)?;
+        let spec = data.network_spec(params["arch"].as_str().context("arch")?, &cfg.model)?;
         let scratch = unit.scratch_dir()?.to_path_buf();
         let mut trainer = Trainer::start(&spec, &cfg, seed, self.device, &scratch)?;
         unit.note("device", format!("{:?}", self.device));
@@ -138,8 +163,9 @@ impl Stage for Train {
             Arc::new(Float64Array::from(log.iter().map(|l| l.loss).collect::<Vec<_>>())),
             Arc::new(Float64Array::from(log.iter().map(|l| l.train_clean_acc).collect::<Vec<_>>())),
             Arc::new(Float64Array::from(log.iter().map(|l| l.train_adv_acc).collect::<Vec<_>>())),
-            Arc::new(Float64Array::from(log.iter().map(|l| l.seconds).collect::<Vec<_>>())),
         ])?;
+        // Timings go to the manifest, not the table: the same key must give the same bytes.
+        unit.note("epoch_seconds", log.iter().map(|l| l.seconds).collect::<Vec<_>>());
         unit.write_table(&TRAINING, &[rows])?;
         let model_row = MODELS.batch(vec![
             Arc::new(Int64Array::from(vec![arch_index])),
@@ -156,7 +182,7 @@ impl Stage for Train {
 pub struct Trainer<'a> {
     pub net: TinyNetwork,
     sgd: Sgd,
-    cfg: &'a TrainConfig,
+    cfg: &'a TrainReads,
     seed: u64,
     device: Device,
     scratch: &'a Path,
@@ -167,7 +193,7 @@ impl<'a> Trainer<'a> {
     /// A fresh network, or the last checkpoint in `scratch` if there is one.
     pub fn start(
         spec: &NetworkSpec,
-        cfg: &'a TrainConfig,
+        cfg: &'a TrainReads,
         seed: u64,
         device: Device,
         scratch: &'a Path,
@@ -250,15 +276,14 @@ impl<'a> Trainer<'a> {
             clean_correct += tch::no_grad(|| eval(&x).argmax(1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]));
             let (step_lr, momentum) = schedule.at(global_step);
             lr = step_lr;
-            self.sgd.zero_grad();
             let logits = self.net.forward_t(&adv, true);
             let loss = logits.cross_entropy_for_logits(&y);
             let loss_value = loss.double_value(&[]);
             if !loss_value.is_finite() || loss_value > 1e4 {
                 bail!("training diverged: loss {loss_value} at epoch {epoch}, step {step} (lr {step_lr:.4})");
             }
-            loss.backward();
-            self.sgd.step(step_lr, momentum);
+            let grads = self.sgd.gradients(&loss);
+            self.sgd.step(grads, step_lr, momentum);
             loss_sum += loss_value * chunk.len() as f64;
             adv_correct += logits.argmax(1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
             report((step + 1) as f64 / steps_per_epoch as f64, loss_value);
@@ -284,19 +309,51 @@ pub fn benchmark_throughput(
     attack_steps: usize,
     device: Device,
 ) -> Result<f64> {
-    let cfg = TrainConfig {
-        epochs: 1,
-        batch_size: batch,
-        attack: crate::config::TrainAttackConfig { steps: attack_steps, ..Default::default() },
-        ..Default::default()
-    };
+    let timed = TimedTraining { batch, batches, attack_steps, image_size: 32 };
+    Ok((batch * batches) as f64 / time_training(spec, &timed, device, || {})?)
+}
+
+/// What [`time_training`] times.
+#[derive(Clone, Copy, Debug)]
+pub struct TimedTraining {
+    pub batch: usize,
+    /// Timed batches, after one warm-up batch.
+    pub batches: usize,
+    /// PGD steps per batch.
+    pub attack_steps: usize,
+    /// Image side in pixels.
+    pub image_size: i64,
+}
+
+/// Seconds the production training step (augmentation, PGD, clean-accuracy
+/// check, SGD) takes for `timed.batches` batches of random images, after one
+/// warm-up batch (allocator, cuDNN algorithm selection). `ready` runs between
+/// warm-up and timing, e.g. to wait for concurrent units at a barrier.
+pub fn time_training(spec: &NetworkSpec, timed: &TimedTraining, device: Device, ready: impl FnOnce()) -> Result<f64> {
+    let batch = timed.batch;
+    let cfg = TrainReads::new(
+        &ModelConfig::default(),
+        &TrainConfig {
+            epochs: 1,
+            batch_size: batch,
+            attack: TrainAttackConfig { steps: timed.attack_steps, ..Default::default() },
+            ..Default::default()
+        },
+    );
     let scratch = tempfile::tempdir()?;
     let mut trainer = Trainer::start(spec, &cfg, 0, device, scratch.path())?;
-    let n = (batch * (batches + 1)) as i64;
-    let images = Tensor::randint(256, [n, 3, 32, 32], (Kind::Uint8, device));
+    let n = (batch * (timed.batches + 1)) as i64;
+    let size = timed.image_size;
+    let images = Tensor::randint(256, [n, 3, size, size], (Kind::Uint8, device));
     let labels = Tensor::randint(spec.classes, [n], (Kind::Int64, device));
-    // Warm-up: allocator, cuDNN algorithm selection.
+    let synchronize = || {
+        if let Device::Cuda(i) = device {
+            tch::Cuda::synchronize(i as i64);
+        }
+    };
     trainer.epoch(1, &images.narrow(0, 0, batch as i64), &labels.narrow(0, 0, batch as i64), |_, _| {})?;
+    synchronize();
+    ready();
     let started = Instant::now();
     trainer.epoch(
         1,
@@ -304,13 +361,8 @@ pub fn benchmark_throughput(
         &labels.narrow(0, batch as i64, n - batch as i64),
         |_, _| {},
     )?;
-    if device.is_cuda() {
-        tch::Cuda::synchronize(match device {
-            Device::Cuda(i) => i as i64,
-            _ => 0,
-        });
-    }
-    Ok((batch * batches) as f64 / started.elapsed().as_secs_f64())
+    synchronize();
+    Ok(started.elapsed().as_secs_f64())
 }
 
 #[cfg(test)]
@@ -349,25 +401,35 @@ mod tests {
 
     #[test]
     fn adversarial_training_lowers_the_loss_on_a_learnable_toy() {
-        let cfg = TrainConfig {
-            epochs: 3,
-            batch_size: 32,
-            attack: crate::config::TrainAttackConfig { steps: 2, eps: 2.0, step_size: 1.0, random_start: true },
-            ..Default::default()
-        };
+        let cfg = TrainReads::new(
+            &ModelConfig::default(),
+            &TrainConfig {
+                epochs: 3,
+                batch_size: 32,
+                attack: TrainAttackConfig { steps: 2, eps: 2.0, step_size: 1.0, random_start: true },
+                ..Default::default()
+            },
+        );
         let scratch = tempfile::tempdir().unwrap();
-        let mut trainer = Trainer::start(&spec(), &cfg, 1, Device::Cpu, scratch.path()).unwrap();
+        let device = robbench_nn::test_device();
+        let mut trainer = Trainer::start(&spec(), &cfg, 1, device, scratch.path()).unwrap();
         let (x, y) = toy(256);
+        let (x, y) = (x.to_device(device), y.to_device(device));
         let losses: Vec<f64> = (1..=3).map(|e| trainer.epoch(e, &x, &y, |_, _| {}).unwrap().loss).collect();
         assert!(losses[2] < 0.5 * losses[0], "loss did not decrease: {losses:?}");
     }
 
     #[test]
     fn a_diverging_run_stops_with_a_clear_error() {
-        let cfg = TrainConfig { epochs: 1, batch_size: 32, max_lr: 1e9, ..Default::default() };
+        let cfg = TrainReads::new(
+            &ModelConfig::default(),
+            &TrainConfig { epochs: 1, batch_size: 32, max_lr: 1e9, ..Default::default() },
+        );
         let scratch = tempfile::tempdir().unwrap();
-        let mut trainer = Trainer::start(&spec(), &cfg, 1, Device::Cpu, scratch.path()).unwrap();
+        let device = robbench_nn::test_device();
+        let mut trainer = Trainer::start(&spec(), &cfg, 1, device, scratch.path()).unwrap();
         let (x, y) = toy(256);
+        let (x, y) = (x.to_device(device), y.to_device(device));
         let mut result = Ok(());
         for epoch in 1..=3 {
             if let Err(e) = trainer.epoch(epoch, &x, &y, |_, _| {}) {

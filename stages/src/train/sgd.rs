@@ -24,19 +24,23 @@ impl Sgd {
         Sgd { params, buffers: BTreeMap::new(), weight_decay }
     }
 
-    pub fn zero_grad(&mut self) {
-        for p in self.params.values_mut() {
-            p.zero_grad();
-        }
+    /// The gradient of `loss` with respect to every parameter, in the order
+    /// [`Sgd::step`] expects. Returned rather than accumulated into `.grad`,
+    /// so no gradient needs zeroing before the backward pass nor adding into
+    /// afterwards (PyTorch's `zero_grad(set_to_none=True)`).
+    pub fn gradients(&self, loss: &Tensor) -> Vec<Tensor> {
+        let params: Vec<&Tensor> = self.params.values().collect();
+        Tensor::run_backward(&[loss], &params, false, false)
     }
 
-    pub fn step(&mut self, lr: f64, momentum: f64) {
+    /// One step with `grads` from [`Sgd::gradients`].
+    pub fn step(&mut self, grads: Vec<Tensor>, lr: f64, momentum: f64) {
         tch::no_grad(|| {
-            for (name, p) in self.params.iter_mut() {
-                let grad = p.grad();
+            for ((name, p), grad) in self.params.iter_mut().zip(grads) {
                 if !grad.defined() {
                     continue;
                 }
+                // A new tensor (autograd may hand one gradient to two inputs).
                 let d_p = &grad + &*p * self.weight_decay;
                 let buf = match self.buffers.get_mut(name) {
                     Some(buf) => {
@@ -44,7 +48,7 @@ impl Sgd {
                         buf.shallow_clone()
                     }
                     None => {
-                        self.buffers.insert(name.clone(), d_p.copy());
+                        self.buffers.insert(name.clone(), d_p.shallow_clone());
                         d_p
                     }
                 };

@@ -1,0 +1,266 @@
+//! `robbench bench throughput` (networks per hour) and `robbench bench
+//! contention` (a unit's time with and without a competing busy process).
+
+use std::num::NonZeroUsize;
+use std::process::{Child, Command, Stdio};
+use std::sync::Barrier;
+
+use anyhow::{Context, Result};
+use robbench_pipeline::Config;
+use robbench_pipeline::parallelism::{self, CpuBudget, DeviceKind, Jobs};
+use robbench_space::{ModelShape, Space};
+use robbench_stages::config::{DatasetConfig, ModelConfig, TrainConfig};
+use robbench_stages::train::{TimedTraining, time_training};
+
+/// NAS-RobBench-201: every isomorphism class of the space, three seeds.
+const NB201_ARCHITECTURES: usize = 6_466;
+const NB201_SEEDS: usize = 3;
+/// The paper's compute for those trainings: about 107,000 T4 GPU-hours.
+const NB201_T4_GPU_HOURS: f64 = 107_000.0;
+/// Images in the CIFAR-10 training split.
+const CIFAR10_TRAIN_IMAGES: usize = 50_000;
+
+/// The training recipes `bench throughput` can time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecipeName {
+    /// configs/default.toml (the embedded default experiment).
+    Default,
+    /// NAS-RobBench-201 on CIFAR-10: C=16, N=5, 50 epochs, PGD-7, batch 256.
+    Nasrobbench201,
+}
+
+struct Recipe {
+    model: ModelConfig,
+    train: TrainConfig,
+    image_size: i64,
+    train_images: usize,
+}
+
+impl Recipe {
+    fn load(name: RecipeName) -> Result<Recipe> {
+        Ok(match name {
+            RecipeName::Default => {
+                let config = Config::from_toml_str(robbench_stages::DEFAULT_CONFIG, "configs/default.toml (embedded)")?;
+                let dataset: DatasetConfig = config.typed("dataset")?;
+                Recipe {
+                    model: config.typed("model")?,
+                    train: config.typed("train")?,
+                    image_size: dataset.image_size as i64,
+                    train_images: dataset.train_size,
+                }
+            }
+            // The config types default to the paper's recipe.
+            RecipeName::Nasrobbench201 => Recipe {
+                model: ModelConfig::default(),
+                train: TrainConfig::default(),
+                image_size: 32,
+                train_images: CIFAR10_TRAIN_IMAGES,
+            },
+        })
+    }
+}
+
+/// The isomorphism-class representative whose FLOPs are closest to the
+/// mean over all of them: if a training step costs a + b·FLOPs, its time is
+/// the space's mean time.
+fn mean_cost_architecture() -> (usize, f64, f64) {
+    let space = Space::nb201();
+    let shape = ModelShape::nb201(10, 32);
+    let flops: Vec<(usize, f64)> = space
+        .representatives()
+        .into_iter()
+        .map(|i| (i, robbench_space::cost(&space.archs()[i], &shape).flops))
+        .collect();
+    let mean = flops.iter().map(|f| f.1).sum::<f64>() / flops.len() as f64;
+    let (index, closest) = flops
+        .into_iter()
+        .min_by(|a, b| (a.1 - mean).abs().total_cmp(&(b.1 - mean).abs()))
+        .expect("the space is not empty");
+    (index, closest, mean)
+}
+
+pub struct ThroughputArgs {
+    pub recipes: Vec<RecipeName>,
+    pub jobs: Vec<Jobs>,
+    pub threads: Option<NonZeroUsize>,
+    pub batch: Option<usize>,
+    pub batches: usize,
+    pub device: String,
+}
+
+pub fn throughput(args: &ThroughputArgs) -> Result<()> {
+    let device = robbench_nn::parse_device(&args.device)?;
+    let kind = if device.is_cuda() { DeviceKind::Cuda } else { DeviceKind::Cpu };
+    let budget = CpuBudget::detect()?;
+    let (arch_index, flops, mean_flops) = mean_cost_architecture();
+    let arch = Space::nb201().arch(arch_index)?;
+    println!(
+        "{} on {budget}; architecture {arch_index} {arch} ({flops:.1} MFLOPs at C=16 N=5 32x32, the space's mean is {mean_flops:.1})",
+        robbench_nn::describe_device(device)
+    );
+    let trainings = NB201_ARCHITECTURES * NB201_SEEDS;
+    for &name in &args.recipes {
+        let recipe = Recipe::load(name)?;
+        let spec = robbench_nn::NetworkSpec {
+            arch: arch.clone(),
+            channels: recipe.model.channels,
+            cells_per_stage: recipe.model.cells,
+            classes: 10,
+            mean: vec![0.49, 0.48, 0.45],
+            std: vec![0.25, 0.24, 0.26],
+        };
+        let timed = TimedTraining {
+            batch: args.batch.unwrap_or(recipe.train.batch_size),
+            batches: args.batches,
+            attack_steps: recipe.train.attack.steps,
+            image_size: recipe.image_size,
+        };
+        let images_per_network = recipe.train.epochs * recipe.train_images;
+        println!(
+            "recipe {name:?}: C={} N={} {}x{} PGD-{} {} epochs x {} images; timed: {} batch(es) of {} per unit",
+            recipe.model.channels,
+            recipe.model.cells,
+            recipe.image_size,
+            recipe.image_size,
+            timed.attack_steps,
+            recipe.train.epochs,
+            recipe.train_images,
+            timed.batches,
+            timed.batch
+        );
+        let mut done = Vec::new();
+        for &jobs in &args.jobs {
+            let p = parallelism::choose(&budget, jobs, args.threads, kind);
+            if done.contains(&(p.jobs, p.threads)) {
+                println!("  --jobs {jobs:<5} = {} x {} thread(s), timed above", p.jobs, p.threads);
+                continue;
+            }
+            done.push((p.jobs, p.threads));
+            let barrier = Barrier::new(p.jobs);
+            let seconds: Vec<f64> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..p.jobs)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            tch::set_num_threads(p.threads as i32);
+                            time_training(&spec, &timed, device, || {
+                                barrier.wait();
+                            })
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("a timing thread panicked")).collect::<Result<_>>()
+            })?;
+            let wall = seconds.iter().copied().fold(0.0, f64::max);
+            let images_per_second = (p.jobs * timed.batches * timed.batch) as f64 / wall;
+            let networks_per_hour = images_per_second * 3600.0 / images_per_network as f64;
+            let mut line = format!(
+                "  --jobs {jobs:<5} = {} x {} thread(s): {images_per_second:8.1} images/s, {networks_per_hour:10.3} networks/h",
+                p.jobs, p.threads
+            );
+            if name == RecipeName::Nasrobbench201 {
+                line += &format!(
+                    "; {trainings} trainings: {:.0} machine-hours (paper: ~{NB201_T4_GPU_HOURS:.0} T4 GPU-hours)",
+                    trainings as f64 / networks_per_hour
+                );
+            }
+            println!("{line}");
+        }
+    }
+    println!("(training only, extrapolated from the timed batches; evaluation and NTK not included)");
+    Ok(())
+}
+
+pub struct ContentionArgs {
+    pub arch: String,
+    pub channels: i64,
+    pub cells: i64,
+    pub batch: usize,
+    pub batches: usize,
+    pub busy: Option<usize>,
+}
+
+/// Busy-looping competitor processes, killed when dropped.
+struct Competitors(Vec<Child>);
+
+impl Competitors {
+    fn start(count: usize) -> Result<Competitors> {
+        let mut children = Competitors(Vec::new());
+        for _ in 0..count {
+            children.0.push(
+                Command::new("sh")
+                    .args(["-c", "while :; do :; done"])
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .context("cannot start a busy `sh` process")?,
+            );
+        }
+        Ok(children)
+    }
+}
+
+impl Drop for Competitors {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs `robbench bench train --no-pytorch` in a child process with `env`
+/// and returns its images per second.
+fn child_throughput(args: &ContentionArgs, threads: usize, env: &[(&str, String)]) -> Result<f64> {
+    let output = Command::new(std::env::current_exe()?)
+        .args(["bench", "train", "--no-pytorch", "--device", "cpu", "--arch", &args.arch])
+        .args(["--channels", &args.channels.to_string(), "--cells", &args.cells.to_string()])
+        .args(["--batch", &args.batch.to_string(), "--batches", &args.batches.to_string()])
+        .args(["--threads", &threads.to_string()])
+        .env_remove("GOMP_SPINCOUNT")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(output.status.success(), "bench train failed: {}", String::from_utf8_lossy(&output.stderr));
+    stdout
+        .lines()
+        .find_map(|l| l.split_once(": ")?.1.split_once(" images/s")?.0.trim().parse::<f64>().ok())
+        .with_context(|| format!("no images/s in the output of bench train: {stdout}"))
+}
+
+pub fn contention(args: &ContentionArgs) -> Result<()> {
+    let budget = CpuBudget::detect()?;
+    let cpus = budget.cpus();
+    let busy = args.busy.unwrap_or(cpus);
+    let auto = parallelism::choose(&budget, Jobs::Auto, None, DeviceKind::Cpu);
+    let passive =
+        |threads: usize| vec![("OMP_WAIT_POLICY", "PASSIVE".to_string()), ("OMP_NUM_THREADS", threads.to_string())];
+    // libgomp's behaviour when OMP_WAIT_POLICY is unset: spin 300,000 rounds
+    // before sleeping (the default of every robbench before this policy).
+    let spinning = |threads: usize| {
+        vec![
+            ("OMP_WAIT_POLICY", "ACTIVE".to_string()),
+            ("GOMP_SPINCOUNT", "300000".to_string()),
+            ("OMP_NUM_THREADS", threads.to_string()),
+        ]
+    };
+    let scenarios = [
+        (format!("--jobs auto unit: {} thread(s), passive", auto.threads), auto.threads, passive(auto.threads)),
+        (format!("--jobs 1 unit: {cpus} thread(s), passive"), cpus, passive(cpus)),
+        (format!("before the policy: {cpus} thread(s), spinning"), cpus, spinning(cpus)),
+    ];
+    println!(
+        "one training unit (arch {}, C={}, N={}, batch {}, PGD-7, {} batches) alone and with {busy} busy process(es), on {budget}",
+        args.arch, args.channels, args.cells, args.batch, args.batches
+    );
+    for (label, threads, env) in &scenarios {
+        let alone = child_throughput(args, *threads, env)?;
+        let contended = {
+            let _competitors = Competitors::start(busy)?;
+            child_throughput(args, *threads, env)?
+        };
+        println!(
+            "  {label:<42} alone {alone:6.1} images/s, contended {contended:6.1} images/s: {:.2}x the time",
+            alone / contended
+        );
+    }
+    Ok(())
+}
