@@ -11,7 +11,7 @@ use anyhow::Result;
 use robbench_pipeline::sql::Catalog;
 
 use super::{Rows, table};
-use crate::svg::{Axis, Plot, Series, escape};
+use crate::svg::{Axis, Band, Plot, Series, escape};
 
 /// Sorted-sample quantile with linear interpolation.
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -19,9 +19,6 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
-
-/// (x, 25th percentile, median, 75th percentile) of regret over trials.
-type Band = Vec<(f64, f64, f64, f64)>;
 
 /// Regret over trials at each x of `grid`; `at(trial, x)` is a trial's regret
 /// at x, or `None` before its first query.

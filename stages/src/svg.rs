@@ -173,6 +173,9 @@ pub struct Point {
     pub title: String,
 }
 
+/// A band's points: (x, lower, median, upper), e.g. quartiles over trials.
+pub type Band = Vec<(f64, f64, f64, f64)>;
+
 /// A named line.
 pub struct Series {
     pub name: String,
@@ -264,9 +267,8 @@ impl Plot {
         self.finish(&layout, &body, &names)
     }
 
-    /// Median lines over shaded bands: each series' points are
-    /// (x, lower, median, upper), e.g. quartiles over trials.
-    pub fn bands(&self, series: &[(String, Vec<(f64, f64, f64, f64)>)]) -> String {
+    /// Median lines over shaded bands, one per named series.
+    pub fn bands(&self, series: &[(String, Band)]) -> String {
         let names: Vec<&str> = series.iter().map(|s| s.0.as_str()).collect();
         let layout = self.layout(&names);
         let px = |x: f64, y: f64| format!("{:.1},{:.1}", layout.px_x(&self.x, x), layout.px_y(&self.y, y));
