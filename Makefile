@@ -17,6 +17,9 @@ build: setup
 
 pipeline: build
 	$(ROBBENCH) --store $(STORE) run --config $(CONFIG)
+	$(ROBBENCH) --store $(STORE) import nasrobbench201-html
+	$(ROBBENCH) --store $(STORE) import zero-cost --dataset cifar10
+	$(ROBBENCH) --store $(STORE) search --set search.trials=5 --set search.queries=100
 	$(ROBBENCH) --store $(STORE) report --config $(CONFIG) --out $(STORE)/report.html
 	@scripts/example-queries.sh $(ROBBENCH) $(STORE)
 

@@ -77,6 +77,8 @@ enum Command {
     /// Import a published benchmark as the `benchmark` table (and its metric correlations).
     #[command(subcommand)]
     Import(cli::import::ImportCommand),
+    /// Tabular architecture search on an imported benchmark or the project's evaluations (`[search]` config).
+    Search(cli::search::SearchArgs),
     /// Benchmarks: engine overhead, training throughput (vs PyTorch), AutoAttack cost.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Space(args) => cli::space::space(&args),
         Command::Bench(command) => cli::bench::bench(command, cli.threads),
         Command::Import(command) => cli::import::import(&cli.store, command),
+        Command::Search(args) => cli::search::search(&cli.store, &args),
         Command::Slurm(command) => cli::slurm::slurm(&cli.store, command),
     };
     match result {

@@ -263,6 +263,63 @@ pub static BENCHMARK: TableDef = TableDef {
     ],
 };
 
+const ALGORITHM: Column =
+    col!("algorithm", Utf8, "random | regularized-evolution | local-search | gp-bayesopt | warm-start-evolution");
+const OBJECTIVE: Column = col!(
+    "objective",
+    Utf8,
+    "what is maximised: a metric (pgd@8), weighted(clean,pgd@8,beta=0.5), or pareto(clean,pgd@8)"
+);
+const SEARCH_SOURCE: Column =
+    col!("source", Utf8, "the oracle: a `benchmark` source (e.g. nas-robbench-201) or evaluations");
+const TRIAL: Column = col!("trial", Int64, "trial number (seeds the search)");
+
+pub static SEARCH_STEPS: TableDef = TableDef {
+    name: "search_steps",
+    version: 1,
+    doc: "Every query of every tabular search: one row per architecture class evaluated for the first time (an architecture isomorphic to one already evaluated is no new query).",
+    columns: &[
+        ALGORITHM,
+        OBJECTIVE,
+        SEARCH_SOURCE,
+        DATASET,
+        TRIAL,
+        col!("step", Int64, "1-based query count"),
+        col!("arch_index", Int64, "the class representative evaluated"),
+        col!("arch", Utf8, "its cell string"),
+        col!("value", Float64, "its objective value (two objectives: the first)"),
+        col!("value2", Float64, nullable, "its second objective value (two-objective searches only)"),
+        col!("best_so_far", Float64, "best value so far (two objectives: hypervolume of the front so far)"),
+        col!("regret", Float64, "optimum of the table minus best_so_far (two objectives: hypervolume gap)"),
+        col!("cost", Float64, "simulated GPU-hours spent so far"),
+    ],
+};
+
+pub static SEARCH_RESULTS: TableDef = TableDef {
+    name: "search_results",
+    version: 1,
+    doc: "Outcome of every tabular search trial: the best architecture found, the Pareto front, and the table's optimum.",
+    columns: &[
+        ALGORITHM,
+        OBJECTIVE,
+        SEARCH_SOURCE,
+        DATASET,
+        TRIAL,
+        col!(
+            "role",
+            Utf8,
+            "final (best found; two objectives: the front's hypervolume) | optimum (the table's best; two objectives: its front's hypervolume) | front (a member of the front found) | optimum-front (a member of the table's front)"
+        ),
+        col!("arch_index", Int64, nullable, "the architecture (class representative); null for hypervolume rows"),
+        col!("arch", Utf8, nullable, "its cell string"),
+        col!("value", Float64, "objective value (two objectives: the first, or the hypervolume in final/optimum rows)"),
+        col!("value2", Float64, nullable, "second objective value (front rows)"),
+        col!("queries", Int64, "queries the trial made"),
+        col!("cost", Float64, "simulated GPU-hours the trial spent"),
+        col!("regret", Float64, "the trial's final regret"),
+    ],
+};
+
 pub(crate) static ALL_TABLES: &[&TableDef] = &[
     &RUNS,
     &ARCHITECTURES,
@@ -277,4 +334,6 @@ pub(crate) static ALL_TABLES: &[&TableDef] = &[
     &BOUNDS,
     &CORRELATIONS,
     &BENCHMARK,
+    &SEARCH_STEPS,
+    &SEARCH_RESULTS,
 ];

@@ -6,6 +6,7 @@ pub mod import;
 pub mod parallel;
 pub mod report;
 pub mod run;
+pub mod search;
 pub mod slurm;
 pub mod space;
 pub mod throughput;

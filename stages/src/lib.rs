@@ -11,6 +11,10 @@
 //! | `bound` | NTK unit | `[bound]`, `ntk.betas` | `bounds` |
 //! | `analysis` | experiment | — | `correlations` |
 //!
+//! `robbench search` runs a pipeline of its own ([`search`]): tabular
+//! architecture search on `benchmark` or `evaluations`, into `search_steps`
+//! and `search_results`.
+//!
 //! Each stage declares the config keys each unit reads, so changing e.g.
 //! `evaluation.pgd.steps` reruns only the PGD evaluations.
 
@@ -25,6 +29,7 @@ mod ntk;
 mod prepare;
 mod reads;
 pub mod report;
+pub mod search;
 mod select;
 pub mod svg;
 pub mod train;

@@ -19,6 +19,9 @@ use robbench_space::Space;
 use crate::evaluate::SWEEP;
 use crate::svg::{Axis, Plot, Point, Series, escape};
 
+#[path = "search_report.rs"]
+mod search_report;
+
 /// Column `i` of a query result as strings and as numbers.
 struct Rows {
     columns: Vec<Vec<Option<String>>>,
@@ -263,6 +266,7 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
             .scatter(&points),
         );
     }
+    body.push_str(&search_report::section(&catalog)?);
     if body.is_empty() {
         body.push_str("<p>This run has no evaluations, scores or imported benchmarks to plot.</p>\n");
     }

@@ -173,6 +173,9 @@ pub struct Point {
     pub title: String,
 }
 
+/// A band's points: (x, lower, median, upper), e.g. quartiles over trials.
+pub type Band = Vec<(f64, f64, f64, f64)>;
+
 /// A named line.
 pub struct Series {
     pub name: String,
@@ -260,6 +263,28 @@ impl Plot {
                 }
             }
             body.push('\n');
+        }
+        self.finish(&layout, &body, &names)
+    }
+
+    /// Median lines over shaded bands, one per named series.
+    pub fn bands(&self, series: &[(String, Band)]) -> String {
+        let names: Vec<&str> = series.iter().map(|s| s.0.as_str()).collect();
+        let layout = self.layout(&names);
+        let px = |x: f64, y: f64| format!("{:.1},{:.1}", layout.px_x(&self.x, x), layout.px_y(&self.y, y));
+        let mut body = String::new();
+        for (i, (name, points)) in series.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let upper = points.iter().map(|p| px(p.0, p.3));
+            let lower = points.iter().rev().map(|p| px(p.0, p.1));
+            let median: Vec<String> = points.iter().map(|p| px(p.0, p.2)).collect();
+            let _ = writeln!(
+                body,
+                r#"<polygon points="{}" fill="{colour}" fill-opacity="0.15" stroke="none"/><polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"><title>{}</title></polyline>"#,
+                upper.chain(lower).collect::<Vec<_>>().join(" "),
+                median.join(" "),
+                escape(name)
+            );
         }
         self.finish(&layout, &body, &names)
     }

@@ -1,0 +1,49 @@
+//! Neural architecture search over a tabular oracle on the NAS-Bench-201 space.
+//!
+//! The oracle is a [`Table`]: for each isomorphism class of cells it holds the
+//! objective's components (one value, or two for weighted and two-objective
+//! searches) and the simulated cost of training one network of that class.
+//! A search proposes *cells*, but what it queries is the cell's class: two
+//! isomorphic cells compute the same function, so a cell equivalent to one
+//! already evaluated is answered from what the search already knows, at no
+//! cost and without counting as a query. Budgets, steps and regret are all
+//! counted in distinct classes. Algorithms therefore never spend a query on a
+//! known class: mutation and neighbourhoods only ever propose new classes.
+//!
+//! Algorithms ([`Algorithm`]): random search; regularized evolution (Real et
+//! al., 2019); local search with best improvement and random restarts (White
+//! et al., 2020); Bayesian optimisation with a Gaussian process over the path
+//! encoding; and a training-free warm start that ranks a random sample by a
+//! free score (NTK, zero-cost proxy) and hands the best to evolution.
+
+mod algorithms;
+mod encoding;
+mod gp;
+mod moves;
+mod objective;
+mod pareto;
+mod table;
+
+pub use algorithms::{Algorithm, Budget, Optimum, Settings, Step, Trace, search};
+pub use encoding::path_encoding;
+pub use gp::GaussianProcess;
+pub use moves::{mutate, neighbours};
+pub use objective::Objective;
+pub use pareto::{hypervolume, pareto_front};
+pub use table::{Entry, Table};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Space(#[from] robbench_space::SpaceError),
+    #[error("table row for cell {cell}: {reason}")]
+    BadRow { cell: usize, reason: String },
+    #[error("the table is empty")]
+    EmptyTable,
+    #[error("objective `{objective}` needs {needed} value(s) per architecture, the table holds {held}")]
+    Arity { objective: String, needed: usize, held: usize },
+    #[error("{0}")]
+    BadSettings(String),
+    #[error("warm start needs a training-free score, but no architecture of the table has one")]
+    NoScores,
+}
