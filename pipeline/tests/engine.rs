@@ -437,11 +437,13 @@ fn gc_removes_only_units_no_run_references() {
 fn gc_keeps_what_a_killed_run_finished_and_everything_while_a_run_is_alive() {
     let h = Harness::new();
     let store = h.store();
-    // A run killed after its gen units: the log holds them, no `finished` line.
-    let plan = h.pipeline.plan(&h.config(&[])).unwrap();
+    let (report, _) = h.run(&["gen.count=2"], None);
+    // Forget that run: now only a run that is alive (its log is open) is on record.
+    std::fs::remove_dir_all(h.dir.path().join("runs")).unwrap();
+    std::fs::create_dir_all(h.dir.path().join("runs")).unwrap();
     let header = robbench_pipeline::runs::RunHeader {
         run_id: "20260101T000000Z-000-1-0".into(),
-        config_hash: plan.config_hash.clone(),
+        config_hash: report.record.config_hash.clone(),
         config: String::new(),
         started_at: String::new(),
         shard: None,
@@ -449,28 +451,12 @@ fn gc_keeps_what_a_killed_run_finished_and_everything_while_a_run_is_alive() {
         primary: true,
     };
     let log = robbench_pipeline::runs::RunLog::create(&store, header).unwrap();
-    let (report, _) = h.run(&["gen.count=2"], None);
-    // While `log`'s run is alive, gc removes nothing at all, referenced or not.
-    std::fs::remove_dir_all(h.dir.path().join("runs")).unwrap();
-    std::fs::create_dir_all(h.dir.path().join("runs")).unwrap();
-    let log = {
-        drop(log);
-        let header = robbench_pipeline::runs::RunHeader {
-            run_id: "20260101T000000Z-000-1-1".into(),
-            config_hash: plan.config_hash.clone(),
-            config: String::new(),
-            started_at: String::new(),
-            shard: None,
-            device: None,
-            primary: true,
-        };
-        robbench_pipeline::runs::RunLog::create(&store, header).unwrap()
-    };
     assert!(gc_now(&store, false).is_empty(), "gc removed units while a run was alive");
+    // The run finishes its gen units, then is killed: no `finished` line.
     for unit in report.record.units.iter().filter(|u| u.stage == "gen") {
         log.append(unit).unwrap();
     }
-    drop(log); // killed: never finished
+    drop(log);
     let removed = gc_now(&store, false);
     assert_eq!(removed.len(), 2 + 1, "only square 0, square 1 and total are unreferenced: {removed:?}");
     let (_, s) = h.run(&["gen.count=2"], None);

@@ -102,7 +102,7 @@ pub fn throughput(args: &ThroughputArgs) -> Result<()> {
     for &name in &args.recipes {
         let recipe = Recipe::load(name)?;
         let spec = robbench_nn::NetworkSpec {
-            arch: arch.clone(),
+            arch,
             channels: recipe.model.channels,
             cells_per_stage: recipe.model.cells,
             classes: 10,

@@ -183,10 +183,14 @@ pub fn metric_name(metric: &str, eps: Option<f64>) -> String {
     }
 }
 
+/// (source, dataset, metric name): one series of values per architecture.
+type SeriesKey = (String, String, String);
+
 /// Every pair of metrics of one source and dataset, over the architectures
 /// both cover (values averaged over seeds and duplicates first).
 fn metric_correlations(records: &[Record]) -> Vec<(String, String, String, String, robbench_analysis::Correlation)> {
-    let mut series: BTreeMap<(String, String, String), BTreeMap<u32, (f64, usize)>> = BTreeMap::new();
+    // Per series and architecture: (sum, count) of its values.
+    let mut series: BTreeMap<SeriesKey, BTreeMap<u32, (f64, usize)>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.value.is_finite()) {
         let entry = series
             .entry((r.source.clone(), r.dataset.clone(), metric_name(&r.metric, r.eps)))
@@ -196,7 +200,7 @@ fn metric_correlations(records: &[Record]) -> Vec<(String, String, String, Strin
         entry.0 += r.value;
         entry.1 += 1;
     }
-    let means: Vec<((String, String, String), Vec<(u32, f64)>)> = series
+    let means: Vec<(SeriesKey, Vec<(u32, f64)>)> = series
         .into_iter()
         .map(|(k, v)| (k, v.into_iter().map(|(arch, (sum, n))| (arch, sum / n as f64)).collect()))
         .collect();

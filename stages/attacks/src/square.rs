@@ -89,7 +89,7 @@ fn single_run(model: &Classifier<'_>, x: &Tensor, y: &Tensor, cfg: &SquareConfig
         let left = if w > side { rng.below((w - side) as u64) as i64 } else { 0 };
         let signs = random_signs(rng, &[1, c, 1, 1], x);
         let window = Tensor::zeros([1, c, h, w], (Kind::Float, x.device()));
-        let _ = window
+        window
             .narrow(2, top, side)
             .narrow(3, left, side)
             .copy_(&(signs * (2.0 * cfg.eps)).expand([1, c, side, side], false));
