@@ -6,6 +6,7 @@
 //! outcome is appended to the run's log as it happens, so a killed run keeps
 //! its finished units on record.
 
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use std::time::Instant;
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::key::UnitKey;
 use crate::plan::{Pipeline, Plan};
 use crate::runs::{self, RunHeader, RunLog, RunRecord, RunUnit, UnitStatus};
 use crate::stage::{InputUnit, Progress, UnitContext};
@@ -101,6 +103,7 @@ pub fn execute_selected(
             primary: options.primary,
         },
     )?;
+    let env = RunEnv { store, options, verified: Mutex::new(HashSet::new()) };
     let interactive = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if interactive {
         ProgressDrawTarget::stderr()
@@ -134,7 +137,7 @@ pub fn execute_selected(
                     loop {
                         let n = cursor.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = members.get(n) else { break };
-                        let outcome = run_one(stage.as_ref(), plan, i, store, outcomes_ref, &bar, options);
+                        let outcome = run_one(stage.as_ref(), plan, i, &env, outcomes_ref, &bar);
                         if let Err(e) = log.append(&outcome) {
                             // The log is what keeps finished work safe from `gc`: say so.
                             let _ = writeln!(std::io::stderr(), "robbench: cannot record {}: {e:#}", outcome.label);
@@ -166,15 +169,23 @@ pub fn execute_selected(
     Ok(RunReport { record })
 }
 
+/// What the units of one run share.
+struct RunEnv<'a> {
+    store: &'a Store,
+    options: &'a RunOptions,
+    /// Inputs already checked against their manifests in this run.
+    verified: Mutex<HashSet<UnitKey>>,
+}
+
 fn run_one(
     stage: &dyn crate::stage::Stage,
     plan: &Plan,
     i: usize,
-    store: &Store,
+    env: &RunEnv<'_>,
     done: &[Option<RunUnit>],
     bar: &ProgressBar,
-    options: &RunOptions,
 ) -> RunUnit {
+    let (store, options, verified) = (env.store, env.options, &env.verified);
     let unit = &plan.units[i];
     let started = Instant::now();
     let outcome = |status, error: Option<String>| RunUnit {
@@ -199,8 +210,13 @@ fn run_one(
         if store.is_complete(unit.stage_name, &unit.key) {
             return Ok(UnitStatus::Reused);
         }
+        // Each input is hashed once per run, before the first unit consumes it.
         for &j in &unit.inputs {
-            store.verify_input(plan.units[j].stage_name, &plan.units[j].key)?;
+            let input = &plan.units[j];
+            if !verified.lock().expect("verified lock").contains(&input.key) {
+                store.verify_input(input.stage_name, &input.key)?;
+                verified.lock().expect("verified lock").insert(input.key);
+            }
         }
         let tmp = store.begin(&unit.key)?;
         let progress = BarProgress { bar: bar.clone(), label: unit.spec.label.clone() };

@@ -188,21 +188,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Checks a unit's files against its manifest before they are consumed,
-    /// once per unit and process.
+    /// Checks a unit's files against its manifest before they are consumed.
     pub fn verify_input(&self, stage: &str, key: &UnitKey) -> Result<()> {
-        static VERIFIED: std::sync::Mutex<Option<HashSet<(PathBuf, UnitKey)>>> = std::sync::Mutex::new(None);
-        let id = (self.root.clone(), *key);
-        if VERIFIED.lock().expect("verified lock").get_or_insert_default().contains(&id) {
-            return Ok(());
-        }
         if let Some(problem) = check_object(&self.object_dir(stage, key)) {
             anyhow::bail!(
                 "input {stage} unit {} is corrupt: {problem}; run `robbench verify` to quarantine it, then rerun",
                 &key.to_hex()[..12]
             );
         }
-        VERIFIED.lock().expect("verified lock").get_or_insert_default().insert(id);
         Ok(())
     }
 

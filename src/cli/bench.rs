@@ -181,7 +181,8 @@ fn configure_one_unit(threads: Option<NonZeroUsize>, device: &str) -> Result<()>
     Ok(())
 }
 
-fn python() -> String {
+/// The venv python with torch (and DuckDB) for the reference sides of the benchmarks.
+pub fn python() -> String {
     std::env::var("ROBBENCH_PYTHON").unwrap_or_else(|_| {
         format!("{}/.cache/robbench/torch-2.11.0/bin/python", std::env::var("HOME").unwrap_or_default())
     })

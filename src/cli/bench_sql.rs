@@ -1,6 +1,7 @@
 //! `robbench bench sql`: SQL over a store of the real layout, each query a
 //! fresh `robbench sql` process (start-up included), side by side with DuckDB
-//! over the same per-unit files, with every process's peak memory.
+//! over the same per-unit files, with every process's peak memory (VmHWM,
+//! polled every 2 ms: a peak in the last milliseconds of a process is missed).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -42,23 +43,48 @@ fn queries(arch: u64) -> Vec<Query> {
     ]
 }
 
-/// Wall seconds and peak resident MB of a child process.
+/// Wall seconds, peak resident MB and stdout of a child process.
 fn timed(command: &mut Command) -> Result<(f64, f64, Vec<u8>)> {
+    use std::io::Read;
     let start = Instant::now();
-    let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let pid = child.id() as libc::pid_t;
-    // Read the output while the child runs (a full pipe would block it).
-    let output = std::thread::spawn(move || child.wait_with_output());
+    // Drain both pipes while the child runs (a full pipe would block it); the
+    // child is reaped below with wait4, which also reports its peak memory.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).map(|_| bytes)
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    // Peak memory: the child's own VmHWM, polled until it exits. (wait4's
+    // ru_maxrss would include this process's memory, which the child
+    // inherits at fork and keeps through exec.)
+    let status_path = format!("/proc/{pid}/status");
+    let mut peak_kb = 0u64;
     let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child; `usage` is a valid out-parameter.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let seconds = start.elapsed().as_secs_f64();
-    let output = output.join().expect("reader thread")?;
-    if waited == pid && status != 0 {
-        bail!("{:?} failed: {}", command, String::from_utf8_lossy(&output.stderr));
+    loop {
+        if let Some(kb) = std::fs::read_to_string(&status_path).ok().and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        }) {
+            peak_kb = peak_kb.max(kb);
+        }
+        // SAFETY: `pid` is our own child; WNOHANG returns at once.
+        let waited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        anyhow::ensure!(waited >= 0, "cannot wait for {command:?}: {}", std::io::Error::last_os_error());
+        if waited == pid {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    Ok((seconds, usage.ru_maxrss as f64 / 1024.0, output.stdout))
+    let seconds = start.elapsed().as_secs_f64();
+    let (stdout, stderr) = (stdout.join().expect("reader")?, stderr.join().expect("reader")?);
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        bail!("{command:?} failed: {}", String::from_utf8_lossy(&stderr));
+    }
+    Ok((seconds, peak_kb as f64 / 1024.0, stdout))
 }
 
 fn robbench_sql(exe: &Path, store: &Path, sql: &str) -> Result<(f64, f64)> {
@@ -87,7 +113,7 @@ pub fn bench_sql(units: u64, samples: u64, keep: Option<PathBuf>) -> Result<()> 
         t.elapsed().as_secs_f64(),
         dir.display()
     );
-    let python = std::env::var("ROBBENCH_PYTHON").ok().filter(|p| !p.is_empty());
+    let python = Some(super::bench::python()).filter(|p| Path::new(p).exists());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("stages/reference/python/bench_duckdb.py");
     let duckdb = |sql: &str| -> Option<(f64, f64, f64)> {
         let python = python.as_ref()?;

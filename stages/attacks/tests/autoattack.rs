@@ -180,7 +180,9 @@ fn autoattack_is_at_least_as_strong_as_each_of_its_attacks() {
     ];
     for (name, adv) in alone {
         let acc = accuracy(&net, &adv.unwrap(), &y);
-        assert!(report.robust_accuracy() <= acc, "AutoAttack {} above {name} alone {acc}", report.robust_accuracy());
+        // Equal counts can differ in the last float bits (f32 vs f64 fractions).
+        let aa = report.robust_accuracy();
+        assert!(aa <= acc + 1e-6, "AutoAttack {aa} above {name} alone {acc}");
     }
 }
 
