@@ -23,5 +23,5 @@ q "SELECT attack, eps, round(avg(accuracy), 4) AS mean_accuracy, count(*) AS mod
    FROM evaluations GROUP BY attack, eps ORDER BY attack, eps"
 q "SELECT arch_index, kind, detail FROM alerts ORDER BY arch_index, kind"
 q "SELECT stage, status, count(*) AS units, round(sum(seconds), 1) AS seconds
-   FROM runs JOIN (SELECT max(run_id) AS latest FROM runs) ON run_id = latest
+   FROM runs JOIN (SELECT max(run_id) AS latest FROM runs WHERE stage NOT IN ('import', 'search')) ON run_id = latest
    GROUP BY stage, status ORDER BY stage"
