@@ -103,7 +103,7 @@ pub fn execute_selected(
             primary: options.primary,
         },
     )?;
-    let env = RunEnv { store, options, verified: Mutex::new(HashSet::new()) };
+    let env = RunEnv { store, options, log: &log, verified: Mutex::new(HashSet::new()) };
     let interactive = std::io::stderr().is_terminal();
     let multi = MultiProgress::with_draw_target(if interactive {
         ProgressDrawTarget::stderr()
@@ -165,6 +165,7 @@ pub fn execute_selected(
             outcomes[i] = Some(outcome);
         }
     }
+    drop(env);
     let record = log.finish(runs::utc_compact(unix_seconds()), outcomes.into_iter().flatten().collect())?;
     Ok(RunReport { record })
 }
@@ -173,6 +174,7 @@ pub fn execute_selected(
 struct RunEnv<'a> {
     store: &'a Store,
     options: &'a RunOptions,
+    log: &'a RunLog,
     /// Inputs already checked against their manifests in this run.
     verified: Mutex<HashSet<UnitKey>>,
 }
@@ -278,6 +280,9 @@ fn run_one(
                 notes
             },
         };
+        // On record before it becomes visible: a kill between the two must not
+        // leave a finished unit that no run references (gc would remove it).
+        env.log.append(&outcome(UnitStatus::Executed, None))?;
         store.commit(&tmp, unit.stage_name, &unit.key, manifest)?;
         Ok(UnitStatus::Executed)
     };

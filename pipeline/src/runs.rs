@@ -447,11 +447,20 @@ fn read_log(path: &Path) -> Result<RunRecord> {
         units: Vec::new(),
     };
     let mut n = 1;
+    // A unit is recorded just before it is committed and again with its final
+    // outcome: the last line of a key wins.
+    let mut position: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     while let Some(line) = lines.next() {
         n += 1;
         let line = line?;
         match serde_json::from_str::<LogLine>(&line) {
-            Ok(LogLine::Unit(unit)) => record.units.push(unit),
+            Ok(LogLine::Unit(unit)) => match position.get(&unit.key) {
+                Some(&i) => record.units[i] = unit,
+                None => {
+                    position.insert(unit.key.clone(), record.units.len());
+                    record.units.push(unit);
+                }
+            },
             Ok(LogLine::Finished { finished_at }) => record.finished_at = Some(finished_at),
             Ok(LogLine::Header(_)) => bail!("run log {}: a second header on line {n}", path.display()),
             // A kill can tear the last line; anything else is corruption.
