@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Store, write_atomic};
+use crate::store::{Store, lock_is_held, write_atomic};
 
 /// What a run is, written as the first line of its log.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -133,7 +133,7 @@ impl RunRecord {
     pub fn state(&self, store: &Store) -> RunState {
         if self.finished_at.is_some() {
             RunState::Finished
-        } else if is_locked(&lock_path(store, &self.run_id)) {
+        } else if lock_is_held(&lock_path(store, &self.run_id)) {
             RunState::Running
         } else {
             RunState::Interrupted
@@ -235,16 +235,6 @@ fn lock_path(store: &Store, run_id: &str) -> PathBuf {
 
 fn index_dir(store: &Store) -> PathBuf {
     store.runs_dir().join("index")
-}
-
-/// Whether another process holds the lock at `path`.
-fn is_locked(path: &Path) -> bool {
-    let Ok(file) = File::options().write(true).open(path) else { return false };
-    match file.try_lock() {
-        Ok(()) => false,
-        Err(std::fs::TryLockError::WouldBlock) => true,
-        Err(std::fs::TryLockError::Error(_)) => false,
-    }
 }
 
 fn update_index(store: &Store, record: &RunRecord) -> Result<()> {
@@ -478,7 +468,7 @@ pub fn referenced_keys(store: &Store) -> Result<std::collections::HashSet<String
 
 /// Ids of the runs alive right now (their lock is held).
 pub fn running(store: &Store) -> Result<Vec<String>> {
-    Ok(ids(store)?.into_iter().filter(|id| is_locked(&lock_path(store, id))).collect())
+    Ok(ids(store)?.into_iter().filter(|id| lock_is_held(&lock_path(store, id))).collect())
 }
 
 #[cfg(test)]

@@ -50,8 +50,7 @@ pub fn write_run(store: &Store, record: &RunRecord) -> Result<()> {
 
 /// `runs` as a table: the finished runs' Parquet files plus the other runs' logs.
 pub fn provider(store: &Store) -> Result<Arc<dyn TableProvider>> {
-    let schema = robbench_schemas::RUNS.schema();
-    let plain = Arc::new(arrow::datatypes::Schema::new(schema.fields().clone()));
+    let plain = crate::sql::plain(robbench_schemas::RUNS.schema());
     let mut files = Vec::new();
     let mut others = Vec::new();
     for id in runs::ids(store)? {

@@ -319,7 +319,7 @@ impl Catalog {
 }
 
 /// Schema without the `robbench.table` tags: a query's result is not a table.
-fn plain(schema: SchemaRef) -> SchemaRef {
+pub(crate) fn plain(schema: SchemaRef) -> SchemaRef {
     Arc::new(Schema::new(schema.fields().clone()))
 }
 

@@ -331,7 +331,8 @@ pub struct GcReport {
     pub kept: Vec<(String, String)>,
 }
 
-fn lock_is_held(path: &Path) -> bool {
+/// Whether another process holds the lock at `path` (a unit's claim, a live run).
+pub(crate) fn lock_is_held(path: &Path) -> bool {
     let Ok(file) = File::options().write(true).open(path) else { return false };
     matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
 }
