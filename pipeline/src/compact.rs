@@ -31,6 +31,7 @@ use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::Schema;
+use arrow::row::{RowConverter, SortField};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
@@ -38,7 +39,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::{Deserialize, Serialize};
 
 use crate::runs::RunUnit;
-use crate::store::{Manifest, Store, write_atomic};
+use crate::store::{Store, write_atomic};
 
 /// Default target size of a part (bytes of the per-unit files it holds).
 pub const PART_BYTES: u64 = 32 << 20;
@@ -51,7 +52,7 @@ pub const SORT_COLUMNS: &[&str] =
     &["source", "dataset", "split", "arch_index", "seed", "weights", "attack", "eps", "epoch", "sample_index"];
 
 /// Changes whenever the bytes a part would hold for the same units change.
-const PART_FORMAT: u32 = 1;
+const PART_FORMAT: u32 = 2;
 
 /// One table of a snapshot, as SQL serves it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -168,38 +169,80 @@ pub fn compact(
         bail!(MissingUnits(missing));
     }
 
-    let mut plan: Vec<(String, u32, Vec<Vec<UnitFile>>)> = Vec::new();
-    for ((table, version), files) in files {
-        plan.push((table, version, cut_into_parts(files, part_bytes)));
-    }
-    let total: usize = plan.iter().map(|(_, _, parts)| parts.len()).sum();
-    let mut done = 0;
+    // Every part not yet in the store is written; parts are independent, so
+    // one writer per CPU, each holding a unit (or an interleaved part) at a time.
     let mut tables = Vec::new();
-    for (table, version, parts) in plan {
+    let mut jobs = Vec::new();
+    for ((table, version), files) in files {
         let dir = store.root().join("parts").join(format!("{table}.v{version}"));
         fs::create_dir_all(&dir)?;
-        let mut dataset = TableDataset { table: table.clone(), version, rows: 0, parts: Vec::new() };
-        for part in parts {
-            let hash = part_hash(&part);
-            let path = dir.join(format!("{hash}.parquet"));
-            let meta_path = dir.join(format!("{hash}.json"));
-            let meta: PartMeta = match fs::read(&meta_path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
-                Some(meta) if path.exists() => meta,
-                _ => {
-                    let meta = write_part(&part, &path)?;
-                    write_atomic(&meta_path, &serde_json::to_vec(&meta)?)?;
-                    meta
-                }
-            };
-            dataset.rows += meta.rows;
-            dataset.parts.push((format!("part-{hash}.parquet"), meta.blake3));
-            done += 1;
-            progress(done, total);
+        for part in cut_into_parts(files, part_bytes) {
+            jobs.push((tables.len(), dir.join(part_hash(&part)), part));
         }
-        tables.push(dataset);
+        tables.push(TableDataset { table, version, rows: 0, parts: Vec::new() });
+    }
+    let metas = write_parts(&jobs, progress)?;
+    for ((table, base, _), meta) in jobs.iter().zip(metas) {
+        let hash = base.file_name().expect("a part has a name").to_string_lossy();
+        tables[*table].rows += meta.rows;
+        tables[*table].parts.push((format!("part-{hash}.parquet"), meta.blake3));
     }
     let snapshot = materialise(store, tables)?;
     Ok((snapshot, missing))
+}
+
+/// The metadata of each part, `(table, path without extension, unit files)`,
+/// writing those not yet in the store on one thread per CPU.
+fn write_parts(
+    jobs: &[(usize, PathBuf, Vec<UnitFile>)],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<PartMeta>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len()).max(1);
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Result<PartMeta>)>();
+    let mut metas: Vec<Option<PartMeta>> = (0..jobs.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((_, base, part)) = jobs.get(i) else { break };
+                    let result = stored_or_written(base, part);
+                    let failed = result.is_err();
+                    if sender.send((i, result)).is_err() || failed {
+                        // Stop the others early: the caller reports the first error.
+                        next.store(jobs.len(), std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let mut done = 0;
+        for (i, result) in receiver {
+            metas[i] = Some(result?);
+            done += 1;
+            progress(done, jobs.len());
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(metas.into_iter().map(|m| m.expect("every part written")).collect())
+}
+
+/// A part's metadata, writing the part first unless the store has it.
+fn stored_or_written(base: &Path, part: &[UnitFile]) -> Result<PartMeta> {
+    let path = base.with_extension("parquet");
+    let meta_path = base.with_extension("json");
+    if let Some(meta) = fs::read(&meta_path).ok().and_then(|b| serde_json::from_slice::<PartMeta>(&b).ok())
+        && path.exists()
+    {
+        return Ok(meta);
+    }
+    let meta = write_part(part, &path)?;
+    write_atomic(&meta_path, &serde_json::to_vec(&meta)?)?;
+    Ok(meta)
 }
 
 /// A label as text and numbers, so that `arch 2` sorts before `arch 10`.
@@ -289,33 +332,42 @@ struct PartMeta {
 
 /// Reads the units' files (each checked against its manifest first), sorts
 /// the rows and writes the part atomically.
+///
+/// Each unit's rows are sorted on their own. Units whose sorted rows follow
+/// one another (the usual case: a unit is one network × attack, and units
+/// come in label order) are streamed to the writer one at a time, so memory
+/// is bounded by one unit, not the part; only a part whose units' key ranges
+/// interleave is sorted whole.
 fn write_part(part: &[UnitFile], path: &Path) -> Result<PartMeta> {
-    let mut batches = Vec::new();
+    let mut units = Vec::with_capacity(part.len());
     let mut schema: Option<Arc<Schema>> = None;
     for file in part {
-        verify_unit_file(file)?;
-        let reader = fs::File::open(&file.path).with_context(|| format!("cannot open {}", file.path.display()))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(reader)
-            .with_context(|| format!("{} is not a readable Parquet file", file.path.display()))?;
-        let file_schema = builder.schema().clone();
+        let rows = read_unit_file(file)?;
         match &schema {
-            None => schema = Some(file_schema),
-            Some(s) if s.fields() != file_schema.fields() => bail!(
+            None => schema = Some(rows.schema()),
+            Some(s) if s.fields() != rows.schema().fields() => bail!(
                 "{} does not have the columns of the other files of its table ({:?})",
                 file.path.display(),
                 s.fields().iter().map(|f| f.name()).collect::<Vec<_>>()
             ),
             Some(_) => {}
         }
-        for batch in builder.build()? {
-            batches.push(batch.with_context(|| format!("{} is corrupt", file.path.display()))?);
-        }
+        units.push(sort_rows(&rows)?);
     }
     let schema = schema.expect("a part holds at least one file");
-    let all = concat_batches(&schema, &batches)?;
-    drop(batches);
-    let sorted = sort_rows(&all)?;
+    let batches = match order_without_interleaving(&units)? {
+        Some(order) => {
+            let mut slots: Vec<Option<RecordBatch>> = units.into_iter().map(Some).collect();
+            order.into_iter().map(|i| slots[i].take().expect("each unit once")).collect::<Vec<_>>()
+        }
+        None => {
+            let all = concat_batches(&schema, &units)?;
+            drop(units);
+            vec![sort_rows(&all)?]
+        }
+    };
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let mut rows = 0;
     {
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
@@ -326,21 +378,42 @@ fn write_part(part: &[UnitFile], path: &Path) -> Result<PartMeta> {
             .build();
         let file = fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
-        writer.write(&sorted)?;
+        for batch in batches {
+            rows += batch.num_rows() as u64;
+            writer.write(&batch)?;
+        }
         writer.close()?;
     }
     let (blake3, _) = crate::store::hash_file(&tmp)?;
     fs::rename(&tmp, path)?;
-    Ok(PartMeta { rows: sorted.num_rows() as u64, blake3 })
+    Ok(PartMeta { rows, blake3 })
 }
 
-fn sort_rows(batch: &RecordBatch) -> Result<RecordBatch> {
-    let columns: Vec<SortColumn> = SORT_COLUMNS
+/// One unit file's rows as one batch, after checking the file against its manifest.
+fn read_unit_file(file: &UnitFile) -> Result<RecordBatch> {
+    let bytes = crate::store::read_verified(&file.unit_dir, &file.relative)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .with_context(|| format!("{} is not a readable Parquet file", file.path.display()))?;
+    let schema = builder.schema().clone();
+    let batches = builder
+        .build()?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} is corrupt", file.path.display()))?;
+    Ok(concat_batches(&schema, &batches)?)
+}
+
+/// The sort columns of a batch, in [`SORT_COLUMNS`] order.
+fn sort_columns(batch: &RecordBatch) -> Vec<SortColumn> {
+    SORT_COLUMNS
         .iter()
         .filter_map(|name| batch.column_by_name(name))
         .filter(|c| c.data_type().is_primitive() || matches!(c.data_type(), arrow::datatypes::DataType::Utf8))
         .map(|c| SortColumn { values: c.clone(), options: None })
-        .collect();
+        .collect()
+}
+
+fn sort_rows(batch: &RecordBatch) -> Result<RecordBatch> {
+    let columns = sort_columns(batch);
     if columns.is_empty() || batch.num_rows() < 2 {
         return Ok(batch.clone());
     }
@@ -348,27 +421,39 @@ fn sort_rows(batch: &RecordBatch) -> Result<RecordBatch> {
     Ok(take_record_batch(batch, &indices)?)
 }
 
-/// Checks a unit file against the blake3 its manifest recorded.
-fn verify_unit_file(file: &UnitFile) -> Result<()> {
-    let manifest_path = file.unit_dir.join("manifest.json");
-    let text =
-        fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let manifest: Manifest =
-        serde_json::from_str(&text).with_context(|| format!("corrupt manifest {}", manifest_path.display()))?;
-    let entry = manifest.files.iter().find(|f| f.path == file.relative).with_context(|| {
-        format!("{} is not listed in its unit's manifest (run `robbench verify`)", file.path.display())
-    })?;
-    let (hash, _) = crate::store::hash_file(&file.path)?;
-    if hash != entry.blake3 {
-        bail!(
-            "{} has changed since its unit was written (blake3 {} != recorded {}); \
-             run `robbench verify` to quarantine it, then rerun to recompute it",
-            file.path.display(),
-            &hash[..16],
-            &entry.blake3[..16]
-        );
+/// An order of sorted units in which their rows are sorted as a whole (each
+/// unit's last row ≤ the next one's first), or `None` if their key ranges
+/// interleave.
+fn order_without_interleaving(units: &[RecordBatch]) -> Result<Option<Vec<usize>>> {
+    let nonempty: Vec<usize> = (0..units.len()).filter(|&i| units[i].num_rows() > 0).collect();
+    let Some(&first) = nonempty.first() else { return Ok(Some((0..units.len()).collect())) };
+    let fields: Vec<SortField> =
+        sort_columns(&units[first]).iter().map(|c| SortField::new(c.values.data_type().clone())).collect();
+    if fields.is_empty() {
+        // Nothing to sort by: any order is sorted.
+        return Ok(Some((0..units.len()).collect()));
     }
-    Ok(())
+    let converter = RowConverter::new(fields)?;
+    // Each unit's first and last key, in the row format (compares as bytes).
+    let mut ranges = Vec::with_capacity(nonempty.len());
+    for &i in &nonempty {
+        let ends: Vec<_> = sort_columns(&units[i])
+            .into_iter()
+            .map(|c| {
+                let n = c.values.len();
+                arrow::compute::concat(&[&c.values.slice(0, 1), &c.values.slice(n - 1, 1)])
+            })
+            .collect::<Result<_, _>>()?;
+        let rows = converter.convert_columns(&ends)?;
+        ranges.push((rows.row(0).owned(), rows.row(1).owned(), i));
+    }
+    ranges.sort_by(|a, b| (a.0.as_ref(), a.2).cmp(&(b.0.as_ref(), b.2)));
+    if ranges.windows(2).any(|w| w[0].1.as_ref() > w[1].0.as_ref()) {
+        return Ok(None);
+    }
+    // Empty units carry no rows; they go last, where they change nothing.
+    let empty = (0..units.len()).filter(|&i| units[i].num_rows() == 0);
+    Ok(Some(ranges.into_iter().map(|r| r.2).chain(empty).collect()))
 }
 
 /// Lays the parts out as one directory per table (hard links), once per
@@ -482,4 +567,35 @@ pub fn verify_snapshot(snapshot: &Snapshot) -> Result<()> {
 fn file_identity(meta: &fs::Metadata) -> (u64, u64, i64) {
     use std::os::unix::fs::MetadataExt;
     (meta.ino(), meta.len(), meta.mtime_nsec() + meta.mtime() * 1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field};
+
+    fn unit(attack: &str, samples: &[i64]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("attack", DataType::Utf8, false),
+            Field::new("sample_index", DataType::Int64, false),
+        ]));
+        let attacks = StringArray::from(vec![attack; samples.len()]);
+        RecordBatch::try_new(schema, vec![Arc::new(attacks), Arc::new(Int64Array::from(samples.to_vec()))]).unwrap()
+    }
+
+    #[test]
+    fn units_that_follow_one_another_are_streamed_in_key_order() {
+        let units = [unit("pgd", &[0, 1]), unit("clean", &[0, 1]), unit("fgsm", &[]), unit("fgsm", &[0, 5])];
+        assert_eq!(order_without_interleaving(&units).unwrap(), Some(vec![1, 3, 0, 2]));
+        // Equal keys at a boundary still follow one another.
+        let units = [unit("pgd", &[3, 4]), unit("pgd", &[0, 3])];
+        assert_eq!(order_without_interleaving(&units).unwrap(), Some(vec![1, 0]));
+    }
+
+    #[test]
+    fn interleaving_units_are_sorted_whole() {
+        let units = [unit("pgd", &[0, 4]), unit("pgd", &[2, 6])];
+        assert_eq!(order_without_interleaving(&units).unwrap(), None);
+    }
 }

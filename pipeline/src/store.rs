@@ -385,6 +385,32 @@ fn hash_tree(root: &Path) -> Result<Vec<FileEntry>> {
     Ok(out)
 }
 
+/// A unit's file (`relative` to its directory), read once and checked
+/// against the blake3 the unit's manifest recorded for it.
+pub(crate) fn read_verified(unit_dir: &Path, relative: &str) -> Result<bytes::Bytes> {
+    let manifest_path = unit_dir.join("manifest.json");
+    let text =
+        fs::read_to_string(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
+    let manifest: Manifest =
+        serde_json::from_str(&text).with_context(|| format!("corrupt manifest {}", manifest_path.display()))?;
+    let path = unit_dir.join(relative);
+    let entry = manifest.files.iter().find(|f| f.path == relative).with_context(|| {
+        format!("{} is not listed in its unit's manifest (run `robbench verify`)", path.display())
+    })?;
+    let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let hash = blake3::hash(&bytes).to_hex();
+    if hash.as_str() != entry.blake3 {
+        anyhow::bail!(
+            "{} has changed since its unit was written (blake3 {} != recorded {}); \
+             run `robbench verify` to quarantine it, then rerun to recompute it",
+            path.display(),
+            &hash[..16],
+            &entry.blake3[..16]
+        );
+    }
+    Ok(bytes.into())
+}
+
 pub(crate) fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut file = File::open(path)?;
     let mut hasher = blake3::Hasher::new();

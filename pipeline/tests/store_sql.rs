@@ -113,9 +113,31 @@ fn compacted_tables_answer_exactly_what_the_per_unit_files_hold() {
     let joined =
         sql(&c, "SELECT count(*) FROM evaluations e JOIN architectures a USING (arch_index) WHERE e.arch_index = 7");
     assert_eq!(joined, ["3"]);
-    // The latest run's tables are plain Parquet datasets at a fixed path.
+    // The latest run's tables are plain Parquet datasets at a fixed path,
+    // each part sorted by the columns filters use.
     let latest = dir.path().join("tables/latest/evaluation_samples");
-    assert!(std::fs::read_dir(&latest).unwrap().count() >= 1, "{}", latest.display());
+    let parts: Vec<_> = std::fs::read_dir(&latest).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(!parts.is_empty(), "{}", latest.display());
+    for part in parts {
+        assert_sorted(&part);
+    }
+}
+
+/// Checks that a part's rows are in `SORT_COLUMNS` order.
+fn assert_sorted(part: &Path) {
+    use arrow::row::{RowConverter, SortField};
+    let reader = std::fs::File::open(part).unwrap();
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader).unwrap();
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
+    let all = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+    let columns: Vec<_> =
+        robbench_pipeline::compact::SORT_COLUMNS.iter().filter_map(|name| all.column_by_name(name).cloned()).collect();
+    assert!(columns.len() >= 4, "{}: too few sort columns", part.display());
+    let converter = RowConverter::new(columns.iter().map(|c| SortField::new(c.data_type().clone())).collect()).unwrap();
+    let rows = converter.convert_columns(&columns).unwrap();
+    for i in 1..rows.num_rows() {
+        assert!(rows.row(i - 1) <= rows.row(i), "{}: row {i} is out of order", part.display());
+    }
 }
 
 #[test]
