@@ -9,7 +9,8 @@ use robbench_pipeline::parallelism::Jobs;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
-    /// Time a no-op rerun of a plan with many units (planning + store check).
+    /// Time a no-op rerun of a plan with many units (planning + store check),
+    /// and planning the default recipe at NAS-RobBench-201's size (~330,000 units).
     Plan {
         #[arg(long, default_value_t = 20_000)]
         units: u64,
@@ -324,6 +325,33 @@ fn bench_ntk(
     Ok(())
 }
 
+/// Plans the default recipe at NAS-RobBench-201's size (every one of the
+/// 6,466 classes, three seeds: ~330,000 units) with the real stages, and
+/// checks an empty store for them: what a no-op rerun of one dataset's
+/// benchmark pays before doing anything.
+fn benchmark_sized_plan() -> Result<()> {
+    let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
+    let mut config = robbench_pipeline::Config::from_toml_str(robbench_stages::DEFAULT_CONFIG, "configs/default.toml")?;
+    config.set("architectures.select=\"unique\"")?;
+    config.set("train.seeds=[0,1,2]")?;
+    let started = std::time::Instant::now();
+    let plan = pipeline.plan(&config)?;
+    let planned = started.elapsed().as_secs_f64();
+    let dir = tempfile::tempdir()?;
+    let store = robbench_pipeline::Store::open(dir.path())?;
+    let started = std::time::Instant::now();
+    let summary = plan.summary(&store, &plan.select(None));
+    let checked = started.elapsed().as_secs_f64();
+    let stored: usize = summary.iter().map(|s| s.2).sum();
+    anyhow::ensure!(stored == 0, "an empty store holds {stored} units");
+    println!(
+        "benchmark-sized plan (default recipe, architectures.select=\"unique\", train.seeds=[0,1,2]): \
+         {} units planned in {planned:.3}s + store check {checked:.3}s",
+        plan.units.len()
+    );
+    Ok(())
+}
+
 pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<ExitCode> {
     match command {
         BenchCommand::Plan { units } => {
@@ -334,6 +362,7 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                 "no-op rerun of {} units: plan {:.3}s + store check {:.3}s; full `run` (all reused, run record written) {:.3}s",
                 r.units, r.plan, r.store_check, r.execute
             );
+            benchmark_sized_plan()?;
         }
         BenchCommand::Sql { units, samples, keep } => super::bench_sql::bench_sql(units, samples, keep)?,
         BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch } => {
