@@ -77,7 +77,7 @@ enum Command {
     /// Import a published benchmark as the `benchmark` table (and its metric correlations).
     #[command(subcommand)]
     Import(cli::import::ImportCommand),
-    /// Tabular architecture search on an imported benchmark or the project's evaluations (`[search]` config).
+    /// Architecture search on an imported benchmark, the project's evaluations, or live on the pipeline (`[search]` config).
     Search(cli::search::SearchArgs),
     /// Benchmarks: engine overhead, training throughput (vs PyTorch), AutoAttack cost.
     #[command(subcommand)]
@@ -108,7 +108,7 @@ fn main() -> ExitCode {
         Command::Space(args) => cli::space::space(&args),
         Command::Bench(command) => cli::bench::bench(command, cli.threads),
         Command::Import(command) => cli::import::import(&cli.store, command),
-        Command::Search(args) => cli::search::search(&cli.store, &args),
+        Command::Search(args) => cli::search::search(&cli.store, &args, cli.threads),
         Command::Slurm(command) => cli::slurm::slurm(&cli.store, command),
     };
     match result {

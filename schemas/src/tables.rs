@@ -270,14 +270,17 @@ const OBJECTIVE: Column = col!(
     Utf8,
     "what is maximised: a metric (pgd@8), weighted(clean,pgd@8,beta=0.5), or pareto(clean,pgd@8)"
 );
-const SEARCH_SOURCE: Column =
-    col!("source", Utf8, "the oracle: a `benchmark` source (e.g. nas-robbench-201) or evaluations");
+const SEARCH_SOURCE: Column = col!(
+    "source",
+    Utf8,
+    "the oracle: a `benchmark` source (e.g. nas-robbench-201), evaluations, or live:<recipe hash> (the pipeline trained each query)"
+);
 const TRIAL: Column = col!("trial", Int64, "trial number (seeds the search)");
 
 pub static SEARCH_STEPS: TableDef = TableDef {
     name: "search_steps",
     version: 1,
-    doc: "Every query of every tabular search: one row per architecture class evaluated for the first time (an architecture isomorphic to one already evaluated is no new query).",
+    doc: "Every query of every search, tabular or live: one row per architecture class evaluated for the first time (an architecture isomorphic to one already evaluated is no new query).",
     columns: &[
         ALGORITHM,
         OBJECTIVE,
@@ -290,15 +293,23 @@ pub static SEARCH_STEPS: TableDef = TableDef {
         col!("value", Float64, "its objective value (two objectives: the first)"),
         col!("value2", Float64, nullable, "its second objective value (two-objective searches only)"),
         col!("best_so_far", Float64, "best value so far (two objectives: hypervolume of the front so far)"),
-        col!("regret", Float64, "optimum of the table minus best_so_far (two objectives: hypervolume gap)"),
-        col!("cost", Float64, "simulated GPU-hours spent so far"),
+        col!(
+            "regret",
+            Float64,
+            "optimum of the table (live: the best any trial of the same search measured) minus best_so_far (two objectives: hypervolume gap)"
+        ),
+        col!(
+            "cost",
+            Float64,
+            "simulated GPU-hours spent so far (live: measured hours of the units the queries needed)"
+        ),
     ],
 };
 
 pub static SEARCH_RESULTS: TableDef = TableDef {
     name: "search_results",
     version: 1,
-    doc: "Outcome of every tabular search trial: the best architecture found, the Pareto front, and the table's optimum.",
+    doc: "Outcome of every search trial: the best architecture found, the Pareto front, and the table's optimum (live: the best the search measured).",
     columns: &[
         ALGORITHM,
         OBJECTIVE,
@@ -315,7 +326,7 @@ pub static SEARCH_RESULTS: TableDef = TableDef {
         col!("value", Float64, "objective value (two objectives: the first, or the hypervolume in final/optimum rows)"),
         col!("value2", Float64, nullable, "second objective value (front rows)"),
         col!("queries", Int64, "queries the trial made"),
-        col!("cost", Float64, "simulated GPU-hours the trial spent"),
+        col!("cost", Float64, "simulated GPU-hours the trial spent (live: measured hours)"),
         col!("regret", Float64, "the trial's final regret"),
     ],
 };

@@ -1,14 +1,20 @@
-//! `robbench search`: tabular architecture search over a table of the store.
+//! `robbench search`: architecture search over a table of the store, or
+//! live (`search.source = "live"`) with the pipeline training each proposal.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use robbench_pipeline::compact::Completeness;
+use robbench_pipeline::parallelism::Jobs;
 use robbench_pipeline::sql::{Catalog, RunChoice, choose_run, query};
-use robbench_pipeline::{Config, RunOptions, Store, execute};
-use robbench_stages::search::{SearchData, search_config, search_pipeline};
+use robbench_pipeline::{Config, RunOptions, RunReport, Store, execute};
+use robbench_stages::DEFAULT_CONFIG;
+use robbench_stages::live_search::{LiveOracle, live_trials};
+use robbench_stages::search::{LIVE_SOURCE, SearchData, live_record_pipeline, search_config, search_pipeline};
 
 /// The embedded default search config.
 const DEFAULT_SEARCH_CONFIG: &str = include_str!("../../configs/search.toml");
@@ -18,28 +24,60 @@ pub struct SearchArgs {
     /// Search config (TOML with a `[search]` section). Default: the embedded configs/search.toml.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Override a key, e.g. `--set search.trials=100` (repeatable).
+    /// Override a key, e.g. `--set search.trials=100` (repeatable). In a live
+    /// search, keys outside `search.` set the experiment, e.g. `--set train.epochs=2`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Live search: the experiment config whose recipe trains and attacks each
+    /// proposed architecture (its architecture selection is replaced).
+    /// Default: the embedded configs/default.toml.
+    #[arg(long, value_name = "FILE")]
+    experiment: Option<PathBuf>,
+    /// Live search: auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
     /// With `search.source = "evaluations"`: the run whose evaluations to search
     /// (default: the latest run that evaluated networks).
     #[arg(long)]
     run: Option<String>,
-    /// Units run in parallel.
-    #[arg(long, default_value_t = 1)]
-    jobs: usize,
+    /// Units run in parallel (search trials; in a live search, the training
+    /// and attack units of a batch of proposals): auto or a number.
+    #[arg(long, default_value = "auto")]
+    jobs: Jobs,
 }
 
-pub fn search(store: &Path, args: &SearchArgs) -> Result<ExitCode> {
+pub fn search(store: &Path, args: &SearchArgs, threads: Option<NonZeroUsize>) -> Result<ExitCode> {
     let mut raw = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::from_toml_str(DEFAULT_SEARCH_CONFIG, "configs/search.toml (embedded)")?,
     };
-    for assignment in &args.sets {
+    let (search_sets, experiment_sets): (Vec<&String>, Vec<&String>) =
+        args.sets.iter().partition(|s| s.trim_start().starts_with("search."));
+    for assignment in search_sets {
         raw.set(assignment)?;
     }
     let cfg = search_config(&raw)?;
+    let device_kind = super::parallel::device_kind(&args.device)?;
+    let jobs = super::parallel::configure(args.jobs, threads, device_kind)?.jobs;
     let store = Store::open(store)?;
+    if cfg.source == LIVE_SOURCE {
+        let mut experiment = match &args.experiment {
+            Some(path) => Config::from_file(path)?,
+            None => Config::from_toml_str(DEFAULT_CONFIG, "configs/default.toml (embedded)")?,
+        };
+        for assignment in experiment_sets {
+            experiment.set(assignment)?;
+        }
+        return live(&store, &raw, &cfg, experiment, &args.device, jobs);
+    }
+    if let Some(set) = experiment_sets.first() {
+        bail!(
+            "--set {set}: a search over a table reads only `search.` keys (experiment keys are for search.source = \"live\")"
+        );
+    }
+    if args.experiment.is_some() {
+        bail!("--experiment is for a live search (search.source = \"live\"), not one over `{}`", cfg.source);
+    }
     // `evaluations` come from the chosen (default: latest complete) run;
     // imported benchmarks are visible from any run, or from none.
     let choice = match &args.run {
@@ -51,8 +89,49 @@ pub fn search(store: &Path, args: &SearchArgs) -> Result<ExitCode> {
     let data = SearchData::load(&catalog, &cfg)?;
     let pipeline = search_pipeline(data)?;
     let plan = pipeline.plan(&raw)?;
-    let report =
-        execute(&pipeline, &plan, &store, &RunOptions { jobs: args.jobs, shard: None, device: None, primary: false })?;
+    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs, shard: None, device: None, primary: false })?;
+    summarise(&store, &report)
+}
+
+/// A live search: every trial against the pipeline, then one run recording them.
+fn live(
+    store: &Store,
+    raw: &Config,
+    cfg: &robbench_stages::search::SearchConfig,
+    experiment: Config,
+    device: &str,
+    jobs: usize,
+) -> Result<ExitCode> {
+    let started = Instant::now();
+    let device = robbench_nn::parse_device(device)?;
+    let described = robbench_nn::describe_device(device);
+    eprintln!("robbench: live search on {described}");
+    let pipeline = robbench_stages::pipeline(device)?;
+    // Experiment runs (primary): a non-primary run's units would be visible
+    // from every run, mixing the searched architectures into every experiment's tables.
+    let options = RunOptions { jobs, shard: None, device: Some(described), primary: true };
+    let mut oracle = LiveOracle::new(store, &pipeline, experiment, cfg, options)?;
+    let trials = live_trials(&mut oracle, cfg)?;
+    let counts = |stage: &str| oracle.units.get(stage).copied().unwrap_or_default();
+    let ([trained, train_reused], [evaluated, evaluate_reused]) = (counts("train"), counts("evaluate"));
+    println!(
+        "live search {source}/{dataset}: {n} architecture(s) measured in {runs} experiment run(s): \
+         train units {trained} executed, {train_reused} reused; evaluate units {evaluated} executed, \
+         {evaluate_reused} reused ({secs:.1}s)",
+        source = oracle.source,
+        dataset = oracle.dataset,
+        n = oracle.measured(),
+        runs = oracle.runs.len(),
+        secs = started.elapsed().as_secs_f64(),
+    );
+    let pipeline = live_record_pipeline(trials)?;
+    let plan = pipeline.plan(raw)?;
+    let report = execute(&pipeline, &plan, store, &RunOptions { jobs: 1, shard: None, device: None, primary: false })?;
+    summarise(store, &report)
+}
+
+/// Prints the search run's id, unit counts and regret table.
+fn summarise(store: &Store, report: &RunReport) -> Result<ExitCode> {
     let failed = report.failed();
     for unit in &failed {
         eprintln!("robbench: search {} failed: {}", unit.label, unit.error.as_deref().unwrap_or(""));
@@ -62,7 +141,7 @@ pub fn search(store: &Path, args: &SearchArgs) -> Result<ExitCode> {
         "run {id}: {executed} search unit(s) executed, {reused} reused (query it with `robbench sql --run {id}`)",
         id = report.record.run_id
     );
-    let catalog = Arc::new(Catalog::new(&store, Some(report.record.run_id.clone()), Completeness::Whole));
+    let catalog = Arc::new(Catalog::new(store, Some(report.record.run_id.clone()), Completeness::Whole));
     let (_, batches) = query(
         catalog,
         "SELECT r.objective, r.algorithm, count(*) AS trials, round(median(r.regret), 4) AS median_regret,

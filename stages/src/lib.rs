@@ -13,7 +13,8 @@
 //!
 //! `robbench search` runs a pipeline of its own ([`search`]): tabular
 //! architecture search on `benchmark` or `evaluations`, into `search_steps`
-//! and `search_results`.
+//! and `search_results`; a live search ([`live_search`]) runs this pipeline
+//! for each batch of proposals and records its trials the same way.
 //!
 //! Each stage declares the config keys each unit reads, so changing e.g.
 //! `evaluation.pgd.steps` reruns only the PGD evaluations.
@@ -25,6 +26,7 @@ pub mod config;
 mod data;
 mod evaluate;
 pub mod import;
+pub mod live_search;
 mod ntk;
 mod prepare;
 mod reads;

@@ -25,11 +25,18 @@ use serde::{Deserialize, Serialize};
 /// Stage name under which searches are stored.
 pub const SEARCH_STAGE: &str = "search";
 
+/// Stage name under which live searches are recorded.
+pub const LIVE_SEARCH_STAGE: &str = "live-search";
+
+/// `search.source` of a live search: the pipeline is the oracle.
+pub const LIVE_SOURCE: &str = "live";
+
 /// The `[search]` section.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SearchConfig {
-    /// A `benchmark` source (e.g. `nas-robbench-201`, `nas-bench-201`) or `evaluations`.
+    /// A `benchmark` source (e.g. `nas-robbench-201`, `nas-bench-201`),
+    /// `evaluations`, or `live` (train and attack each proposal).
     pub source: String,
     pub dataset: String,
     pub algorithms: Vec<Algorithm>,
@@ -102,7 +109,7 @@ impl ObjectiveSpec {
         }
     }
 
-    fn metrics(&self) -> Vec<&str> {
+    pub fn metrics(&self) -> Vec<&str> {
         match self {
             ObjectiveSpec::Metric { metric } => vec![metric.as_str()],
             ObjectiveSpec::Weighted { clean, robust, .. } => vec![clean.as_str(), robust.as_str()],
@@ -110,14 +117,14 @@ impl ObjectiveSpec {
         }
     }
 
-    fn reference(&self) -> [f64; 2] {
+    pub fn reference(&self) -> [f64; 2] {
         match self {
             ObjectiveSpec::Pareto { reference, .. } => *reference,
             _ => [0.0, 0.0],
         }
     }
 
-    fn objective(&self) -> Objective {
+    pub fn objective(&self) -> Objective {
         match self {
             ObjectiveSpec::Metric { .. } => Objective::Single,
             ObjectiveSpec::Weighted { beta, .. } => Objective::Weighted { beta: *beta },
@@ -197,7 +204,7 @@ fn downcast<T: 'static>(array: &ArrayRef) -> &T {
 }
 
 /// (cell, metric name, value) rows of an SQL query selecting `arch_index`, `metric`, `eps`, `value`.
-fn metric_rows(catalog: &Arc<Catalog>, sql: &str) -> Result<Vec<(usize, String, f64)>> {
+pub(crate) fn metric_rows(catalog: &Arc<Catalog>, sql: &str) -> Result<Vec<(usize, String, f64)>> {
     let (_, batches) = query(catalog.clone(), sql)?;
     let mut out = Vec::new();
     for b in &batches {
@@ -393,6 +400,12 @@ impl ConfigSchema for SearchSchema {
         if let Err(e) = search.settings.check() {
             return fail("settings", &e.to_string());
         }
+        if search.source == LIVE_SOURCE && search.algorithms.contains(&Algorithm::WarmStartEvolution) {
+            return fail(
+                "algorithms",
+                "warm-start-evolution ranks by a training-free score of a table; a live search has none (drop it)",
+            );
+        }
         Config::from_serialize(&SearchFile { search })
     }
 }
@@ -466,6 +479,13 @@ impl Stage for SearchStage {
 
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let p: UnitParams = serde_json::from_value(unit.params().clone())?;
+        let names = Names {
+            algorithm: p.algorithm,
+            objective: p.objective.name(),
+            source: p.source.clone(),
+            dataset: p.dataset.clone(),
+            trial: p.trial,
+        };
         let table = self.data.table(&p.objective, &p.cost)?;
         let budget = Budget { queries: p.queries, cost: (p.gpu_hours > 0.0).then_some(p.gpu_hours) };
         let trace = robbench_search::search(
@@ -478,10 +498,23 @@ impl Stage for SearchStage {
             p.objective.reference(),
         )?;
         unit.note("queries", trace.steps.len() as u64);
-        let (steps, results) = batches(&p, &trace)?;
-        unit.write_table(&SEARCH_STEPS, &[steps])?;
-        unit.write_table(&SEARCH_RESULTS, &[results])
+        write_trace(unit, &names, &trace)
     }
+}
+
+/// What identifies a trial's rows in the tables.
+struct Names {
+    algorithm: Algorithm,
+    objective: String,
+    source: String,
+    dataset: String,
+    trial: u64,
+}
+
+fn write_trace(unit: &mut UnitContext<'_>, names: &Names, trace: &Trace) -> Result<()> {
+    let (steps, results) = batches(names, trace)?;
+    unit.write_table(&SEARCH_STEPS, &[steps])?;
+    unit.write_table(&SEARCH_RESULTS, &[results])
 }
 
 fn arch_string(class: usize) -> String {
@@ -489,13 +522,13 @@ fn arch_string(class: usize) -> String {
 }
 
 /// The unit's `search_steps` and `search_results` rows.
-fn batches(p: &UnitParams, trace: &Trace) -> Result<(RecordBatch, RecordBatch)> {
-    let objective = p.objective.name();
+fn batches(p: &Names, trace: &Trace) -> Result<(RecordBatch, RecordBatch)> {
+    let objective = &p.objective;
     let constant = |n: usize, s: &str| -> ArrayRef { Arc::new(StringArray::from(vec![s; n])) };
     let n = trace.steps.len();
     let steps = SEARCH_STEPS.batch(vec![
         constant(n, p.algorithm.name()),
-        constant(n, &objective),
+        constant(n, objective),
         constant(n, &p.source),
         constant(n, &p.dataset),
         Arc::new(Int64Array::from(vec![p.trial as i64; n])),
@@ -533,7 +566,7 @@ fn batches(p: &UnitParams, trace: &Trace) -> Result<(RecordBatch, RecordBatch)> 
     let m = rows.len();
     let results = SEARCH_RESULTS.batch(vec![
         constant(m, p.algorithm.name()),
-        constant(m, &objective),
+        constant(m, objective),
         constant(m, &p.source),
         constant(m, &p.dataset),
         Arc::new(Int64Array::from(vec![p.trial as i64; m])),
@@ -553,6 +586,87 @@ fn batches(p: &UnitParams, trace: &Trace) -> Result<(RecordBatch, RecordBatch)> 
 pub fn search_pipeline(data: SearchData) -> Result<Pipeline> {
     let data_blake3 = data.hash();
     Pipeline::new(Box::new(SearchSchema), vec![Box::new(SearchStage { data: Arc::new(data), data_blake3 })])
+}
+
+/// One trial of a live search, already searched (`live_search`): what its
+/// recording unit writes. The key hashes the whole trace, so recording an
+/// unchanged search again does nothing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LiveTrial {
+    pub algorithm: Algorithm,
+    pub objective: ObjectiveSpec,
+    pub trial: u64,
+    pub seed: u64,
+    pub queries: usize,
+    pub gpu_hours: f64,
+    pub settings: Settings,
+    /// `live:<recipe hash>`.
+    pub source: String,
+    pub dataset: String,
+    pub trace: Trace,
+}
+
+struct LiveRecord {
+    trials: Vec<LiveTrial>,
+}
+
+impl Stage for LiveRecord {
+    fn name(&self) -> &'static str {
+        LIVE_SEARCH_STAGE
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn upstream(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn tables(&self) -> Vec<&'static TableDef> {
+        vec![&SEARCH_STEPS, &SEARCH_RESULTS]
+    }
+
+    fn plan(&self, _: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+        let mut units = Vec::new();
+        for t in &self.trials {
+            let budget = if t.gpu_hours > 0.0 {
+                format!("{} queries, {} device-hours", t.queries, t.gpu_hours)
+            } else {
+                format!("{} queries", t.queries)
+            };
+            units.push(UnitSpec {
+                label: format!(
+                    "{} · {} · {}/{} · {budget} · trial {}",
+                    t.algorithm.name(),
+                    t.objective.name(),
+                    t.source,
+                    t.dataset,
+                    t.trial
+                ),
+                params: serde_json::to_value(t)?,
+                config_keys: vec![],
+                inputs: vec![],
+                shard_group: None,
+            });
+        }
+        Ok(units)
+    }
+
+    fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
+        let t: LiveTrial = serde_json::from_value(unit.params().clone())?;
+        let names = Names {
+            algorithm: t.algorithm,
+            objective: t.objective.name(),
+            source: t.source,
+            dataset: t.dataset,
+            trial: t.trial,
+        };
+        unit.note("queries", t.trace.steps.len() as u64);
+        write_trace(unit, &names, &t.trace)
+    }
+}
+
+/// The pipeline that records live search trials into `search_steps` and `search_results`.
+pub fn live_record_pipeline(trials: Vec<LiveTrial>) -> Result<Pipeline> {
+    Pipeline::new(Box::new(SearchSchema), vec![Box::new(LiveRecord { trials })])
 }
 
 /// The `[search]` section of a raw config, validated (what [`SearchData::load`] needs).

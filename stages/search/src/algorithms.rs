@@ -1,14 +1,15 @@
 //! The search algorithms and the bookkeeping they share: queries counted in
 //! distinct classes, budgets, best-so-far and regret.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use robbench_rng::Rng;
 use robbench_space::Space;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    GaussianProcess, Objective, SearchError, Table, hypervolume, mutate, neighbours, pareto_front, path_encoding,
+    Entry, GaussianProcess, Objective, Oracle, SearchError, Table, hypervolume, mutate, neighbours, pareto_front,
+    path_encoding,
 };
 
 /// A search algorithm.
@@ -99,8 +100,22 @@ pub struct Budget {
     pub cost: Option<f64>,
 }
 
+/// One query before it is compared with an optimum (see [`Exploration::against`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Visit {
+    /// 1-based query count.
+    pub step: usize,
+    /// Class representative evaluated.
+    pub class: usize,
+    pub values: Vec<f64>,
+    /// Best objective value so far (two objectives: hypervolume so far).
+    pub best_so_far: f64,
+    /// Cumulative cost.
+    pub cost: f64,
+}
+
 /// One query: a class evaluated for the first time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// 1-based query count.
     pub step: usize,
@@ -116,7 +131,7 @@ pub struct Step {
 }
 
 /// The best the table allows.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Optimum {
     /// The class with the highest value (the smallest index among ties).
     Scalar { class: usize, value: f64 },
@@ -125,27 +140,38 @@ pub enum Optimum {
 }
 
 impl Optimum {
-    fn of(table: &Table, objective: Objective, reference: [f64; 2]) -> Optimum {
-        match objective {
+    /// The best of `points` (class, values) for `objective`; `None` without points.
+    pub fn of<'a>(
+        points: impl IntoIterator<Item = (usize, &'a [f64])>,
+        objective: Objective,
+        reference: [f64; 2],
+    ) -> Option<Optimum> {
+        let mut points: Vec<(usize, &[f64])> = points.into_iter().collect();
+        // Ties go to the smallest index, whatever order the points came in.
+        points.sort_by_key(|p| p.0);
+        points.dedup_by_key(|p| p.0);
+        if points.is_empty() {
+            return None;
+        }
+        Some(match objective {
             Objective::Pareto => {
-                let points: Vec<(usize, [f64; 2])> =
-                    table.entries().map(|(c, e)| (c, [e.values[0], e.values[1]])).collect();
+                let points: Vec<(usize, [f64; 2])> = points.iter().map(|&(c, v)| (c, [v[0], v[1]])).collect();
                 let front = pareto_front(&points);
                 let hv = hypervolume(&front.iter().map(|p| p.1).collect::<Vec<_>>(), reference);
                 Optimum::Front { front, hypervolume: hv }
             }
             _ => {
                 let mut best: Option<(usize, f64)> = None;
-                for (class, e) in table.entries() {
-                    let v = objective.scalar(&e.values).expect("scalar objective");
+                for (class, values) in points {
+                    let v = objective.scalar(values).expect("scalar objective");
                     if best.is_none_or(|(_, b)| v > b) {
                         best = Some((class, v));
                     }
                 }
-                let (class, value) = best.expect("tables are not empty");
+                let (class, value) = best.expect("points are not empty");
                 Optimum::Scalar { class, value }
             }
-        }
+        })
     }
 
     /// The optimal value (two objectives: the front's hypervolume).
@@ -157,8 +183,8 @@ impl Optimum {
     }
 }
 
-/// What one search did.
-#[derive(Clone, Debug)]
+/// What one search did, with its regret against an optimum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trace {
     pub steps: Vec<Step>,
     pub optimum: Optimum,
@@ -190,9 +216,38 @@ impl Trace {
     }
 }
 
+/// What one search did, before it is compared with an optimum: an oracle
+/// that measures architectures on demand does not know the best one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exploration {
+    pub visits: Vec<Visit>,
+    pub objective: Objective,
+    pub reference: [f64; 2],
+}
+
+impl Exploration {
+    /// The trace with each step's regret: `optimum`'s value minus the best so far.
+    pub fn against(self, optimum: Optimum) -> Trace {
+        let steps = self
+            .visits
+            .into_iter()
+            .map(|v| Step {
+                step: v.step,
+                class: v.class,
+                regret: optimum.value() - v.best_so_far,
+                values: v.values,
+                best_so_far: v.best_so_far,
+                cost: v.cost,
+            })
+            .collect();
+        Trace { steps, optimum, objective: self.objective, reference: self.reference }
+    }
+}
+
 /// Runs `algorithm` on `table` for `objective` until `budget` is spent (or
 /// every class of the table is known), seeded by `seed`. `reference` is the
-/// hypervolume reference point of two-objective searches.
+/// hypervolume reference point of two-objective searches. Regret is measured
+/// against the table's own optimum.
 pub fn search(
     table: &Table,
     objective: Objective,
@@ -202,24 +257,42 @@ pub fn search(
     seed: u64,
     reference: [f64; 2],
 ) -> Result<Trace, SearchError> {
-    if table.arity() != objective.arity() {
+    let exploration = explore(&mut &*table, objective, algorithm, settings, budget, seed, reference)?;
+    let entries = table.entries().map(|(c, e)| (c, e.values.as_slice()));
+    let optimum = Optimum::of(entries, objective, reference).ok_or(SearchError::EmptyTable)?;
+    Ok(exploration.against(optimum))
+}
+
+/// Runs `algorithm` against any [`Oracle`] (see [`search`]).
+pub fn explore(
+    oracle: &mut dyn Oracle,
+    objective: Objective,
+    algorithm: Algorithm,
+    settings: &Settings,
+    budget: Budget,
+    seed: u64,
+    reference: [f64; 2],
+) -> Result<Exploration, SearchError> {
+    if oracle.arity() != objective.arity() {
         return Err(SearchError::Arity {
             objective: format!("{objective:?}"),
             needed: objective.arity(),
-            held: table.arity(),
+            held: oracle.arity(),
         });
     }
     settings.check()?;
     let mut state = State {
-        table,
+        oracle,
         objective,
         budget,
         rng: Rng::derive(seed, algorithm.name(), 0),
         known: HashMap::new(),
-        steps: Vec::new(),
+        pending: HashMap::new(),
+        drawn: HashSet::new(),
+        error: None,
+        visits: Vec::new(),
         cost: 0.0,
         best: f64::NEG_INFINITY,
-        optimum: Optimum::of(table, objective, reference),
         reference,
         ranges: [(f64::INFINITY, f64::NEG_INFINITY); 2],
     };
@@ -233,20 +306,28 @@ pub fn search(
             evolution(&mut state, settings, start)
         }
     }
-    Ok(Trace { steps: state.steps, optimum: state.optimum, objective, reference })
+    match state.error {
+        Some(e) => Err(e),
+        None => Ok(Exploration { visits: state.visits, objective, reference }),
+    }
 }
 
 struct State<'a> {
-    table: &'a Table,
+    oracle: &'a mut dyn Oracle,
     objective: Objective,
     budget: Budget,
     rng: Rng,
     /// Classes evaluated so far, with their values.
     known: HashMap<usize, Vec<f64>>,
-    steps: Vec<Step>,
+    /// Classes the oracle answered in a batch, not yet taken as queries.
+    pending: HashMap<usize, Entry>,
+    /// Classes drawn for the batch being drawn: no longer new.
+    drawn: HashSet<usize>,
+    /// The oracle's first failure: the search stops there and returns it.
+    error: Option<SearchError>,
+    visits: Vec<Visit>,
     cost: f64,
     best: f64,
-    optimum: Optimum,
     reference: [f64; 2],
     /// (min, max) of each of two objectives over the evaluated classes.
     ranges: [(f64, f64); 2],
@@ -258,28 +339,75 @@ fn class_of(cell: usize) -> usize {
 
 impl State<'_> {
     fn done(&self) -> bool {
-        self.steps.len() >= self.budget.queries
+        self.visits.len() >= self.budget.queries
             || self.budget.cost.is_some_and(|c| self.cost >= c)
-            || self.known.len() == self.table.len()
+            || self.known.len() == self.oracle.classes()
+            || self.error.is_some()
     }
 
-    /// Covered by the table and not evaluated yet: a proposal worth a query.
+    /// Answered by the oracle and not evaluated (or drawn) yet: a proposal worth a query.
     fn is_new_class(&self, class: usize) -> bool {
-        self.table.get(class).is_some() && !self.known.contains_key(&class)
+        self.oracle.answers(class) && !self.known.contains_key(&class) && !self.drawn.contains(&class)
+    }
+
+    /// How many new classes may be asked for ahead of their queries: the
+    /// queries left, or one at a time under a cost budget (whose end no batch
+    /// can foresee).
+    fn lookahead(&self) -> usize {
+        match (self.done(), self.budget.cost) {
+            (true, _) => 0,
+            (false, Some(_)) => 1,
+            (false, None) => self.budget.queries - self.visits.len(),
+        }
+    }
+
+    /// Asks the oracle for the new classes among `cells` in one batch (at
+    /// most [`Self::lookahead`]), ahead of the queries that will take them in
+    /// order. It changes nothing a search sees, only when the oracle works.
+    fn prefetch(&mut self, cells: &[usize]) {
+        let mut batch: Vec<usize> = Vec::new();
+        for &cell in cells {
+            let class = class_of(cell);
+            if self.is_new_class(class) && !self.pending.contains_key(&class) && !batch.contains(&class) {
+                batch.push(class);
+            }
+        }
+        batch.truncate(self.lookahead());
+        if batch.len() < 2 {
+            return;
+        }
+        match self.oracle.evaluate(&batch) {
+            Ok(entries) => self.pending.extend(batch.into_iter().zip(entries)),
+            Err(e) => self.error = Some(e),
+        }
     }
 
     /// The values of `cell`'s class. A known class is answered at no cost; a
     /// new one costs a query, or gives `None` once the budget is spent (and
-    /// for cells the table does not cover).
+    /// for cells the oracle does not answer).
     fn evaluate(&mut self, cell: usize) -> Option<Vec<f64>> {
         let class = class_of(cell);
         if let Some(v) = self.known.get(&class) {
             return Some(v.clone());
         }
-        let entry = self.table.get(class)?;
-        if self.done() {
+        if !self.oracle.answers(class) || self.done() {
             return None;
         }
+        let entry = match self.pending.remove(&class) {
+            Some(entry) => entry,
+            None => match self.oracle.evaluate(&[class]) {
+                Ok(mut entries) if entries.len() == 1 => entries.remove(0),
+                Ok(entries) => {
+                    let reason = format!("the oracle answered {} entries for one class", entries.len());
+                    self.error = Some(SearchError::BadRow { cell: class, reason });
+                    return None;
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            },
+        };
         self.known.insert(class, entry.values.clone());
         self.cost += entry.cost;
         for (range, &v) in self.ranges.iter_mut().zip(&entry.values) {
@@ -295,21 +423,20 @@ impl State<'_> {
                 hypervolume(&points, self.reference)
             }
         };
-        self.steps.push(Step {
-            step: self.steps.len() + 1,
+        self.visits.push(Visit {
+            step: self.visits.len() + 1,
             class,
             values: entry.values.clone(),
             best_so_far,
-            regret: self.optimum.value() - best_so_far,
             cost: self.cost,
         });
-        Some(entry.values.clone())
+        Some(entry.values)
     }
 
     /// A uniformly random cell among those whose class is new (`None` when the
-    /// table has no unknown class left).
+    /// oracle has no unknown class left).
     fn random_new_cell(&mut self) -> Option<usize> {
-        let cells = self.table.cells();
+        let cells = self.oracle.cells();
         for _ in 0..64 {
             let cell = cells[self.rng.below(cells.len() as u64) as usize];
             if self.is_new_class(class_of(cell)) {
@@ -318,6 +445,21 @@ impl State<'_> {
         }
         let rest: Vec<usize> = cells.iter().copied().filter(|&c| self.is_new_class(class_of(c))).collect();
         (!rest.is_empty()).then(|| rest[self.rng.below(rest.len() as u64) as usize])
+    }
+
+    /// Up to `n` random cells of distinct new classes, asked for in one batch:
+    /// the same draws as `n` rounds of [`Self::random_new_cell`] each followed
+    /// by its query (evaluating draws no random numbers).
+    fn random_new_cells(&mut self, n: usize) -> Vec<usize> {
+        let mut cells = Vec::new();
+        while cells.len() < n.min(self.lookahead()) {
+            let Some(cell) = self.random_new_cell() else { break };
+            self.drawn.insert(class_of(cell));
+            cells.push(cell);
+        }
+        self.drawn.clear();
+        self.prefetch(&cells);
+        cells
     }
 
     /// A fresh weight for two-objective guidance (drawn for every objective,
@@ -333,8 +475,13 @@ impl State<'_> {
 
 fn random(s: &mut State) {
     while !s.done() {
-        let Some(cell) = s.random_new_cell() else { return };
-        s.evaluate(cell);
+        let cells = s.random_new_cells(usize::MAX);
+        if cells.is_empty() {
+            return;
+        }
+        for cell in cells {
+            s.evaluate(cell);
+        }
     }
 }
 
@@ -342,9 +489,14 @@ fn random(s: &mut State) {
 fn evolution(s: &mut State, settings: &Settings, start: Vec<(usize, Vec<f64>)>) {
     let mut population: VecDeque<(usize, Vec<f64>)> = start.into();
     while population.len() < settings.population && !s.done() {
-        let Some(cell) = s.random_new_cell() else { return };
-        if let Some(v) = s.evaluate(cell) {
-            population.push_back((cell, v));
+        let cells = s.random_new_cells(settings.population - population.len());
+        if cells.is_empty() {
+            return;
+        }
+        for cell in cells {
+            if let Some(v) = s.evaluate(cell) {
+                population.push_back((cell, v));
+            }
         }
     }
     while !s.done() && !population.is_empty() {
@@ -362,9 +514,8 @@ fn evolution(s: &mut State, settings: &Settings, start: Vec<(usize, Vec<f64>)>) 
                 .max_by(|a, b| s.guide(&a.1, lambda).total_cmp(&s.guide(&b.1, lambda)))
                 .expect("sample >= 1")
                 .0;
-            let table = s.table;
-            let known = &s.known;
-            child = mutate(parent, &mut s.rng, |class| table.get(class).is_some() && !known.contains_key(&class));
+            let (oracle, known) = (&*s.oracle, &s.known);
+            child = mutate(parent, &mut s.rng, |class| oracle.answers(class) && !known.contains_key(&class));
             if child.is_some() {
                 break;
             }
@@ -384,9 +535,11 @@ fn local_search(s: &mut State) {
         let Some(mut current) = s.random_new_cell() else { return };
         let Some(mut current_values) = s.evaluate(current) else { return };
         loop {
-            let mut around: Vec<usize> = neighbours(current).into_iter().filter(|&c| s.table.covers(c)).collect();
+            let mut around: Vec<usize> =
+                neighbours(current).into_iter().filter(|&c| s.oracle.answers(class_of(c))).collect();
             // Random order, so a budget that ends mid-neighbourhood cuts it fairly.
             s.rng.shuffle(&mut around);
+            s.prefetch(&around);
             let mut evaluated = Vec::with_capacity(around.len());
             for cell in around {
                 let Some(v) = s.evaluate(cell) else { return };
@@ -409,9 +562,14 @@ fn local_search(s: &mut State) {
 }
 
 fn gp_bayesopt(s: &mut State, settings: &Settings) {
-    while s.steps.len() < settings.initial && !s.done() {
-        let Some(cell) = s.random_new_cell() else { return };
-        s.evaluate(cell);
+    while s.visits.len() < settings.initial && !s.done() {
+        let cells = s.random_new_cells(settings.initial - s.visits.len());
+        if cells.is_empty() {
+            return;
+        }
+        for cell in cells {
+            s.evaluate(cell);
+        }
     }
     let mut lengthscale = None;
     while !s.done() {
@@ -422,7 +580,7 @@ fn gp_bayesopt(s: &mut State, settings: &Settings) {
         // Choosing the lengthscale costs a fit per grid point: redo it every
         // tenth query only (and for two objectives, whose target moves with λ).
         let gp = match lengthscale {
-            Some(l) if !s.steps.len().is_multiple_of(10) && s.objective != Objective::Pareto => {
+            Some(l) if !s.visits.len().is_multiple_of(10) && s.objective != Objective::Pareto => {
                 GaussianProcess::fit_with(&data, &[l])
             }
             _ => GaussianProcess::fit(&data),
@@ -456,7 +614,7 @@ fn gp_bayesopt(s: &mut State, settings: &Settings) {
 /// training-free score, evaluated (each a query) as evolution's first population.
 fn warm_start(s: &mut State, settings: &Settings) -> Result<Vec<(usize, Vec<f64>)>, SearchError> {
     let scored: Vec<usize> =
-        s.table.cells().iter().copied().filter(|&c| s.table.score(class_of(c)).is_some()).collect();
+        s.oracle.cells().iter().copied().filter(|&c| s.oracle.score(class_of(c)).is_some()).collect();
     if scored.is_empty() {
         return Err(SearchError::NoScores);
     }
@@ -465,12 +623,14 @@ fn warm_start(s: &mut State, settings: &Settings) -> Result<Vec<(usize, Vec<f64>
         let cell = scored[s.rng.below(scored.len() as u64) as usize];
         let class = class_of(cell);
         if !pool.iter().any(|&(c, _)| c == class) {
-            pool.push((class, s.table.score(class).expect("scored")));
+            pool.push((class, s.oracle.score(class).expect("scored")));
         }
     }
     pool.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    pool.truncate(settings.population);
+    s.prefetch(&pool.iter().map(|p| p.0).collect::<Vec<_>>());
     let mut start = Vec::new();
-    for &(class, _) in pool.iter().take(settings.population) {
+    for &(class, _) in &pool {
         let Some(v) = s.evaluate(class) else { break };
         start.push((class, v));
     }

@@ -1,8 +1,10 @@
 //! Neural architecture search over a tabular oracle on the NAS-Bench-201 space.
 //!
-//! The oracle is a [`Table`]: for each isomorphism class of cells it holds the
+//! The oracle ([`Oracle`]) gives, for each isomorphism class of cells, the
 //! objective's components (one value, or two for weighted and two-objective
-//! searches) and the simulated cost of training one network of that class.
+//! searches) and the cost of training one network of that class: a [`Table`]
+//! of known values (simulated cost), or the pipeline training and attacking
+//! each proposed architecture (measured cost).
 //! A search proposes *cells*, but what it queries is the cell's class: two
 //! isomorphic cells compute the same function, so a cell equivalent to one
 //! already evaluated is answered from what the search already knows, at no
@@ -21,14 +23,16 @@ mod encoding;
 mod gp;
 mod moves;
 mod objective;
+mod oracle;
 mod pareto;
 mod table;
 
-pub use algorithms::{Algorithm, Budget, Optimum, Settings, Step, Trace, search};
+pub use algorithms::{Algorithm, Budget, Exploration, Optimum, Settings, Step, Trace, Visit, explore, search};
 pub use encoding::path_encoding;
 pub use gp::GaussianProcess;
 pub use moves::{mutate, neighbours};
 pub use objective::Objective;
+pub use oracle::Oracle;
 pub use pareto::{hypervolume, pareto_front};
 pub use table::{Entry, Table};
 
@@ -44,6 +48,9 @@ pub enum SearchError {
     Arity { objective: String, needed: usize, held: usize },
     #[error("{0}")]
     BadSettings(String),
-    #[error("warm start needs a training-free score, but no architecture of the table has one")]
+    #[error("warm start needs a training-free score, but no architecture of the oracle has one")]
     NoScores,
+    /// An oracle that measures architectures failed to.
+    #[error(transparent)]
+    Oracle(Box<dyn std::error::Error + Send + Sync>),
 }
