@@ -93,4 +93,9 @@ fn live_search_reuses_stored_units() {
     assert_eq!(csv(store, &run, &STEPS.replace("SELECT", "SELECT DISTINCT")), steps);
     let evolution = csv(store, &run, "SELECT count(*) FROM search_steps WHERE algorithm = 'regularized-evolution'");
     assert_eq!(evolution, ["5"]);
+    // The oracle's experiment runs are auxiliary: not the store's default
+    // run, and their rows are not mixed into the tables other runs see.
+    let o = robbench(store, &["sql", "--format", "csv", "SELECT count(*) FROM evaluations"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().nth(1), Some("0"), "{}", stdout(&o));
 }

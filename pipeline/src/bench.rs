@@ -8,8 +8,8 @@ use robbench_schemas::TableDef;
 use serde_json::json;
 
 use crate::{
-    Config, ConfigError, ConfigSchema, Pipeline, RunOptions, Stage, Store, UnitContext, UnitSpec, UnitStatus, Upstream,
-    execute,
+    Config, ConfigError, ConfigSchema, Pipeline, RunKind, RunOptions, Stage, Store, UnitContext, UnitSpec, UnitStatus,
+    Upstream, execute,
 };
 
 struct AnyConfig;
@@ -68,7 +68,7 @@ pub fn noop_rerun(dir: &std::path::Path, units: u64) -> Result<NoopRerun> {
     config.set(&format!("items.count={units}"))?;
     config.set("items.recipe={ epochs = 50, lr = 0.1, attack = \"pgd\" }")?;
     let store = Store::open(dir)?;
-    let options = RunOptions { jobs: 4, shard: None, device: None, primary: true };
+    let options = RunOptions { jobs: 4, shard: None, device: None, kind: RunKind::Experiment };
 
     let t = Instant::now();
     execute(&pipeline, &pipeline.plan(&config)?, &store, &options)?;

@@ -18,7 +18,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::key::UnitKey;
 use crate::plan::{Pipeline, Plan};
-use crate::runs::{self, RunHeader, RunLog, RunRecord, RunUnit, UnitStatus};
+use crate::runs::{self, RunHeader, RunKind, RunLog, RunRecord, RunUnit, UnitStatus};
 use crate::stage::{InputUnit, Progress, UnitContext};
 use crate::store::{Manifest, Store, unix_seconds};
 
@@ -28,9 +28,9 @@ pub struct RunOptions {
     pub shard: Option<(u64, u64)>,
     /// Recorded in the run record and manifests (e.g. `cuda:0`).
     pub device: Option<String>,
-    /// Whether the run may become the store's default for SQL (experiment
-    /// runs); imports are not, their units are visible from every run instead.
-    pub primary: bool,
+    /// Where the run's tables are seen: an experiment may become the store's
+    /// default for SQL, a shared run's units are visible from every run.
+    pub kind: RunKind,
 }
 
 /// What a run did, per unit, in plan order.
@@ -100,7 +100,7 @@ pub fn execute_selected(
             started_at: runs::utc_compact(unix_seconds()),
             shard: options.shard.map(|(i, n)| format!("{i}/{n}")),
             device: options.device.clone(),
-            primary: options.primary,
+            kind: options.kind,
         },
     )?;
     let env = RunEnv { store, options, log: &log, verified: Mutex::new(HashSet::new()) };

@@ -25,6 +25,6 @@ pub use config::{Config, ConfigError, ConfigSchema, invalid};
 pub use execute::{RunOptions, RunReport, execute, execute_selected};
 pub use key::UnitKey;
 pub use plan::{Pipeline, Plan, PlannedUnit};
-pub use runs::{RunRecord, RunState, RunUnit, UnitStatus};
+pub use runs::{RunKind, RunRecord, RunState, RunUnit, UnitStatus};
 pub use stage::{InputUnit, PlannedUnitView, Progress, Stage, UnitContext, UnitRef, UnitSpec, Upstream};
 pub use store::Store;

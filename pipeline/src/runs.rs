@@ -7,7 +7,7 @@
 //! runs/<run_id>.jsonl          {"header": …} then one {"unit": …} per finished unit, then {"finished": …}
 //! runs/<run_id>.lock           held (flock) while the run is alive
 //! runs/<run_id>.units.parquet  the run's units as rows of `runs`, written when it finishes
-//! runs/index/latest            id of the latest finished unsharded run without failures (see `RunHeader::primary`)
+//! runs/index/latest            id of the latest finished unsharded experiment run without failures (see [`RunKind`])
 //! runs/index/config-<hash>     the same, per config hash
 //! ```
 //!
@@ -36,14 +36,39 @@ pub struct RunHeader {
     pub started_at: String,
     pub shard: Option<String>,
     pub device: Option<String>,
-    /// Whether the run may become the store's default for `sql`, `report` and
-    /// `tables` (experiment runs); imports are not.
-    #[serde(default = "yes")]
-    pub primary: bool,
+    #[serde(default, alias = "primary", deserialize_with = "kind_or_primary")]
+    pub kind: RunKind,
 }
 
-fn yes() -> bool {
-    true
+/// What a run is for, which decides where its tables are seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// An experiment: the latest complete one is the store's default for
+    /// `sql`, `report` and `tables`.
+    #[default]
+    Experiment,
+    /// Imports and tabular searches: their units are visible from every run.
+    Shared,
+    /// Work done on another command's behalf (the experiments a live search
+    /// runs as its oracle): seen only with `--run ID`, never the default and
+    /// never mixed into other runs.
+    Auxiliary,
+}
+
+/// Logs written before [`RunKind`] said `"primary": true|false`.
+fn kind_or_primary<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<RunKind, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum KindOrPrimary {
+        Kind(RunKind),
+        Primary(bool),
+    }
+    Ok(match KindOrPrimary::deserialize(deserializer)? {
+        KindOrPrimary::Kind(kind) => kind,
+        KindOrPrimary::Primary(true) => RunKind::Experiment,
+        KindOrPrimary::Primary(false) => RunKind::Shared,
+    })
 }
 
 /// A run with every unit it recorded.
@@ -57,8 +82,8 @@ pub struct RunRecord {
     pub finished_at: Option<String>,
     pub shard: Option<String>,
     pub device: Option<String>,
-    #[serde(default = "yes")]
-    pub primary: bool,
+    #[serde(default, alias = "primary", deserialize_with = "kind_or_primary")]
+    pub kind: RunKind,
     pub units: Vec<RunUnit>,
 }
 
@@ -126,7 +151,7 @@ impl RunRecord {
             started_at: self.started_at.clone(),
             shard: self.shard.clone(),
             device: self.device.clone(),
-            primary: self.primary,
+            kind: self.kind,
         }
     }
 
@@ -215,7 +240,7 @@ impl RunLog {
             finished_at: Some(finished_at),
             shard: h.shard,
             device: h.device,
-            primary: h.primary,
+            kind: h.kind,
             units,
         };
         let store = Store::open(&self.root)?;
@@ -238,7 +263,7 @@ fn index_dir(store: &Store) -> PathBuf {
 }
 
 fn update_index(store: &Store, record: &RunRecord) -> Result<()> {
-    if !record.primary && record.finished_at.is_some() {
+    if record.kind == RunKind::Shared && record.finished_at.is_some() {
         record_globals(store, record)?;
     }
     if !record.is_complete() {
@@ -247,7 +272,7 @@ fn update_index(store: &Store, record: &RunRecord) -> Result<()> {
     let dir = index_dir(store);
     std::fs::create_dir_all(&dir)?;
     write_atomic(&dir.join(format!("config-{}", record.config_hash)), record.run_id.as_bytes())?;
-    if record.primary {
+    if record.kind == RunKind::Experiment {
         // Run ids sort in time order; a slower run that started earlier must not win.
         let newer = read_pointer(&dir.join("latest")).is_none_or(|current| current < record.run_id);
         if newer {
@@ -261,7 +286,7 @@ fn read_pointer(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// Units of non-primary runs (imports) are visible from every run: the
+/// Units of shared runs (imports, tabular searches) are visible from every run: the
 /// latest successful unit per (stage, label), one small file each.
 fn record_globals(store: &Store, record: &RunRecord) -> Result<()> {
     let dir = index_dir(store).join("global");
@@ -284,7 +309,7 @@ struct GlobalUnit {
     unit: RunUnit,
 }
 
-/// The latest unit of every (stage, label) of non-primary runs (imports).
+/// The latest unit of every (stage, label) of shared runs (imports, tabular searches).
 pub fn global_units(store: &Store) -> Result<Vec<RunUnit>> {
     ensure_index(store)?;
     let dir = index_dir(store).join("global");
@@ -302,10 +327,10 @@ pub fn global_units(store: &Store) -> Result<Vec<RunUnit>> {
 /// Builds the index from every record (stores written before it existed).
 fn rebuild_index(store: &Store) -> Result<()> {
     for mut record in list(store)? {
-        // Records written before `primary` existed: imports were the only
+        // Records written before run kinds existed: imports were the only
         // runs that were not experiments.
         if !log_path(store, &record.run_id).exists() && record.units.iter().all(|u| u.stage == "import") {
-            record.primary = false;
+            record.kind = RunKind::Shared;
         }
         update_index(store, &record)?;
     }
@@ -317,13 +342,13 @@ fn ensure_index(store: &Store) -> Result<()> {
     if index_dir(store).join("built").exists() { Ok(()) } else { rebuild_index(store) }
 }
 
-/// Id of the latest complete primary run, without reading any record.
+/// Id of the latest complete experiment run, without reading any record.
 pub fn latest_id(store: &Store) -> Result<Option<String>> {
     ensure_index(store)?;
     Ok(read_pointer(&index_dir(store).join("latest")))
 }
 
-/// The latest complete primary run.
+/// The latest complete experiment run.
 pub fn latest(store: &Store) -> Result<Option<RunRecord>> {
     latest_id(store)?.map(|id| read(store, &id)).transpose()
 }
@@ -433,7 +458,7 @@ fn read_log(path: &Path) -> Result<RunRecord> {
         finished_at: None,
         shard: h.shard,
         device: h.device,
-        primary: h.primary,
+        kind: h.kind,
         units: Vec::new(),
     };
     let mut n = 1;
@@ -490,7 +515,7 @@ mod tests {
             started_at: "t".into(),
             shard: None,
             device: None,
-            primary: true,
+            kind: RunKind::Experiment,
         }
     }
 
@@ -526,7 +551,7 @@ mod tests {
     }
 
     #[test]
-    fn the_index_points_at_the_latest_complete_primary_run() {
+    fn the_index_points_at_the_latest_complete_experiment_and_shares_only_shared_runs() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let run = |header: RunHeader, units: Vec<RunUnit>| {
@@ -540,9 +565,12 @@ mod tests {
         let mut failed = unit("b");
         failed.status = UnitStatus::Failed;
         run(header("r2"), vec![failed]);
-        run(RunHeader { primary: false, config_hash: "1mp0rt".into(), ..header("r3") }, vec![unit("c")]);
+        run(RunHeader { kind: RunKind::Shared, config_hash: "1mp0rt".into(), ..header("r3") }, vec![unit("c")]);
+        // A live search's oracle run: neither the default nor seen from other runs.
+        run(RunHeader { kind: RunKind::Auxiliary, config_hash: "11ve".into(), ..header("r4") }, vec![unit("d")]);
         assert_eq!(global_units(&store).unwrap().iter().map(|u| u.key.as_str()).collect::<Vec<_>>(), ["c"]);
         assert_eq!(latest(&store).unwrap().unwrap().run_id, "r1");
+        assert_eq!(latest_of_config(&store, "11ve").unwrap().unwrap().run_id, "r4");
         assert_eq!(latest_of_config(&store, "1mp0rt").unwrap().unwrap().run_id, "r3");
         // Rebuilt from the records alone (a store of an older version).
         std::fs::remove_dir_all(index_dir(&store)).unwrap();
@@ -558,7 +586,18 @@ mod tests {
             "status": "reused", "seconds": 0.5, "error": null}]}"#;
         std::fs::write(store.runs_dir().join("r0.json"), old).unwrap();
         let record = read(&store, "r0").unwrap();
-        assert!(record.is_complete() && record.primary);
+        assert!(record.is_complete() && record.kind == RunKind::Experiment);
         assert_eq!(latest(&store).unwrap().unwrap().run_id, "r0");
+        // Logs of the version before run kinds said whether a run was primary.
+        for (primary, kind) in [(true, RunKind::Experiment), (false, RunKind::Shared)] {
+            let text = format!(
+                r#"{{"run_id": "r", "config_hash": "h", "config": "", "started_at": "s", "shard": null,
+                "device": null, "primary": {primary}}}"#
+            );
+            assert_eq!(serde_json::from_str::<RunHeader>(&text).unwrap().kind, kind);
+        }
+        let text = r#"{"run_id": "r", "config_hash": "h", "config": "", "started_at": "s", "shard": null,
+            "device": null, "kind": "auxiliary"}"#;
+        assert_eq!(serde_json::from_str::<RunHeader>(text).unwrap().kind, RunKind::Auxiliary);
     }
 }

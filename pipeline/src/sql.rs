@@ -90,7 +90,7 @@ pub fn choose_run(store: &Store, choice: RunChoice<'_>) -> Result<Option<String>
             let ids = runs::ids(store)?;
             for id in ids.iter().rev() {
                 let run = runs::read(store, id)?;
-                if run.primary {
+                if run.kind == runs::RunKind::Experiment {
                     anyhow::bail!(
                         "no complete run in {}: the latest, {id}, is {}{}; query it with `--run {id} --allow-partial`, \
                          or finish it with `robbench run`",

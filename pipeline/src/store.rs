@@ -394,9 +394,10 @@ pub(crate) fn read_verified(unit_dir: &Path, relative: &str) -> Result<bytes::By
     let manifest: Manifest =
         serde_json::from_str(&text).with_context(|| format!("corrupt manifest {}", manifest_path.display()))?;
     let path = unit_dir.join(relative);
-    let entry = manifest.files.iter().find(|f| f.path == relative).with_context(|| {
-        format!("{} is not listed in its unit's manifest (run `robbench verify`)", path.display())
-    })?;
+    let entry =
+        manifest.files.iter().find(|f| f.path == relative).with_context(|| {
+            format!("{} is not listed in its unit's manifest (run `robbench verify`)", path.display())
+        })?;
     let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let hash = blake3::hash(&bytes).to_hex();
     if hash.as_str() != entry.blake3 {

@@ -240,9 +240,13 @@ impl Harness {
     /// (executed, reused, failed or skipped) per stage.
     fn run(&self, sets: &[&str], shard: Option<(u64, u64)>) -> (RunReport, HashMap<String, (usize, usize, usize)>) {
         let plan = self.pipeline.plan(&self.config(sets)).unwrap();
-        let report =
-            execute(&self.pipeline, &plan, &self.store(), &RunOptions { jobs: 2, shard, device: None, primary: true })
-                .unwrap();
+        let report = execute(
+            &self.pipeline,
+            &plan,
+            &self.store(),
+            &RunOptions { jobs: 2, shard, device: None, kind: RunKind::Experiment },
+        )
+        .unwrap();
         let summary = report.summary().into_iter().map(|(s, [e, r, f, k])| (s, (e, r, f + k))).collect();
         (report, summary)
     }
@@ -448,7 +452,7 @@ fn gc_keeps_what_a_killed_run_finished_and_everything_while_a_run_is_alive() {
         started_at: String::new(),
         shard: None,
         device: None,
-        primary: true,
+        kind: RunKind::Experiment,
     };
     let log = robbench_pipeline::runs::RunLog::create(&store, header).unwrap();
     assert!(gc_now(&store, false).is_empty(), "gc removed units while a run was alive");

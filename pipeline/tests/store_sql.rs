@@ -12,12 +12,12 @@ use arrow::util::display::array_value_to_string;
 use robbench_pipeline::compact::Completeness;
 use robbench_pipeline::sql::{Catalog, RunChoice, choose_run, query};
 use robbench_pipeline::synthetic::{SyntheticConfig, pipeline};
-use robbench_pipeline::{RunOptions, Store, execute, runs};
+use robbench_pipeline::{RunKind, RunOptions, Store, execute, runs};
 
 fn run(store: &Store, config: &SyntheticConfig) -> String {
     let (pipeline, config) = pipeline(config).unwrap();
     let plan = pipeline.plan(&config).unwrap();
-    let options = RunOptions { jobs: 2, shard: None, device: None, primary: true };
+    let options = RunOptions { jobs: 2, shard: None, device: None, kind: RunKind::Experiment };
     let report = execute(&pipeline, &plan, store, &options).unwrap();
     assert!(report.failed().is_empty());
     report.record.run_id

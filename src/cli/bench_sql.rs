@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use robbench_pipeline::synthetic::{SyntheticConfig, pipeline};
-use robbench_pipeline::{RunOptions, Store, execute};
+use robbench_pipeline::{RunKind, RunOptions, Store, execute};
 
 /// Attacks per architecture in the generated store (clean and four PGD radii).
 const ATTACKS: u64 = 5;
@@ -103,7 +103,12 @@ pub fn bench_sql(units: u64, samples: u64, keep: Option<PathBuf>) -> Result<()> 
     let t = Instant::now();
     let (pipeline, cfg) = pipeline(&config)?;
     let plan = pipeline.plan(&cfg)?;
-    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs: 2, shard: None, device: None, primary: true })?;
+    let report = execute(
+        &pipeline,
+        &plan,
+        &store,
+        &RunOptions { jobs: 2, shard: None, device: None, kind: RunKind::Experiment },
+    )?;
     anyhow::ensure!(report.failed().is_empty(), "building the store failed");
     println!(
         "store: {} evaluation units ({architectures} architectures × {ATTACKS} attacks), {} rows of evaluation_samples, \

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Subcommand;
-use robbench_pipeline::{RunOptions, Store, execute};
+use robbench_pipeline::{RunKind, RunOptions, Store, execute};
 use robbench_published::{self as published, Input};
 use robbench_stages::import::{ImportSource, import_pipeline};
 
@@ -98,7 +98,8 @@ pub fn import(store: &Path, command: ImportCommand) -> Result<ExitCode> {
     let (pipeline, config) = import_pipeline(&source)?;
     let plan = pipeline.plan(&config)?;
     let store = Store::open(store)?;
-    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs: 1, shard: None, device: None, primary: false })?;
+    let report =
+        execute(&pipeline, &plan, &store, &RunOptions { jobs: 1, shard: None, device: None, kind: RunKind::Shared })?;
     for unit in &report.record.units {
         match &unit.error {
             Some(error) => {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use robbench_pipeline::parallelism::Jobs;
-use robbench_pipeline::{RunOptions, Store, execute, execute_selected};
+use robbench_pipeline::{RunKind, RunOptions, Store, execute, execute_selected};
 
 use super::{load_config, parse_shard};
 use robbench::light::{ConfigArgs, RunArgs, say};
@@ -36,7 +36,7 @@ pub fn run(
     let pipeline = robbench_stages::pipeline(device)?;
     let plan = pipeline.plan(&load_config(args)?)?;
     let store = Store::open(store)?;
-    let options = RunOptions { jobs, shard, device: Some(described), primary: true };
+    let options = RunOptions { jobs, shard, device: Some(described), kind: RunKind::Experiment };
     let report = match groups {
         Some(groups) => {
             let selected = plan.select_groups(&groups, shard.unwrap_or((0, 1)))?;

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use robbench_pipeline::compact::Completeness;
 use robbench_pipeline::parallelism::Jobs;
 use robbench_pipeline::sql::{Catalog, RunChoice, choose_run, query};
-use robbench_pipeline::{Config, RunOptions, RunReport, Store, execute};
+use robbench_pipeline::{Config, RunKind, RunOptions, RunReport, Store, execute};
 use robbench_stages::DEFAULT_CONFIG;
 use robbench_stages::live_search::{LiveOracle, live_trials};
 use robbench_stages::search::{LIVE_SOURCE, SearchData, live_record_pipeline, search_config, search_pipeline};
@@ -89,7 +89,8 @@ pub fn search(store: &Path, args: &SearchArgs, threads: Option<NonZeroUsize>) ->
     let data = SearchData::load(&catalog, &cfg)?;
     let pipeline = search_pipeline(data)?;
     let plan = pipeline.plan(&raw)?;
-    let report = execute(&pipeline, &plan, &store, &RunOptions { jobs, shard: None, device: None, primary: false })?;
+    let report =
+        execute(&pipeline, &plan, &store, &RunOptions { jobs, shard: None, device: None, kind: RunKind::Shared })?;
     summarise(&store, &report)
 }
 
@@ -107,9 +108,9 @@ fn live(
     let described = robbench_nn::describe_device(device);
     eprintln!("robbench: live search on {described}");
     let pipeline = robbench_stages::pipeline(device)?;
-    // Experiment runs (primary): a non-primary run's units would be visible
-    // from every run, mixing the searched architectures into every experiment's tables.
-    let options = RunOptions { jobs, shard: None, device: Some(described), primary: true };
+    // The oracle's experiments are auxiliary runs: neither the store's default
+    // experiment nor mixed into other runs' tables.
+    let options = RunOptions { jobs, shard: None, device: Some(described), kind: RunKind::Auxiliary };
     let mut oracle = LiveOracle::new(store, &pipeline, experiment, cfg, options)?;
     let trials = live_trials(&mut oracle, cfg)?;
     let counts = |stage: &str| oracle.units.get(stage).copied().unwrap_or_default();
@@ -126,7 +127,8 @@ fn live(
     );
     let pipeline = live_record_pipeline(trials)?;
     let plan = pipeline.plan(raw)?;
-    let report = execute(&pipeline, &plan, store, &RunOptions { jobs: 1, shard: None, device: None, primary: false })?;
+    let report =
+        execute(&pipeline, &plan, store, &RunOptions { jobs: 1, shard: None, device: None, kind: RunKind::Shared })?;
     summarise(store, &report)
 }
 

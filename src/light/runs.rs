@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use robbench_pipeline::{RunRecord, Store, UnitStatus, runs};
+use robbench_pipeline::{RunKind, RunRecord, Store, UnitStatus, runs};
 
 use super::say;
 
@@ -69,14 +69,16 @@ pub fn list(store: &Path) -> Result<ExitCode> {
         if let Some(shard) = &run.shard {
             flags.push(format!("shard {shard}"));
         }
-        if !run.primary {
-            flags.push("import".into());
+        match run.kind {
+            RunKind::Experiment => {}
+            RunKind::Shared => flags.push("shared: imports or search".into()),
+            RunKind::Auxiliary => flags.push("auxiliary: a live search's oracle".into()),
         }
         if latest.as_deref() == Some(id.as_str()) {
             flags.push("latest".into());
         }
         say(format_args!("{id}  config {}  [{}]  {}", run.config_hash, flags.join(", "), counts(&run)))?;
-        if run.primary {
+        if run.kind == RunKind::Experiment {
             if let Some(prev) = &previous {
                 let diff = config_diff(&prev.config, &run.config);
                 if diff.is_empty() {
