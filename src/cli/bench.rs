@@ -114,6 +114,10 @@ pub enum BenchCommand {
         methods: Vec<NtkMethod>,
         #[arg(long, default_value = "auto")]
         device: String,
+        /// Print where the structured path's time goes, phase by phase
+        /// (sets ROBBENCH_NTK_PROFILE for its process).
+        #[arg(long)]
+        profile: bool,
         /// Internal: time one method on the network and points in this
         /// directory and print JSON (the parent's child process).
         #[arg(long, hide = true)]
@@ -204,6 +208,7 @@ fn bench_ntk(
     output: KernelOutput,
     methods: &[NtkMethod],
     device: &str,
+    profile: bool,
     child: Option<&std::path::Path>,
 ) -> Result<()> {
     use tch::{Kind, Tensor};
@@ -293,6 +298,9 @@ fn bench_ntk(
                 let mut c = std::process::Command::new(std::env::current_exe()?);
                 c.args(["bench", "ntk", "--output", output_name, "--device", &device_name, "--methods", method.name()]);
                 c.arg("--child").arg(dir.path());
+                if profile && method == NtkMethod::Structured {
+                    c.env(robbench_ntk::PROFILE_ENV, "1");
+                }
                 c
             }
         };
@@ -401,9 +409,9 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             };
             super::throughput::contention(&args)?;
         }
-        BenchCommand::Ntk { net, samples, output, methods, device, child } => {
+        BenchCommand::Ntk { net, samples, output, methods, device, profile, child } => {
             configure_one_unit(threads, &device)?;
-            bench_ntk(&net, samples, output, &methods, &device, child.as_deref())?;
+            bench_ntk(&net, samples, output, &methods, &device, profile, child.as_deref())?;
         }
         BenchCommand::Autoattack { net, checkpoint, images, size, eps, device } => {
             configure_one_unit(threads, &device)?;

@@ -16,7 +16,7 @@
 
 use tch::Tensor;
 
-use crate::NtkError;
+use crate::{NtkError, profile};
 use crate::jacobian::{NtkOutput, jacobian};
 use crate::kernel::kernel_from_jacobians;
 use crate::structured::{structured_gradients, structured_kernel_blocks};
@@ -75,11 +75,13 @@ impl RobustKernels {
         output: NtkOutput,
     ) -> Result<Self, NtkError> {
         check_same_shapes(x, x_adv, x_adv2)?;
+        let started = std::time::Instant::now();
         let g = structured_gradients(trace, x, output)?;
         let g_adv = structured_gradients(trace, x_adv, output)?;
         let g_adv2 = structured_gradients(trace, x_adv2, output)?;
         let mut blocks =
             structured_kernel_blocks(&[&g, &g_adv, &g_adv2], &[(0, 0), (1, 1), (0, 1), (1, 2), (2, 2)])?.into_iter();
+        profile::report("structured NTK blocks", started.elapsed().as_secs_f64());
         let mut next = || blocks.next().expect("five blocks");
         Ok(Self { clean: next(), robust: next(), cross: next(), cross2: next(), robust2: next() })
     }

@@ -28,7 +28,7 @@
 use robbench_nn::{Trace, TracedLayer};
 use tch::{Kind, Tensor};
 
-use crate::NtkError;
+use crate::{NtkError, profile};
 use crate::jacobian::{NtkOutput, check_label_range, check_labels, logits_2d};
 
 /// Largest intermediate (elements) of one factored contraction; the rows of
@@ -105,9 +105,20 @@ impl DenseFactors {
     fn explicit(&self) -> Tensor {
         let (n, r, c, s) = (self.samples(), self.rows_per_sample(), self.out_channels(), self.positions());
         if self.input.dim() == 4 && self.kernel > 1 && s >= GROUPED_CONV_MIN_POSITIONS {
-            return self.explicit_by_grouped_conv();
+            profile::count("weight grads: grouped conv", || (n * r * c * s * self.patch_len()) as f64);
+            return profile::time("weight grads: grouped conv", || self.explicit_by_grouped_conv());
         }
-        self.grad.reshape([n, r * c, s]).bmm(&self.patches().transpose(1, 2)).reshape([n * r, -1])
+        let route = if self.input.dim() == 3 {
+            "weight grads: linear"
+        } else if self.kernel == 1 {
+            "weight grads: 1x1 bmm"
+        } else {
+            "weight grads: im2col bmm"
+        };
+        profile::count(route, || (n * r * c * s * self.patch_len()) as f64);
+        profile::time(route, || {
+            self.grad.reshape([n, r * c, s]).bmm(&self.patches().transpose(1, 2)).reshape([n * r, -1])
+        })
     }
 
     /// The same gradients as the weight gradient of one grouped convolution
@@ -210,7 +221,10 @@ pub(crate) fn structured_gradients_with(
         NtkOutput::Logit(labels) => Some(check_labels(labels, n)?.to_device(x.device())),
         _ => None,
     };
-    let Trace { logits, layers } = trace(x);
+    let Trace { logits, layers } = profile::time("forward (traced)", || trace(x));
+    profile::count("forward (traced)", || layers.iter().map(forward_macs).sum());
+    // The backward's input gradients cost a forward, less the first layer's (the images need none).
+    profile::count("backward", || layers.iter().skip(1).map(forward_macs).sum());
     let logits = logits_2d(logits, n)?;
     if !logits.requires_grad() {
         return Err(NtkError::OutputWithoutGrad);
@@ -232,7 +246,7 @@ pub(crate) fn structured_gradients_with(
     // grads[r][l]: the gradient of scalar r with respect to layer l's output.
     let mut grads = Vec::with_capacity(scalars.len());
     for (r, scalar) in scalars.iter().enumerate() {
-        let g = Tensor::f_run_backward(&[scalar], &outputs, r + 1 < scalars.len(), false)?;
+        let g = profile::time("backward", || Tensor::f_run_backward(&[scalar], &outputs, r + 1 < scalars.len(), false))?;
         // Undefined: the output does not reach the scalar, so its gradient is zero.
         let g: Vec<Tensor> =
             g.into_iter().zip(&outputs).map(|(g, y)| if g.defined() { g } else { y.zeros_like() }).collect();
@@ -259,14 +273,27 @@ pub(crate) fn structured_gradients_with(
     Ok(StructuredGradients { layers: out, samples: n, rows_per_sample, parameters })
 }
 
+/// Multiply-adds of a layer's forward (batch norm counted as none).
+fn forward_macs(layer: &TracedLayer) -> f64 {
+    match layer {
+        TracedLayer::Conv2d { output, weight, .. } => {
+            (output.numel() as i64 * weight.size()[1..].iter().product::<i64>()) as f64
+        }
+        TracedLayer::Linear { output, weight, .. } => (output.numel() as i64 * weight.size()[1]) as f64,
+        TracedLayer::BatchNorm { .. } => 0.0,
+    }
+}
+
 fn layer_gradients(layer: TracedLayer, grad: Tensor, contraction: Contraction) -> LayerGradients {
     let (n, r) = (grad.size()[0], grad.size()[1]);
     let dense = match layer {
         TracedLayer::BatchNorm { normalised, .. } => {
-            let g = grad.flatten(3, -1);
-            let gamma = (&g * normalised.flatten(2, -1).unsqueeze(1)).sum_dim_intlist(-1, false, None);
-            let beta = g.sum_dim_intlist(-1, false, None);
-            return LayerGradients::Explicit(Tensor::cat(&[gamma, beta], -1).reshape([n * r, -1]));
+            return profile::time("weight grads: batch norm", || {
+                let g = grad.flatten(3, -1);
+                let gamma = (&g * normalised.flatten(2, -1).unsqueeze(1)).sum_dim_intlist(-1, false, None);
+                let beta = g.sum_dim_intlist(-1, false, None);
+                LayerGradients::Explicit(Tensor::cat(&[gamma, beta], -1).reshape([n * r, -1]))
+            });
         }
         TracedLayer::Conv2d { input, weight, stride, padding, output } => DenseFactors {
             grad: grad.flatten(3, -1),
@@ -351,7 +378,7 @@ pub(crate) fn kernel_blocks_with(
                 (LayerGradients::Factored(fa), LayerGradients::Factored(fb))
                     if factored_is_chosen(fa, fb, contraction) =>
                 {
-                    factored_kernel(fa, fb)
+                    profile::time("gram: factored", || factored_kernel(fa, fb))
                 }
                 _ => {
                     for i in [a, b] {
@@ -363,10 +390,11 @@ pub(crate) fn kernel_blocks_with(
                         }
                     }
                     let (ga, gb) = (explicit[a].as_ref().expect("formed"), explicit[b].as_ref().expect("formed"));
-                    ga.matmul(&gb.tr())
+                    profile::count("gram: matmul", || (ga.size()[0] * gb.size()[0] * ga.size()[1]) as f64);
+                    profile::time("gram: matmul", || ga.matmul(&gb.tr()))
                 }
             };
-            *block += contribution.to_kind(Kind::Double);
+            profile::time("gram: float64 sum", || *block += contribution.to_kind(Kind::Double));
         }
     }
     for (block, &(a, b)) in blocks.iter_mut().zip(pairs) {
