@@ -11,7 +11,7 @@
 //!   ([`NtkOutput`] picks which scalar(s) of the network output are differentiated),
 //!   one backward pass per sample, for any network;
 //! * [`empirical_ntk_structured`] / [`structured_kernel_blocks`]: the same kernels
-//!   from one batched forward and backward per input set, for networks that
+//!   from batched forwards and backwards over chunks of each input set, for networks that
 //!   trace their parametrised layers ([`robbench_nn::Trace`]; the default for
 //!   the TinyNetwork);
 //! * [`RobustKernels`] and [`mix`]: the clean, robust and cross kernel blocks and
