@@ -115,6 +115,10 @@ pub enum BenchCommand {
         methods: Vec<NtkMethod>,
         #[arg(long, default_value = "auto")]
         device: String,
+        /// Print where the structured path's time goes, phase by phase
+        /// (sets ROBBENCH_NTK_PROFILE for its process).
+        #[arg(long)]
+        profile: bool,
         /// Internal: time one method on the network and points in this
         /// directory and print JSON (the parent's child process).
         #[arg(long, hide = true)]
@@ -196,6 +200,18 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
+/// On-CPU seconds of all this process's threads so far (schedstat, in ns),
+/// where Linux reports them: unlike wall time, not inflated when other jobs
+/// share the CPUs.
+fn process_cpu_seconds() -> Option<f64> {
+    let mut total = 0.0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<f64>().ok()? / 1e9;
+    }
+    Some(total)
+}
+
 const NTK_CHECKPOINT: &str = "network.safetensors";
 const NTK_POINTS: &str = "points.safetensors";
 
@@ -205,6 +221,7 @@ fn bench_ntk(
     output: KernelOutput,
     methods: &[NtkMethod],
     device: &str,
+    profile: bool,
     child: Option<&std::path::Path>,
 ) -> Result<()> {
     use tch::{Kind, Tensor};
@@ -233,10 +250,13 @@ fn bench_ntk(
             KernelOutput::PerLogit => robbench_ntk::NtkOutput::PerLogit,
         };
         let (x, x_adv, x_adv2) = (point("x")?, point("x_adv")?, point("x_adv2")?);
+        let cpu_started = process_cpu_seconds();
         let (seconds, clean_trace) =
             robbench_stages::time_kernels(&network, [&x, &x_adv, &x_adv2], kernel_output, method)?;
+        let cpu_seconds = process_cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
         let result = serde_json::json!({
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "peak_rss_bytes": peak_rss_bytes(),
             "clean_trace": clean_trace,
         });
@@ -294,6 +314,9 @@ fn bench_ntk(
                 let mut c = std::process::Command::new(std::env::current_exe()?);
                 c.args(["bench", "ntk", "--output", output_name, "--device", &device_name, "--methods", method.name()]);
                 c.arg("--child").arg(dir.path());
+                if profile && method == NtkMethod::Structured {
+                    c.env(robbench_ntk::PROFILE_ENV, "1");
+                }
                 c
             }
         };
@@ -310,17 +333,28 @@ fn bench_ntk(
         let result: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         results.push((method, result));
     }
-    let torch_seconds =
-        results.iter().find(|(m, _)| *m == NtkMethod::TorchFunc).and_then(|(_, r)| r["seconds"].as_f64());
+    let torch = results.iter().find(|(m, _)| *m == NtkMethod::TorchFunc).map(|(_, r)| r);
     let reference_trace = results.first().and_then(|(_, r)| r["clean_trace"].as_f64()).unwrap_or(f64::NAN);
-    println!("{:<11} {:>9} {:>10} {:>14} {:>18}", "method", "seconds", "peak RSS", "/ torch.func", "tr K_clean rel.");
+    // On-CPU time is what the work costs when other jobs share the machine; wall time is what a lone run takes.
+    println!(
+        "{:<11} {:>9} {:>9} {:>10} {:>12} {:>11} {:>18}",
+        "method", "wall s", "CPU s", "peak RSS", "wall / t.f.", "CPU / t.f.", "tr K_clean rel."
+    );
+    let ratio = |r: &serde_json::Value, key: &str| {
+        torch.and_then(|t| Some(r[key].as_f64()? / t[key].as_f64()?)).map_or("-".to_string(), |q| format!("{q:.3}"))
+    };
     for (method, r) in &results {
         let seconds = r["seconds"].as_f64().unwrap_or(f64::NAN);
+        let cpu = r["cpu_seconds"].as_f64().map_or("?".to_string(), |s| format!("{s:.3}"));
         let rss = r["peak_rss_bytes"].as_f64().map_or("?".to_string(), |b| format!("{:.2} GB", b / 1e9));
-        let ratio = torch_seconds.map_or("-".to_string(), |t| format!("{:.3}", seconds / t));
         let trace = r["clean_trace"].as_f64().unwrap_or(f64::NAN);
         let agreement = (trace - reference_trace).abs() / reference_trace.abs();
-        println!("{:<11} {seconds:>9.3} {rss:>10} {ratio:>14} {agreement:>18.1e}", method.name());
+        println!(
+            "{:<11} {seconds:>9.3} {cpu:>9} {rss:>10} {:>12} {:>11} {agreement:>18.1e}",
+            method.name(),
+            ratio(r, "seconds"),
+            ratio(r, "cpu_seconds")
+        );
     }
     Ok(())
 }
@@ -430,9 +464,9 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             };
             super::throughput::contention(&args)?;
         }
-        BenchCommand::Ntk { net, samples, output, methods, device, child } => {
+        BenchCommand::Ntk { net, samples, output, methods, device, profile, child } => {
             configure_one_unit(threads, &device)?;
-            bench_ntk(&net, samples, output, &methods, &device, child.as_deref())?;
+            bench_ntk(&net, samples, output, &methods, &device, profile, child.as_deref())?;
         }
         BenchCommand::Autoattack { net, checkpoint, images, size, eps, device } => {
             configure_one_unit(threads, &device)?;

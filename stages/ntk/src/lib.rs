@@ -11,7 +11,7 @@
 //!   ([`NtkOutput`] picks which scalar(s) of the network output are differentiated),
 //!   one backward pass per sample, for any network;
 //! * [`empirical_ntk_structured`] / [`structured_kernel_blocks`]: the same kernels
-//!   from one batched forward and backward per input set, for networks that
+//!   from batched forwards and backwards over chunks of each input set, for networks that
 //!   trace their parametrised layers ([`robbench_nn::Trace`]; the default for
 //!   the TinyNetwork);
 //! * [`RobustKernels`] and [`mix`]: the clean, robust and cross kernel blocks and
@@ -28,6 +28,7 @@ mod bounds;
 mod jacobian;
 mod kernel;
 mod mixture;
+mod profile;
 mod spectrum;
 mod structured;
 #[cfg(test)]
@@ -38,6 +39,7 @@ pub use bounds::{BoundParams, BoundTerms, bound_terms, multiclass_bound_terms, o
 pub use jacobian::{NtkOutput, jacobian};
 pub use kernel::{empirical_ntk, kernel_from_jacobians};
 pub use mixture::{RobustKernels, mix};
+pub use profile::PROFILE_ENV;
 pub use spectrum::{KernelStats, QuadraticForm, kernel_stats, quadratic_form, quadratic_forms};
 pub use structured::{StructuredGradients, empirical_ntk_structured, structured_gradients, structured_kernel_blocks};
 

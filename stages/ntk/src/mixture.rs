@@ -16,10 +16,10 @@
 
 use tch::Tensor;
 
-use crate::NtkError;
 use crate::jacobian::{NtkOutput, jacobian};
 use crate::kernel::kernel_from_jacobians;
 use crate::structured::{structured_gradients, structured_kernel_blocks};
+use crate::{NtkError, profile};
 
 /// The five kernel blocks (float64, `n × n`) needed for `K_all` and `K̃_all`.
 #[derive(Debug)]
@@ -62,11 +62,12 @@ impl RobustKernels {
         })
     }
 
-    /// The same blocks from structured per-sample gradients: one traced
-    /// forward and one backward (per logit for [`NtkOutput::PerLogit`]) per
-    /// point set, e.g. with `trace = |x| net.forward_traced(x)` for a
-    /// `robbench_nn::TinyNetwork`. Each layer's gradients are formed once per
-    /// set and shared by the blocks that use the set.
+    /// The same blocks from structured per-sample gradients: traced batched
+    /// forwards and backwards (per logit for [`NtkOutput::PerLogit`]) over
+    /// chunks of each point set, e.g. with `trace = |x| net.forward_traced(x)`
+    /// for a `robbench_nn::TinyNetwork`. Each set's gradients are formed once;
+    /// x pairs only with itself and x̃, and x̃̃ only with x̃ and itself, so x's
+    /// gradients are dropped before x̃̃'s are formed: at most two sets' are held.
     pub fn compute_structured(
         trace: &dyn Fn(&Tensor) -> robbench_nn::Trace,
         x: &Tensor,
@@ -75,13 +76,20 @@ impl RobustKernels {
         output: NtkOutput,
     ) -> Result<Self, NtkError> {
         check_same_shapes(x, x_adv, x_adv2)?;
-        let g = structured_gradients(trace, x, output)?;
+        let (started, cpu_started) = (std::time::Instant::now(), profile::thread_cpu_seconds());
         let g_adv = structured_gradients(trace, x_adv, output)?;
+        let [clean, cross, robust] = {
+            let g = structured_gradients(trace, x, output)?;
+            fixed(structured_kernel_blocks(&[&g, &g_adv], &[(0, 0), (0, 1), (1, 1)])?)
+        };
         let g_adv2 = structured_gradients(trace, x_adv2, output)?;
-        let mut blocks =
-            structured_kernel_blocks(&[&g, &g_adv, &g_adv2], &[(0, 0), (1, 1), (0, 1), (1, 2), (2, 2)])?.into_iter();
-        let mut next = || blocks.next().expect("five blocks");
-        Ok(Self { clean: next(), robust: next(), cross: next(), cross2: next(), robust2: next() })
+        let [cross2, robust2] = fixed(structured_kernel_blocks(&[&g_adv, &g_adv2], &[(0, 1), (1, 1)])?);
+        profile::report(
+            "structured NTK blocks",
+            started.elapsed().as_secs_f64(),
+            profile::thread_cpu_seconds() - cpu_started,
+        );
+        Ok(Self { clean, robust, cross, cross2, robust2 })
     }
 
     /// `K_all(β)`, the kernel controlling the clean error.
@@ -93,6 +101,11 @@ impl RobustKernels {
     pub fn k_tilde_all(&self, beta: f64) -> Result<Tensor, NtkError> {
         mix(&self.robust, &self.cross2, &self.robust2, beta)
     }
+}
+
+/// The blocks of as many pairs as asked for.
+fn fixed<const N: usize>(blocks: Vec<Tensor>) -> [Tensor; N] {
+    blocks.try_into().unwrap_or_else(|b: Vec<Tensor>| panic!("{N} blocks, got {}", b.len()))
 }
 
 fn check_same_shapes(x: &Tensor, x_adv: &Tensor, x_adv2: &Tensor) -> Result<(), NtkError> {

@@ -1,4 +1,4 @@
-//! The structured NTK (one batched forward and backward per input set) equals
+//! The structured NTK (batched forwards and backwards over chunks of each input set) equals
 //! the per-sample reference (one backward per sample) on TinyNetworks: every
 //! op of the space, reduction blocks, all three outputs, clean / attacked /
 //! cross blocks, in float32 and float64.

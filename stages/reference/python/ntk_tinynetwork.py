@@ -10,7 +10,7 @@ usage:
   ntk_tinynetwork.py bench CHECKPOINT INPUTS OUTPUT DEVICE
       float32, as the stage computes them: times the three Jacobians, the
       five blocks and the eigenvalues of the clean and robust blocks; JSON
-      {seconds, peak_rss_bytes, clean_trace, device}.
+      {seconds, cpu_seconds (all threads), peak_rss_bytes, clean_trace, device}.
 
 CHECKPOINT is a robbench safetensors checkpoint (nb201_model.load), INPUTS a
 safetensors file with x, x_adv, x_adv2 (n, 3, H, W) pixels in [0, 1] and
@@ -83,15 +83,16 @@ def main():
     inputs = {k: v.to(device) for k, v in inputs.items()}
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     sync()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     k = blocks(net, mean, std, inputs, output)
     for name in ("clean", "robust"):
         torch.linalg.eigvalsh(k[name].double())
     sync()
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     json.dump(
         {
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "peak_rss_bytes": peak_rss_bytes(),
             "peak_device_bytes": torch.cuda.max_memory_allocated() if device == "cuda" else None,
             "clean_trace": float(k["clean"].double().trace()),
