@@ -38,6 +38,8 @@ use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::{Deserialize, Serialize};
 
+use robbench_schemas::SORT_COLUMNS;
+
 use crate::runs::RunUnit;
 use crate::store::{Store, write_atomic};
 
@@ -46,10 +48,6 @@ pub const PART_BYTES: u64 = 32 << 20;
 
 /// Rows per row group: small enough for a filter to skip most of a part.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
-
-/// Columns rows are sorted by inside a part, in this order, where present.
-pub const SORT_COLUMNS: &[&str] =
-    &["source", "dataset", "split", "arch_index", "seed", "weights", "attack", "eps", "epoch", "sample_index"];
 
 /// Changes whenever the bytes a part would hold for the same units change.
 const PART_FORMAT: u32 = 2;

@@ -131,7 +131,7 @@ fn assert_sorted(part: &Path) {
     let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
     let all = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
     let columns: Vec<_> =
-        robbench_pipeline::compact::SORT_COLUMNS.iter().filter_map(|name| all.column_by_name(name).cloned()).collect();
+        robbench_schemas::SORT_COLUMNS.iter().filter_map(|name| all.column_by_name(name).cloned()).collect();
     assert!(columns.len() >= 4, "{}: too few sort columns", part.display());
     let converter = RowConverter::new(columns.iter().map(|c| SortField::new(c.data_type().clone())).collect()).unwrap();
     let rows = converter.convert_columns(&columns).unwrap();

@@ -23,6 +23,11 @@ pub const META_TABLE: &str = "robbench.table";
 /// Parquet/Arrow metadata key holding the table's schema version.
 pub const META_VERSION: &str = "robbench.schema_version";
 
+/// The columns typical filters use (dataset, architecture, attack, ε, seed …),
+/// in the order the compacted tables sort their rows by, where a table has them.
+pub const SORT_COLUMNS: &[&str] =
+    &["source", "dataset", "split", "arch_index", "seed", "weights", "attack", "eps", "epoch", "sample_index"];
+
 /// A column: name, type, nullability, and what it means.
 pub struct Column {
     pub name: &'static str,
