@@ -217,6 +217,14 @@ fn the_proxy_study_scores_untrained_networks_against_the_released_benchmark() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stage_counts(&o, "ntk"), (4, 0, 0));
     assert!(!stdout(&o).lines().any(|l| l.starts_with("train ")), "no training in a training-free study");
+    // The README's cost breakdown of a unit reads these notes.
+    for unit in std::fs::read_dir(dir.path().join("objects/ntk")).unwrap().flatten() {
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(unit.path().join("manifest.json")).unwrap()).unwrap();
+        for note in ["calibration_seconds", "attack_seconds", "kernel_seconds"] {
+            assert!(manifest["notes"][note].as_f64().is_some_and(|s| s > 0.0), "{note}: {manifest}");
+        }
+    }
     let mut query = vec!["sql", "--format", "csv", "--config", config];
     for set in &sets {
         query.extend(["--set", set]);

@@ -132,8 +132,10 @@ impl Stage for Ntk {
             let spec = data.network_spec(params["arch"].as_str().context("arch")?, &cfg.model)?;
             let net = TinyNetwork::new(&spec, self.device, seed)?;
             if bn_calibration > 0 {
+                let started = Instant::now();
                 let m = (bn_calibration as i64).min(data.train_images.size()[0]);
                 net.calibrate_batch_norm(&to_pixels(&data.train_images.narrow(0, 0, m), self.device));
+                unit.note("calibration_seconds", started.elapsed().as_secs_f64());
             }
             net
         };
@@ -158,8 +160,10 @@ impl Stage for Ntk {
             }
         };
         unit.progress(0.1, "attacking");
+        let started = Instant::now();
         let x_adv = attack(&x, 0);
         let x_adv2 = attack(&x_adv, 1);
+        unit.note("attack_seconds", started.elapsed().as_secs_f64());
         let output = match cfg.output {
             NtkOutputKind::Label => NtkOutput::Logit(&y),
             NtkOutputKind::PerLogit => NtkOutput::PerLogit,
