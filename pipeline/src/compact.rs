@@ -31,7 +31,7 @@ use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::Schema;
-use arrow::row::{RowConverter, SortField};
+use arrow::row::{OwnedRow, RowConverter, SortField};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
@@ -50,7 +50,7 @@ pub const PART_BYTES: u64 = 32 << 20;
 const ROW_GROUP_ROWS: usize = 64 * 1024;
 
 /// Changes whenever the bytes a part would hold for the same units change.
-const PART_FORMAT: u32 = 2;
+const PART_FORMAT: u32 = 3;
 
 /// One table of a snapshot, as SQL serves it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -331,60 +331,94 @@ struct PartMeta {
 /// Reads the units' files (each checked against its manifest first), sorts
 /// the rows and writes the part atomically.
 ///
-/// Each unit's rows are sorted on their own. Units whose sorted rows follow
-/// one another (the usual case: a unit is one network × attack, and units
-/// come in label order) are streamed to the writer one at a time, so memory
-/// is bounded by one unit, not the part; only a part whose units' key ranges
-/// interleave is sorted whole.
+/// Each unit's rows are sorted on their own and streamed to the writer while
+/// every unit starts at or after the key where the previous one ended (the
+/// usual case: a unit is one network × attack, and units come in label
+/// order), so memory holds one unit, not the part. A part whose units
+/// interleave is read again and sorted whole.
 fn write_part(part: &[UnitFile], path: &Path) -> Result<PartMeta> {
-    let mut units = Vec::with_capacity(part.len());
-    let mut schema: Option<Arc<Schema>> = None;
-    for file in part {
-        let rows = read_unit_file(file)?;
-        match &schema {
-            None => schema = Some(rows.schema()),
-            Some(s) if s.fields() != rows.schema().fields() => bail!(
-                "{} does not have the columns of the other files of its table ({:?})",
-                file.path.display(),
-                s.fields().iter().map(|f| f.name()).collect::<Vec<_>>()
-            ),
-            Some(_) => {}
-        }
-        units.push(sort_rows(&rows)?);
-    }
-    let schema = schema.expect("a part holds at least one file");
-    let batches = match order_without_interleaving(&units)? {
-        Some(order) => {
-            let mut slots: Vec<Option<RecordBatch>> = units.into_iter().map(Some).collect();
-            order.into_iter().map(|i| slots[i].take().expect("each unit once")).collect::<Vec<_>>()
-        }
+    let tmp = path.with_extension(format!("tmp.{}.{:?}", std::process::id(), std::thread::current().id()));
+    let units = || {
+        let mut columns: Option<Arc<Schema>> = None;
+        part.iter().map(move |file| {
+            let rows = read_unit_file(file)?;
+            match &columns {
+                None => columns = Some(rows.schema()),
+                Some(s) if s.fields() != rows.schema().fields() => bail!(
+                    "{} does not have the columns of the other files of its table ({:?})",
+                    file.path.display(),
+                    s.fields().iter().map(|f| f.name()).collect::<Vec<_>>()
+                ),
+                Some(_) => {}
+            }
+            Ok(rows)
+        })
+    };
+    let rows = match write_in_order(units(), &tmp)? {
+        Some(rows) => rows,
         None => {
-            let all = concat_batches(&schema, &units)?;
+            let units = units().collect::<Result<Vec<_>>>()?;
+            let all = concat_batches(&units[0].schema(), &units)?;
             drop(units);
-            vec![sort_rows(&all)?]
+            write_in_order(std::iter::once(Ok(all)), &tmp)?.expect("one batch is in order once sorted")
         }
     };
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let mut rows = 0;
-    {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            // No `created_by` version string: the same rows give the same bytes.
-            .set_created_by("robbench".to_string())
-            .build();
-        let file = fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
-        for batch in batches {
-            rows += batch.num_rows() as u64;
-            writer.write(&batch)?;
-        }
-        writer.close()?;
-    }
     let (blake3, _) = crate::store::hash_file(&tmp)?;
     fs::rename(&tmp, path)?;
     Ok(PartMeta { rows, blake3 })
+}
+
+/// Sorts each batch and writes them one after another to `path`, or returns
+/// `None` (leaving a partial file to be overwritten) as soon as a batch
+/// starts before the previous one ended. Returns the rows written.
+fn write_in_order(batches: impl Iterator<Item = Result<RecordBatch>>, path: &Path) -> Result<Option<u64>> {
+    let mut writer: Option<ArrowWriter<fs::File>> = None;
+    let mut converter: Option<RowConverter> = None;
+    let mut previous_end: Option<OwnedRow> = None;
+    let mut rows = 0;
+    for batch in batches {
+        let batch = sort_rows(&batch?)?;
+        let columns = sort_columns(&batch);
+        if batch.num_rows() > 0 && !columns.is_empty() {
+            let converter = match &mut converter {
+                Some(c) => c,
+                None => converter.insert(RowConverter::new(
+                    columns.iter().map(|c| SortField::new(c.values.data_type().clone())).collect(),
+                )?),
+            };
+            // The first and last row's keys, in the row format (compares as bytes).
+            let n = batch.num_rows();
+            let ends: Vec<_> = columns
+                .iter()
+                .map(|c| arrow::compute::concat(&[&c.values.slice(0, 1), &c.values.slice(n - 1, 1)]))
+                .collect::<Result<_, _>>()?;
+            let keys = converter.convert_columns(&ends)?;
+            if previous_end.as_ref().is_some_and(|end| end.row() > keys.row(0)) {
+                return Ok(None);
+            }
+            previous_end = Some(keys.row(1).owned());
+        }
+        let writer = match &mut writer {
+            Some(w) => w,
+            None => writer.insert(new_part_writer(path, batch.schema())?),
+        };
+        rows += batch.num_rows() as u64;
+        writer.write(&batch)?;
+    }
+    writer.context("a part holds at least one file")?.close()?;
+    Ok(Some(rows))
+}
+
+fn new_part_writer(path: &Path, schema: Arc<Schema>) -> Result<ArrowWriter<fs::File>> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        // No `created_by` version string: the same rows give the same bytes.
+        .set_created_by("robbench".to_string())
+        .build();
+    let file = fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(ArrowWriter::try_new(file, schema, Some(props))?)
 }
 
 /// One unit file's rows as one batch, after checking the file against its manifest.
@@ -417,41 +451,6 @@ fn sort_rows(batch: &RecordBatch) -> Result<RecordBatch> {
     }
     let indices = lexsort_to_indices(&columns, None)?;
     Ok(take_record_batch(batch, &indices)?)
-}
-
-/// An order of sorted units in which their rows are sorted as a whole (each
-/// unit's last row ≤ the next one's first), or `None` if their key ranges
-/// interleave.
-fn order_without_interleaving(units: &[RecordBatch]) -> Result<Option<Vec<usize>>> {
-    let nonempty: Vec<usize> = (0..units.len()).filter(|&i| units[i].num_rows() > 0).collect();
-    let Some(&first) = nonempty.first() else { return Ok(Some((0..units.len()).collect())) };
-    let fields: Vec<SortField> =
-        sort_columns(&units[first]).iter().map(|c| SortField::new(c.values.data_type().clone())).collect();
-    if fields.is_empty() {
-        // Nothing to sort by: any order is sorted.
-        return Ok(Some((0..units.len()).collect()));
-    }
-    let converter = RowConverter::new(fields)?;
-    // Each unit's first and last key, in the row format (compares as bytes).
-    let mut ranges = Vec::with_capacity(nonempty.len());
-    for &i in &nonempty {
-        let ends: Vec<_> = sort_columns(&units[i])
-            .into_iter()
-            .map(|c| {
-                let n = c.values.len();
-                arrow::compute::concat(&[&c.values.slice(0, 1), &c.values.slice(n - 1, 1)])
-            })
-            .collect::<Result<_, _>>()?;
-        let rows = converter.convert_columns(&ends)?;
-        ranges.push((rows.row(0).owned(), rows.row(1).owned(), i));
-    }
-    ranges.sort_by(|a, b| (a.0.as_ref(), a.2).cmp(&(b.0.as_ref(), b.2)));
-    if ranges.windows(2).any(|w| w[0].1.as_ref() > w[1].0.as_ref()) {
-        return Ok(None);
-    }
-    // Empty units carry no rows; they go last, where they change nothing.
-    let empty = (0..units.len()).filter(|&i| units[i].num_rows() == 0);
-    Ok(Some(ranges.into_iter().map(|r| r.2).chain(empty).collect()))
 }
 
 /// Lays the parts out as one directory per table (hard links), once per
@@ -573,27 +572,45 @@ mod tests {
     use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field};
 
-    fn unit(attack: &str, samples: &[i64]) -> RecordBatch {
+    fn unit(attack: &str, samples: &[i64]) -> Result<RecordBatch> {
         let schema = Arc::new(Schema::new(vec![
             Field::new("attack", DataType::Utf8, false),
             Field::new("sample_index", DataType::Int64, false),
         ]));
         let attacks = StringArray::from(vec![attack; samples.len()]);
-        RecordBatch::try_new(schema, vec![Arc::new(attacks), Arc::new(Int64Array::from(samples.to_vec()))]).unwrap()
+        Ok(RecordBatch::try_new(schema, vec![Arc::new(attacks), Arc::new(Int64Array::from(samples.to_vec()))])?)
+    }
+
+    fn written(path: &Path) -> Vec<(String, i64)> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap().build().unwrap();
+        let mut out = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let attacks = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            let samples = batch.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+            out.extend((0..batch.num_rows()).map(|i| (attacks.value(i).to_string(), samples.value(i))));
+        }
+        out
     }
 
     #[test]
-    fn units_that_follow_one_another_are_streamed_in_key_order() {
-        let units = [unit("pgd", &[0, 1]), unit("clean", &[0, 1]), unit("fgsm", &[]), unit("fgsm", &[0, 5])];
-        assert_eq!(order_without_interleaving(&units).unwrap(), Some(vec![1, 3, 0, 2]));
-        // Equal keys at a boundary still follow one another.
-        let units = [unit("pgd", &[3, 4]), unit("pgd", &[0, 3])];
-        assert_eq!(order_without_interleaving(&units).unwrap(), Some(vec![1, 0]));
+    fn units_that_follow_one_another_are_streamed_each_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part.parquet");
+        // Equal keys at a boundary still follow one another; empty units change nothing.
+        let units = [unit("clean", &[1, 0]), unit("fgsm", &[]), unit("fgsm", &[5, 0]), unit("fgsm", &[5, 7])];
+        assert_eq!(write_in_order(units.into_iter(), &path).unwrap(), Some(6));
+        let expected = [("clean", 0), ("clean", 1), ("fgsm", 0), ("fgsm", 5), ("fgsm", 5), ("fgsm", 7)];
+        assert_eq!(written(&path), expected.map(|(a, i)| (a.to_string(), i)));
     }
 
     #[test]
-    fn interleaving_units_are_sorted_whole() {
+    fn interleaving_units_are_refused_for_a_whole_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part.parquet");
         let units = [unit("pgd", &[0, 4]), unit("pgd", &[2, 6])];
-        assert_eq!(order_without_interleaving(&units).unwrap(), None);
+        assert_eq!(write_in_order(units.into_iter(), &path).unwrap(), None);
+        let units = [unit("pgd", &[0]), unit("clean", &[9])];
+        assert_eq!(write_in_order(units.into_iter(), &path).unwrap(), None);
     }
 }
