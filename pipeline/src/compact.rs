@@ -29,28 +29,41 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
-use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
-use arrow::datatypes::Schema;
-use arrow::row::{OwnedRow, RowConverter, SortField};
-use parquet::arrow::ArrowWriter;
+use arrow::compute::concat_batches;
+use arrow::datatypes::SchemaRef;
+use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata, parquet_to_arrow_schema};
 use parquet::basic::Compression;
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use serde::{Deserialize, Serialize};
 
+#[cfg(doc)]
 use robbench_schemas::SORT_COLUMNS;
 
 use crate::runs::RunUnit;
 use crate::store::{Store, write_atomic};
+use crate::tables::{sort_rows, sorting_columns};
 
 /// Default target size of a part (bytes of the per-unit files it holds).
 pub const PART_BYTES: u64 = 32 << 20;
 
-/// Rows per row group: small enough for a filter to skip most of a part.
+/// Rows per row group of merged units: small enough for a filter to skip
+/// most of a part.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
 
+/// Row groups of at least this many rows are copied into parts as they are
+/// (one evaluation of the 10,000 test images of CIFAR-10 is one such row
+/// group); smaller ones are merged, as thousands of tiny row groups would
+/// make every footer and scan slower.
+const SPLICE_MIN_ROWS: usize = 8 * 1024;
+
 /// Changes whenever the bytes a part would hold for the same units change.
-const PART_FORMAT: u32 = 3;
+const PART_FORMAT: u32 = 4;
 
 /// One table of a snapshot, as SQL serves it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -328,129 +341,198 @@ struct PartMeta {
     blake3: String,
 }
 
-/// Reads the units' files (each checked against its manifest first), sorts
-/// the rows and writes the part atomically.
+/// Writes the units' rows to `path` atomically, each unit file checked
+/// against its manifest first and read once.
 ///
-/// Each unit's rows are sorted on their own and streamed to the writer while
-/// every unit starts at or after the key where the previous one ended (the
-/// usual case: a unit is one network × attack, and units come in label
-/// order), so memory holds one unit, not the part. A part whose units
-/// interleave is read again and sorted whole.
+/// A unit file written sorted (its row groups say so, as [`write_parquet`]
+/// writes them) whose row groups hold at least [`SPLICE_MIN_ROWS`] rows is
+/// copied as it is encoded: its row groups become the part's, with their
+/// statistics and page indexes, and no value is decoded. The rows of other
+/// units (small ones, or files written before units were sorted) are decoded,
+/// gathered up to [`ROW_GROUP_ROWS`], sorted and encoded. Either way every
+/// row group of a part is sorted by [`SORT_COLUMNS`] and holds consecutive
+/// units, so filters on them skip what they can.
+///
+/// [`write_parquet`]: crate::tables::write_parquet
 fn write_part(part: &[UnitFile], path: &Path) -> Result<PartMeta> {
     let tmp = path.with_extension(format!("tmp.{}.{:?}", std::process::id(), std::thread::current().id()));
-    let units = || {
-        let mut columns: Option<Arc<Schema>> = None;
-        part.iter().map(move |file| {
-            let rows = read_unit_file(file)?;
-            match &columns {
-                None => columns = Some(rows.schema()),
-                Some(s) if s.fields() != rows.schema().fields() => bail!(
-                    "{} does not have the columns of the other files of its table ({:?})",
-                    file.path.display(),
-                    s.fields().iter().map(|f| f.name()).collect::<Vec<_>>()
-                ),
-                Some(_) => {}
-            }
-            Ok(rows)
-        })
-    };
-    let rows = match write_in_order(units(), &tmp)? {
-        Some(rows) => rows,
-        None => {
-            let units = units().collect::<Result<Vec<_>>>()?;
-            let all = concat_batches(&units[0].schema(), &units)?;
-            drop(units);
-            write_in_order(std::iter::once(Ok(all)), &tmp)?.expect("one batch is in order once sorted")
+    let mut writer: Option<PartWriter> = None;
+    for file in part {
+        let unit = EncodedUnit::read(file)?;
+        let writer = match &mut writer {
+            Some(w) => w,
+            None => writer.insert(PartWriter::create(&tmp, unit.schema.clone())?),
+        };
+        if unit.schema.fields() != writer.schema.fields() {
+            bail!(
+                "{} does not have the columns of the other files of its table ({:?})",
+                file.path.display(),
+                writer.schema.fields().iter().map(|f| f.name()).collect::<Vec<_>>()
+            );
         }
-    };
+        if unit.spliceable(&writer.sorting) {
+            writer.splice(&unit)?;
+        } else {
+            writer.push(unit.decode()?)?;
+        }
+    }
+    let rows = writer.context("a part holds at least one file")?.finish()?;
     let (blake3, _) = crate::store::hash_file(&tmp)?;
     fs::rename(&tmp, path)?;
     Ok(PartMeta { rows, blake3 })
 }
 
-/// Sorts each batch and writes them one after another to `path`, or returns
-/// `None` (leaving a partial file to be overwritten) as soon as a batch
-/// starts before the previous one ended. Returns the rows written.
-fn write_in_order(batches: impl Iterator<Item = Result<RecordBatch>>, path: &Path) -> Result<Option<u64>> {
-    let mut writer: Option<ArrowWriter<fs::File>> = None;
-    let mut converter: Option<RowConverter> = None;
-    let mut previous_end: Option<OwnedRow> = None;
-    let mut rows = 0;
-    for batch in batches {
-        let batch = sort_rows(&batch?)?;
-        let columns = sort_columns(&batch);
-        if batch.num_rows() > 0 && !columns.is_empty() {
-            let converter = match &mut converter {
-                Some(c) => c,
-                None => converter.insert(RowConverter::new(
-                    columns.iter().map(|c| SortField::new(c.values.data_type().clone())).collect(),
-                )?),
-            };
-            // The first and last row's keys, in the row format (compares as bytes).
-            let n = batch.num_rows();
-            let ends: Vec<_> = columns
-                .iter()
-                .map(|c| arrow::compute::concat(&[&c.values.slice(0, 1), &c.values.slice(n - 1, 1)]))
-                .collect::<Result<_, _>>()?;
-            let keys = converter.convert_columns(&ends)?;
-            if previous_end.as_ref().is_some_and(|end| end.row() > keys.row(0)) {
-                return Ok(None);
+/// A unit file's bytes and Parquet metadata (page indexes included).
+struct EncodedUnit {
+    bytes: Bytes,
+    metadata: ParquetMetaData,
+    schema: SchemaRef,
+    path: PathBuf,
+}
+
+impl EncodedUnit {
+    fn read(file: &UnitFile) -> Result<EncodedUnit> {
+        let bytes = crate::store::read_verified(&file.unit_dir, &file.relative)?;
+        let not_parquet = || format!("{} is not a readable Parquet file", file.path.display());
+        let metadata = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .parse_and_finish(&bytes)
+            .with_context(not_parquet)?;
+        let schema = Arc::new(
+            parquet_to_arrow_schema(
+                metadata.file_metadata().schema_descr(),
+                metadata.file_metadata().key_value_metadata(),
+            )
+            .with_context(not_parquet)?,
+        );
+        Ok(EncodedUnit { bytes, metadata, schema, path: file.path.clone() })
+    }
+
+    /// Whether the row groups can be copied as they are: each sorted in the
+    /// part's order, big enough, with page indexes to carry over.
+    fn spliceable(&self, sorting: &[SortingColumn]) -> bool {
+        let row_groups = self.metadata.row_groups();
+        !sorting.is_empty()
+            && self.metadata.column_index().is_some()
+            && self.metadata.offset_index().is_some()
+            && row_groups.iter().all(|rg| {
+                rg.num_rows() >= SPLICE_MIN_ROWS as i64 && rg.sorting_columns().is_some_and(|s| s.as_slice() == sorting)
+            })
+    }
+
+    /// The rows, sorted.
+    fn decode(self) -> Result<RecordBatch> {
+        let corrupt = || format!("{} is corrupt", self.path.display());
+        let batches = ParquetRecordBatchReaderBuilder::try_new(self.bytes)
+            .with_context(corrupt)?
+            .build()?
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(corrupt)?;
+        sort_rows(&concat_batches(&self.schema, &batches)?)
+    }
+}
+
+/// A part being written: spliced row groups and encoded ones, in unit order.
+struct PartWriter {
+    file: SerializedFileWriter<fs::File>,
+    encoders: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    sorting: Vec<SortingColumn>,
+    /// Decoded rows waiting to fill a row group.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    rows: u64,
+}
+
+impl PartWriter {
+    fn create(path: &Path, schema: SchemaRef) -> Result<PartWriter> {
+        let sorting = sorting_columns(&schema);
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_sorting_columns(Some(sorting.clone()))
+            // No `created_by` version string: the same rows give the same bytes.
+            .set_created_by("robbench".to_string())
+            .build();
+        add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+        let parquet_schema = ArrowSchemaConverter::new().convert(&schema)?;
+        let out = fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))?;
+        let encoders = ArrowRowGroupWriterFactory::new(&file, schema.clone());
+        Ok(PartWriter { file, encoders, schema, sorting, pending: Vec::new(), pending_rows: 0, rows: 0 })
+    }
+
+    /// Copies the unit's row groups, column chunk by column chunk.
+    fn splice(&mut self, unit: &EncodedUnit) -> Result<()> {
+        self.encode_pending()?;
+        let column_index = unit.metadata.column_index().context("spliced files have a column index")?;
+        let offset_index = unit.metadata.offset_index().context("spliced files have an offset index")?;
+        for (g, row_group) in unit.metadata.row_groups().iter().enumerate() {
+            let mut out = self.file.next_row_group()?;
+            for (c, column) in row_group.columns().iter().enumerate() {
+                let chunk = ColumnCloseResult {
+                    bytes_written: column.compressed_size() as u64,
+                    rows_written: row_group.num_rows() as u64,
+                    metadata: column.clone(),
+                    bloom_filter: None,
+                    column_index: Some(column_index[g][c].clone()),
+                    offset_index: Some(offset_index[g][c].clone()),
+                };
+                out.append_column(&unit.bytes, chunk)
+                    .with_context(|| format!("cannot copy column {c} of {}", unit.path.display()))?;
             }
-            previous_end = Some(keys.row(1).owned());
+            out.close()?;
+            self.rows += row_group.num_rows() as u64;
         }
-        let writer = match &mut writer {
-            Some(w) => w,
-            None => writer.insert(new_part_writer(path, batch.schema())?),
-        };
-        rows += batch.num_rows() as u64;
-        writer.write(&batch)?;
+        Ok(())
     }
-    writer.context("a part holds at least one file")?.close()?;
-    Ok(Some(rows))
-}
 
-fn new_part_writer(path: &Path, schema: Arc<Schema>) -> Result<ArrowWriter<fs::File>> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        // No `created_by` version string: the same rows give the same bytes.
-        .set_created_by("robbench".to_string())
-        .build();
-    let file = fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    Ok(ArrowWriter::try_new(file, schema, Some(props))?)
-}
-
-/// One unit file's rows as one batch, after checking the file against its manifest.
-fn read_unit_file(file: &UnitFile) -> Result<RecordBatch> {
-    let bytes = crate::store::read_verified(&file.unit_dir, &file.relative)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .with_context(|| format!("{} is not a readable Parquet file", file.path.display()))?;
-    let schema = builder.schema().clone();
-    let batches = builder
-        .build()?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{} is corrupt", file.path.display()))?;
-    Ok(concat_batches(&schema, &batches)?)
-}
-
-/// The sort columns of a batch, in [`SORT_COLUMNS`] order.
-fn sort_columns(batch: &RecordBatch) -> Vec<SortColumn> {
-    SORT_COLUMNS
-        .iter()
-        .filter_map(|name| batch.column_by_name(name))
-        .filter(|c| c.data_type().is_primitive() || matches!(c.data_type(), arrow::datatypes::DataType::Utf8))
-        .map(|c| SortColumn { values: c.clone(), options: None })
-        .collect()
-}
-
-fn sort_rows(batch: &RecordBatch) -> Result<RecordBatch> {
-    let columns = sort_columns(batch);
-    if columns.is_empty() || batch.num_rows() < 2 {
-        return Ok(batch.clone());
+    fn push(&mut self, rows: RecordBatch) -> Result<()> {
+        self.pending_rows += rows.num_rows();
+        self.pending.push(rows);
+        if self.pending_rows >= ROW_GROUP_ROWS {
+            self.encode_pending()?;
+        }
+        Ok(())
     }
-    let indices = lexsort_to_indices(&columns, None)?;
-    Ok(take_record_batch(batch, &indices)?)
+
+    /// Sorts the pending rows and encodes them as row groups of at most
+    /// [`ROW_GROUP_ROWS`].
+    fn encode_pending(&mut self) -> Result<()> {
+        if self.pending_rows == 0 {
+            self.pending.clear();
+            return Ok(());
+        }
+        let rows = sort_rows(&concat_batches(&self.schema, &self.pending)?)?;
+        self.pending.clear();
+        self.pending_rows = 0;
+        for offset in (0..rows.num_rows()).step_by(ROW_GROUP_ROWS) {
+            let slice = rows.slice(offset, ROW_GROUP_ROWS.min(rows.num_rows() - offset));
+            let mut encoders = self.encoders.create_column_writers(self.file.flushed_row_groups().len())?.into_iter();
+            let mut chunks = Vec::new();
+            for (field, column) in self.schema.fields().iter().zip(slice.columns()) {
+                for leaf in compute_leaves(field, column)? {
+                    let mut encoder = encoders.next().context("one encoder per leaf column")?;
+                    encoder.write(&leaf)?;
+                    chunks.push(encoder.close()?);
+                }
+            }
+            let mut out = self.file.next_row_group()?;
+            for chunk in chunks {
+                chunk.append_to_row_group(&mut out)?;
+            }
+            out.close()?;
+            self.rows += slice.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending and the footer; returns the rows written.
+    fn finish(mut self) -> Result<u64> {
+        self.encode_pending()?;
+        self.file.close()?;
+        Ok(self.rows)
+    }
 }
 
 /// Lays the parts out as one directory per table (hard links), once per
@@ -570,47 +652,117 @@ fn file_identity(meta: &fs::Metadata) -> (u64, u64, i64) {
 mod tests {
     use super::*;
     use arrow::array::{Int64Array, StringArray};
-    use arrow::datatypes::{DataType, Field};
+    use arrow::datatypes::DataType;
+    use robbench_schemas::{Column, TableDef};
 
-    fn unit(attack: &str, samples: &[i64]) -> Result<RecordBatch> {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("attack", DataType::Utf8, false),
-            Field::new("sample_index", DataType::Int64, false),
-        ]));
-        let attacks = StringArray::from(vec![attack; samples.len()]);
-        Ok(RecordBatch::try_new(schema, vec![Arc::new(attacks), Arc::new(Int64Array::from(samples.to_vec()))])?)
+    use crate::store::{FileEntry, Manifest};
+
+    static SAMPLES: TableDef = TableDef {
+        name: "samples_under_test",
+        version: 1,
+        doc: "",
+        columns: &[
+            Column { name: "attack", data_type: || DataType::Utf8, nullable: false, doc: "" },
+            Column { name: "sample_index", data_type: || DataType::Int64, nullable: false, doc: "" },
+        ],
+    };
+
+    /// A unit file as a stage writes it, with its manifest.
+    fn unit_file(dir: &Path, key: &str, attack: &str, samples: &[i64]) -> UnitFile {
+        let unit_dir = dir.join(key);
+        fs::create_dir_all(unit_dir.join("tables")).unwrap();
+        let relative = format!("tables/{}", SAMPLES.file_name());
+        let path = unit_dir.join(&relative);
+        let schema = SAMPLES.schema();
+        let rows = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![attack; samples.len()])),
+                Arc::new(Int64Array::from(samples.to_vec())),
+            ],
+        )
+        .unwrap();
+        crate::tables::write_parquet(&path, &SAMPLES, &[rows]).unwrap();
+        let (blake3, bytes) = crate::store::hash_file(&path).unwrap();
+        let manifest = Manifest {
+            key: key.into(),
+            stage: "evaluate".into(),
+            stage_version: 1,
+            label: key.into(),
+            params: serde_json::Value::Null,
+            config: serde_json::Value::Null,
+            inputs: Vec::new(),
+            files: vec![FileEntry { path: relative.clone(), blake3, bytes }],
+            started_at: String::new(),
+            seconds: 0.0,
+            host: String::new(),
+            notes: Default::default(),
+        };
+        fs::write(unit_dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+        let unit = RunUnit {
+            stage: "evaluate".into(),
+            key: key.into(),
+            label: key.into(),
+            status: crate::runs::UnitStatus::Executed,
+            seconds: 0.0,
+            error: None,
+        };
+        UnitFile { unit, unit_dir, relative, path, bytes }
     }
 
-    fn written(path: &Path) -> Vec<(String, i64)> {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap().build().unwrap();
+    /// Rows of a part, and the sizes of its row groups.
+    fn written(path: &Path) -> (Vec<(String, i64)>, Vec<i64>) {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap();
+        let groups = builder.metadata().row_groups().iter().map(|g| g.num_rows()).collect();
         let mut out = Vec::new();
-        for batch in reader {
+        for batch in builder.build().unwrap() {
             let batch = batch.unwrap();
             let attacks = batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
             let samples = batch.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
             out.extend((0..batch.num_rows()).map(|i| (attacks.value(i).to_string(), samples.value(i))));
         }
-        out
+        (out, groups)
     }
 
     #[test]
-    fn units_that_follow_one_another_are_streamed_each_sorted() {
+    fn big_sorted_units_are_copied_as_row_groups_and_small_ones_merged_sorted() {
         let dir = tempfile::tempdir().unwrap();
+        let big: Vec<i64> = (0..SPLICE_MIN_ROWS as i64).rev().collect();
+        let files = [
+            unit_file(dir.path(), "a", "pgd", &[3, 1]),
+            unit_file(dir.path(), "b", "clean", &[2]),
+            unit_file(dir.path(), "c", "fgsm", &big),
+            unit_file(dir.path(), "d", "clean", &[0]),
+        ];
         let path = dir.path().join("part.parquet");
-        // Equal keys at a boundary still follow one another; empty units change nothing.
-        let units = [unit("clean", &[1, 0]), unit("fgsm", &[]), unit("fgsm", &[5, 0]), unit("fgsm", &[5, 7])];
-        assert_eq!(write_in_order(units.into_iter(), &path).unwrap(), Some(6));
-        let expected = [("clean", 0), ("clean", 1), ("fgsm", 0), ("fgsm", 5), ("fgsm", 5), ("fgsm", 7)];
-        assert_eq!(written(&path), expected.map(|(a, i)| (a.to_string(), i)));
+        let meta = write_part(&files, &path).unwrap();
+        assert_eq!(meta.rows, 4 + SPLICE_MIN_ROWS as u64);
+        let (rows, groups) = written(&path);
+        // The two small units before the big one share a sorted row group;
+        // the big unit (sorted when written) is its own; the last small one follows.
+        assert_eq!(groups, [2 + 1, SPLICE_MIN_ROWS as i64, 1]);
+        let mut expected = vec![("clean".to_string(), 2), ("pgd".to_string(), 1), ("pgd".to_string(), 3)];
+        expected.extend((0..SPLICE_MIN_ROWS as i64).map(|i| ("fgsm".to_string(), i)));
+        expected.push(("clean".to_string(), 0));
+        assert_eq!(rows, expected);
+        // The copied row group keeps its page index, so filters still prune pages.
+        let reader = parquet::file::serialized_reader::SerializedFileReader::new_with_options(
+            fs::File::open(&path).unwrap(),
+            parquet::file::serialized_reader::ReadOptionsBuilder::new().with_page_index().build(),
+        )
+        .unwrap();
+        use parquet::file::reader::FileReader;
+        assert!(reader.metadata().offset_index().is_some_and(|o| o.len() == 3));
     }
 
     #[test]
-    fn interleaving_units_are_refused_for_a_whole_sort() {
+    fn a_unit_file_that_no_longer_matches_its_manifest_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("part.parquet");
-        let units = [unit("pgd", &[0, 4]), unit("pgd", &[2, 6])];
-        assert_eq!(write_in_order(units.into_iter(), &path).unwrap(), None);
-        let units = [unit("pgd", &[0]), unit("clean", &[9])];
-        assert_eq!(write_in_order(units.into_iter(), &path).unwrap(), None);
+        let file = unit_file(dir.path(), "a", "pgd", &[1, 2]);
+        fs::write(&file.path, b"not the bytes the manifest recorded").unwrap();
+        let Err(error) = write_part(&[file], &dir.path().join("part.parquet")) else {
+            panic!("a changed unit file was compacted")
+        };
+        assert!(format!("{error:#}").contains("has changed since its unit was written"), "{error:#}");
     }
 }

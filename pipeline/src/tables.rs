@@ -4,12 +4,17 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use arrow::array::{ArrayRef, UInt32Array};
+use arrow::compute::{concat_batches, take_record_batch};
+use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, SortField};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
+use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::WriterProperties;
-use robbench_schemas::{META_TABLE, META_VERSION, TableDef};
+use robbench_schemas::{META_TABLE, META_VERSION, SORT_COLUMNS, TableDef};
 
 /// Writes `batches` (which must have the table's schema) to `path`.
 pub fn write_parquet(path: &Path, table: &TableDef, batches: &[RecordBatch]) -> Result<()> {
@@ -24,14 +29,74 @@ pub fn write_parquet(path: &Path, table: &TableDef, batches: &[RecordBatch]) -> 
             );
         }
     }
+    // Sorted, and saying so, so that compaction can copy the file's row
+    // groups as they are encoded (see `compact`).
+    let rows = sort_rows(&concat_batches(&schema, batches)?)?;
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_sorting_columns(Some(sorting_columns(&schema)))
+        .build();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
-    for batch in batches {
-        writer.write(&batch.clone().with_schema(schema.clone())?)?;
-    }
+    writer.write(&rows)?;
     writer.close()?;
     Ok(())
+}
+
+/// Indices of the columns of `schema` that rows are sorted by, in
+/// [`SORT_COLUMNS`] order (those the row format compares: primitives, strings).
+fn sort_key_indices(schema: &Schema) -> Vec<usize> {
+    SORT_COLUMNS
+        .iter()
+        .filter_map(|name| schema.index_of(name).ok())
+        .filter(|&i| {
+            let data_type = schema.field(i).data_type();
+            data_type.is_primitive() || matches!(data_type, DataType::Utf8)
+        })
+        .collect()
+}
+
+/// `batch` with its rows in [`SORT_COLUMNS`] order; rows that tie keep their order.
+pub fn sort_rows(batch: &RecordBatch) -> Result<RecordBatch> {
+    let keys: Vec<ArrayRef> = sort_key_indices(batch.schema_ref()).iter().map(|&i| batch.column(i).clone()).collect();
+    if keys.is_empty() || batch.num_rows() < 2 {
+        return Ok(batch.clone());
+    }
+    let converter = RowConverter::new(keys.iter().map(|c| SortField::new(c.data_type().clone())).collect())?;
+    let rows = converter.convert_columns(&keys)?;
+    if (1..rows.num_rows()).all(|i| rows.row(i - 1) <= rows.row(i)) {
+        return Ok(batch.clone());
+    }
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    // `sort_by` is stable: ties keep their order, so the same rows give the same file.
+    order.sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+    Ok(take_record_batch(batch, &UInt32Array::from(order))?)
+}
+
+/// That order as Parquet records it on a row group (column = leaf index).
+pub fn sorting_columns(schema: &Schema) -> Vec<SortingColumn> {
+    fn leaves(data_type: &DataType) -> usize {
+        match data_type {
+            DataType::Struct(fields) => fields.iter().map(|f| leaves(f.data_type())).sum(),
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => {
+                leaves(f.data_type())
+            }
+            _ => 1,
+        }
+    }
+    let first_leaf: Vec<usize> = schema
+        .fields()
+        .iter()
+        .scan(0, |next, f| {
+            let first = *next;
+            *next += leaves(f.data_type());
+            Some(first)
+        })
+        .collect();
+    sort_key_indices(schema)
+        .into_iter()
+        .map(|i| SortingColumn { column_idx: first_leaf[i] as i32, descending: false, nulls_first: true })
+        .collect()
 }
 
 /// Reads a table file written by [`write_parquet`] for `table`, refusing a
