@@ -8,8 +8,8 @@ use robbench_schemas::TableDef;
 use serde_json::json;
 
 use crate::{
-    Config, ConfigError, ConfigSchema, Pipeline, RunKind, RunOptions, Stage, Store, UnitContext, UnitSpec, UnitStatus,
-    Upstream, execute,
+    Config, ConfigError, ConfigSchema, Pipeline, RunKind, RunOptions, Runnable, Stage, Store, UnitContext, UnitSpec,
+    UnitStatus, Upstream, execute,
 };
 
 struct AnyConfig;
@@ -46,6 +46,9 @@ impl Stage for Items {
             })
             .collect())
     }
+}
+
+impl Runnable for Items {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         std::fs::write(unit.output_file("value")?, unit.params()["arch_index"].to_string())?;
         Ok(())
@@ -78,7 +81,7 @@ pub fn noop_rerun(dir: &std::path::Path, units: u64) -> Result<NoopRerun> {
     let plan = pipeline.plan(&config)?;
     let plan_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let summary = plan.summary(&store, &plan.select(None));
+    let summary = plan.summary(&store, &plan.select(None))?;
     let store_check = t.elapsed().as_secs_f64();
     anyhow::ensure!(summary[0].2 as u64 == units, "the first run did not store every unit");
     let t = Instant::now();

@@ -180,7 +180,7 @@ struct RunEnv<'a> {
 }
 
 fn run_one(
-    stage: &dyn crate::stage::Stage,
+    stage: &dyn crate::stage::Runnable,
     plan: &Plan,
     i: usize,
     env: &RunEnv<'_>,

@@ -41,7 +41,7 @@ impl UnitKey {
                 h.update(b",");
             }
             h.update(b"\"");
-            h.update(input.to_hex().as_bytes());
+            h.update(&input.hex_digits());
             h.update(b"\"");
         }
         h.update(b"],\"params\":");
@@ -53,11 +53,16 @@ impl UnitKey {
     }
 
     pub fn to_hex(&self) -> String {
+        String::from_utf8(self.hex_digits().to_vec()).expect("hex digits are ASCII")
+    }
+
+    /// The 64 lowercase hex digits, without allocating.
+    fn hex_digits(&self) -> [u8; 64] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(64);
-        for b in self.0 {
-            out.push(DIGITS[(b >> 4) as usize] as char);
-            out.push(DIGITS[(b & 15) as usize] as char);
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = DIGITS[(b >> 4) as usize];
+            out[2 * i + 1] = DIGITS[(b & 15) as usize];
         }
         out
     }

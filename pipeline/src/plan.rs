@@ -1,23 +1,42 @@
 //! Planning: config → the full list of units with their keys and inputs.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 use anyhow::{Result, bail};
 
 use crate::config::{Config, ConfigSchema};
 use crate::key::UnitKey;
-use crate::stage::{PlannedUnitView, Stage, UnitRef, UnitSpec, Upstream};
+use crate::stage::{PlannedUnitView, Runnable, Stage, UnitRef, UnitSpec, Upstream};
 use crate::store::Store;
 
-/// The stages of an application, in dependency order, and its config schema.
-pub struct Pipeline {
-    stages: Vec<Box<dyn Stage>>,
+/// The stages of an application, in dependency order, and its config schema:
+/// stages that run their units ([`Runnable`]) by default, or only plan them
+/// ([`Planner`]).
+pub struct Pipeline<S: ?Sized + Stage = dyn Runnable> {
+    stages: Vec<Box<S>>,
     schema: Box<dyn ConfigSchema>,
 }
 
+/// A pipeline that plans but cannot run: what commands that touch no tensor use.
+pub type Planner = Pipeline<dyn Stage>;
+
 impl Pipeline {
     /// Checks that every stage names only earlier stages as upstream.
-    pub fn new(schema: Box<dyn ConfigSchema>, stages: Vec<Box<dyn Stage>>) -> Result<Pipeline> {
+    pub fn new(schema: Box<dyn ConfigSchema>, stages: Vec<Box<dyn Runnable>>) -> Result<Pipeline> {
+        Pipeline::checked(schema, stages)
+    }
+}
+
+impl Planner {
+    /// The same checks as [`Pipeline::new`], for stages that only plan.
+    pub fn planning_only(schema: Box<dyn ConfigSchema>, stages: Vec<Box<dyn Stage>>) -> Result<Planner> {
+        Pipeline::checked(schema, stages)
+    }
+}
+
+impl<S: ?Sized + Stage> Pipeline<S> {
+    fn checked(schema: Box<dyn ConfigSchema>, stages: Vec<Box<S>>) -> Result<Self> {
         let mut seen = HashSet::new();
         for stage in &stages {
             for up in stage.upstream() {
@@ -32,33 +51,42 @@ impl Pipeline {
         Ok(Pipeline { stages, schema })
     }
 
-    pub fn stages(&self) -> &[Box<dyn Stage>] {
+    pub fn stages(&self) -> &[Box<S>] {
         &self.stages
     }
 
-    pub fn stage(&self, name: &str) -> Option<&dyn Stage> {
+    pub fn stage(&self, name: &str) -> Option<&S> {
         self.stages.iter().find(|s| s.name() == name).map(|s| s.as_ref())
+    }
+
+    /// The hash by which runs of `raw` are found (see [`Plan::config_hash`]),
+    /// without planning a unit.
+    pub fn config_hash(&self, raw: &Config) -> Result<String> {
+        Ok(config_hash(&self.schema.normalize(raw)?))
     }
 
     /// Validates the config and plans every unit of every stage.
     pub fn plan(&self, raw: &Config) -> Result<Plan> {
         let config = self.schema.normalize(raw)?;
         let mut units: Vec<PlannedUnit> = Vec::new();
-        let mut by_stage: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        // A stage's units are planned together, so they are one range of `units`.
+        let mut by_stage: HashMap<&'static str, Range<usize>> = HashMap::new();
         // Most units of a stage read the same keys: slice the config once per key set.
         let mut slices: HashMap<Vec<&'static str>, String> = HashMap::new();
         for (stage_index, stage) in self.stages.iter().enumerate() {
+            let upstream_ranges: Vec<Range<usize>> =
+                stage.upstream().iter().map(|name| by_stage.get(name).cloned().unwrap_or(0..0)).collect();
             let upstream = Upstream {
                 stages: stage
                     .upstream()
                     .iter()
-                    .map(|name| {
-                        let views =
-                            by_stage.get(name).map(Vec::as_slice).unwrap_or(&[]).iter().map(|&i| PlannedUnitView {
-                                unit: UnitRef(i),
-                                params: &units[i].spec.params,
-                                label: &units[i].spec.label,
-                            });
+                    .zip(&upstream_ranges)
+                    .map(|(name, range)| {
+                        let views = range.clone().map(|i| PlannedUnitView {
+                            unit: UnitRef(i),
+                            params: &units[i].spec.params,
+                            label: &units[i].spec.label,
+                        });
                         (*name, views.collect())
                     })
                     .collect(),
@@ -66,39 +94,71 @@ impl Pipeline {
             let specs =
                 stage.plan(&config, &upstream).map_err(|e| e.context(format!("planning stage `{}`", stage.name())))?;
             drop(upstream);
-            let allowed: HashSet<usize> =
-                stage.upstream().iter().flat_map(|n| by_stage.get(n).cloned().unwrap_or_default()).collect();
-            let mut indices = Vec::with_capacity(specs.len());
-            let mut keys_seen = HashSet::new();
-            for spec in specs {
-                let inputs: Vec<usize> = spec.inputs.iter().map(|r| r.0).collect();
-                if let Some(bad) = inputs.iter().find(|i| !allowed.contains(i)) {
+            for spec in &specs {
+                if let Some(bad) =
+                    spec.inputs.iter().find(|r| !upstream_ranges.iter().any(|range| range.contains(&r.0)))
+                {
                     bail!(
-                        "stage `{}` unit `{}` consumes unit {bad}, which is not from its upstream stages",
+                        "stage `{}` unit `{}` consumes unit {}, which is not from its upstream stages",
                         stage.name(),
-                        spec.label
+                        spec.label,
+                        bad.0
                     );
                 }
-                let input_keys: Vec<UnitKey> = inputs.iter().map(|&i| units[i].key).collect();
-                let slice = match slices.get(&spec.config_keys) {
-                    Some(slice) => slice,
-                    None => slices
-                        .entry(spec.config_keys.clone())
-                        .or_insert_with(|| config.slice(&spec.config_keys).canonical_json().to_string()),
-                };
-                let params = spec.params.to_string();
-                let key = UnitKey::derive_encoded(stage.name(), stage.version(), &params, slice, &input_keys);
+                if !slices.contains_key(&spec.config_keys) {
+                    let slice = config.slice(&spec.config_keys).canonical_json().to_string();
+                    slices.insert(spec.config_keys.clone(), slice);
+                }
+            }
+            let keys = derive_keys(stage.name(), stage.version(), &specs, &units, &slices);
+            let start = units.len();
+            let mut keys_seen = HashSet::with_capacity(specs.len());
+            for (spec, key) in specs.into_iter().zip(keys) {
                 if !keys_seen.insert(key) {
                     bail!("stage `{}` planned unit `{}` twice", stage.name(), spec.label);
                 }
-                indices.push(units.len());
+                let inputs = spec.inputs.iter().map(|r| r.0).collect();
                 units.push(PlannedUnit { stage: stage_index, stage_name: stage.name(), spec, key, inputs });
             }
-            by_stage.insert(stage.name(), indices);
+            by_stage.insert(stage.name(), start..units.len());
         }
-        let config_hash = blake3::hash(config.canonical_json().to_string().as_bytes()).to_hex()[..16].to_string();
-        Ok(Plan { config, config_hash, units })
+        Ok(Plan { config_hash: config_hash(&config), config, units })
     }
+}
+
+/// The key of each of a stage's units. Keys are independent of one another,
+/// so a stage with many units (the benchmark's size: ~270,000 evaluations)
+/// derives them on every CPU.
+fn derive_keys(
+    stage: &str,
+    version: u32,
+    specs: &[UnitSpec],
+    planned: &[PlannedUnit],
+    slices: &HashMap<Vec<&'static str>, String>,
+) -> Vec<UnitKey> {
+    let derive = |spec: &UnitSpec| {
+        let inputs: Vec<UnitKey> = spec.inputs.iter().map(|r| planned[r.0].key).collect();
+        UnitKey::derive_encoded(stage, version, &spec.params.to_string(), &slices[&spec.config_keys], &inputs)
+    };
+    const UNITS_PER_THREAD: usize = 4096;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cpus.min(specs.len() / UNITS_PER_THREAD).max(1);
+    if threads == 1 {
+        return specs.iter().map(derive).collect();
+    }
+    let derive = &derive;
+    std::thread::scope(|scope| {
+        let chunks: Vec<_> = specs
+            .chunks(specs.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(derive).collect::<Vec<_>>()))
+            .collect();
+        chunks.into_iter().flat_map(|c| c.join().expect("deriving a key does not panic")).collect()
+    })
+}
+
+/// First 16 hex digits of the normalised config's blake3.
+fn config_hash(config: &Config) -> String {
+    blake3::hash(config.canonical_json().to_string().as_bytes()).to_hex()[..16].to_string()
 }
 
 /// Every unit of a config, in dependency order.
@@ -156,14 +216,46 @@ impl Plan {
     }
 
     /// The shard groups with a unit not yet complete in `store`, in plan order.
-    pub fn pending_groups(&self, store: &Store) -> Vec<String> {
+    pub fn pending_groups(&self, store: &Store) -> Result<Vec<String>> {
+        let stored = self.stored(store, &vec![true; self.units.len()])?;
         let mut seen = HashSet::new();
-        self.units
+        Ok(self
+            .units
             .iter()
-            .filter(|u| !store.is_complete(u.stage_name, &u.key))
-            .filter_map(|u| u.spec.shard_group.clone())
+            .zip(stored)
+            .filter(|(_, stored)| !stored)
+            .filter_map(|(u, _)| u.spec.shard_group.clone())
             .filter(|g| seen.insert(g.clone()))
-            .collect()
+            .collect())
+    }
+
+    /// Which of the selected units `store` holds complete (unselected: false).
+    /// A stage with many selected units lists its directory once rather than
+    /// asking for each unit.
+    pub fn stored(&self, store: &Store, selected: &[bool]) -> Result<Vec<bool>> {
+        const LIST_FROM_UNITS: usize = 1024;
+        let mut per_stage: HashMap<&str, usize> = HashMap::new();
+        for (unit, _) in self.units.iter().zip(selected).filter(|(_, s)| **s) {
+            *per_stage.entry(unit.stage_name).or_default() += 1;
+        }
+        let mut listed = HashMap::new();
+        for (stage, count) in per_stage {
+            if count >= LIST_FROM_UNITS {
+                listed.insert(stage, store.complete_keys(stage)?);
+            }
+        }
+        Ok(self
+            .units
+            .iter()
+            .zip(selected)
+            .map(|(unit, &selected)| {
+                selected
+                    && match listed.get(unit.stage_name) {
+                        Some(keys) => keys.contains(&unit.key),
+                        None => store.is_complete(unit.stage_name, &unit.key),
+                    }
+            })
+            .collect())
     }
 
     /// Adds every input of a selected unit to the selection.
@@ -180,18 +272,19 @@ impl Plan {
     }
 
     /// Per stage (in order): (name, total units, units already complete).
-    pub fn summary(&self, store: &Store, selected: &[bool]) -> Vec<(&'static str, usize, usize)> {
+    pub fn summary(&self, store: &Store, selected: &[bool]) -> Result<Vec<(&'static str, usize, usize)>> {
+        let stored = self.stored(store, selected)?;
         let mut out: Vec<(&'static str, usize, usize)> = Vec::new();
-        for (unit, _) in self.units.iter().zip(selected).filter(|(_, s)| **s) {
+        for ((unit, _), stored) in self.units.iter().zip(selected).zip(stored).filter(|((_, s), _)| **s) {
             if out.last().is_none_or(|(name, _, _)| *name != unit.stage_name) {
                 out.push((unit.stage_name, 0, 0));
             }
             let last = out.last_mut().expect("pushed above");
             last.1 += 1;
-            if store.is_complete(unit.stage_name, &unit.key) {
+            if stored {
                 last.2 += 1;
             }
         }
-        out
+        Ok(out)
     }
 }

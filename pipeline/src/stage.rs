@@ -13,7 +13,10 @@ use robbench_schemas::TableDef;
 use crate::config::Config;
 use crate::key::UnitKey;
 
-/// A stage of the pipeline.
+/// A stage of the pipeline: what it is and how it fans out into units.
+/// Planning touches no tensors, so a process that only plans (`robbench
+/// plan`, SQL naming a config) links no tensor library; running the units is
+/// [`Runnable`].
 pub trait Stage: Send + Sync {
     /// Stable name, used in keys, the store and the `runs` table.
     fn name(&self) -> &'static str;
@@ -27,6 +30,10 @@ pub trait Stage: Send + Sync {
     /// Fans out into units. `upstream` holds the units planned for the stages
     /// named by [`Stage::upstream`].
     fn plan(&self, config: &Config, upstream: &Upstream<'_>) -> anyhow::Result<Vec<UnitSpec>>;
+}
+
+/// A stage whose units this process can run.
+pub trait Runnable: Stage {
     /// Runs one unit.
     fn run(&self, unit: &mut UnitContext<'_>) -> anyhow::Result<()>;
 }

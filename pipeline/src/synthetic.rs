@@ -12,7 +12,7 @@ use robbench_schemas::{ARCHITECTURES, EVALUATION_SAMPLES, EVALUATIONS, MODELS, T
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{Config, ConfigError, ConfigSchema, Pipeline, Stage, UnitContext, UnitSpec, Upstream};
+use crate::{Config, ConfigError, ConfigSchema, Pipeline, Runnable, Stage, UnitContext, UnitSpec, Upstream};
 
 /// The shape of a synthetic store.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -80,6 +80,9 @@ impl Stage for Architectures {
             shard_group: None,
         }])
     }
+}
+
+impl Runnable for Architectures {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let n = unit.config().typed::<u64>("synthetic.architectures")? as i64;
         let ints =
@@ -130,6 +133,9 @@ impl Stage for Train {
             .map(|a| arch_spec(a, c.changed.contains(&a), archs.clone(), format!("arch {a}"), None))
             .collect())
     }
+}
+
+impl Runnable for Train {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let arch = unit.params()["arch_index"].as_i64().unwrap_or_default();
         let models = MODELS.batch(vec![
@@ -184,6 +190,9 @@ impl Stage for Evaluate {
         }
         Ok(specs)
     }
+}
+
+impl Runnable for Evaluate {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let arch = unit.params()["arch_index"].as_u64().unwrap_or_default();
         let attack_index = unit.params()["attack"].as_u64().unwrap_or_default();

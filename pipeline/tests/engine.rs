@@ -98,6 +98,9 @@ impl Stage for Gen {
             })
             .collect())
     }
+}
+
+impl Runnable for Gen {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         self.0.bump("gen");
         if unit.params()["fail"].as_bool().unwrap() {
@@ -152,6 +155,9 @@ impl Stage for Square {
             })
             .collect())
     }
+}
+
+impl Runnable for Square {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         self.0.bump("square");
         let v = read_value(&unit.input("gen")?.file("value"))?;
@@ -186,6 +192,9 @@ impl Stage for Total {
             shard_group: None,
         }])
     }
+}
+
+impl Runnable for Total {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         self.0.bump("total");
         let mut sum = 0;

@@ -374,7 +374,7 @@ fn benchmark_sized_plan() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = robbench_pipeline::Store::open(dir.path())?;
     let started = std::time::Instant::now();
-    let summary = plan.summary(&store, &plan.select(None));
+    let summary = plan.summary(&store, &plan.select(None))?;
     let checked = started.elapsed().as_secs_f64();
     let stored: usize = summary.iter().map(|s| s.2).sum();
     anyhow::ensure!(stored == 0, "an empty store holds {stored} units");

@@ -35,8 +35,7 @@ pub fn config_hash(args: &ConfigArgs) -> Result<Option<String>> {
     if !args.is_given() {
         return Ok(None);
     }
-    let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
-    Ok(Some(pipeline.plan(&load_config(args)?)?.config_hash))
+    Ok(Some(robbench_stages::planner()?.config_hash(&load_config(args)?)?))
 }
 
 /// Parses `i/n` into a 0-based shard index and count.

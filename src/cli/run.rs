@@ -86,11 +86,10 @@ pub fn run(
 
 pub fn plan(store: &Path, args: &ConfigArgs, shard: Option<&str>) -> Result<ExitCode> {
     let shard = parse_shard(shard)?;
-    let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
     let started = std::time::Instant::now();
-    let plan = pipeline.plan(&load_config(args)?)?;
+    let plan = robbench_stages::planner()?.plan(&load_config(args)?)?;
     let store = Store::open(store)?;
-    let summary = plan.summary(&store, &plan.select(shard));
+    let summary = plan.summary(&store, &plan.select(shard))?;
     println!("{:<14} {:>7} {:>7} {:>7}", "stage", "units", "stored", "to run");
     for (stage, total, stored) in summary {
         println!("{stage:<14} {total:>7} {stored:>7} {:>7}", total - stored);

@@ -185,9 +185,9 @@ fn submit(store: &Path, args: &SubmitArgs) -> Result<ExitCode> {
     let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
     let plan = pipeline.plan(&load_config(&args.config)?)?;
     let store = Store::open(store)?;
-    let groups = plan.pending_groups(&store);
+    let groups = plan.pending_groups(&store)?;
     let tasks = args.shards.min(u32::try_from(groups.len()).unwrap_or(u32::MAX));
-    let summary = plan.summary(&store, &plan.select(None));
+    let summary = plan.summary(&store, &plan.select(None))?;
     println!("{:<14} {:>7} {:>7} {:>7}", "stage", "units", "stored", "to run");
     for (stage, total, stored) in &summary {
         println!("{stage:<14} {total:>7} {stored:>7} {:>7}", total - stored);
@@ -461,11 +461,13 @@ fn unit_states(plan: &Plan, store: &Store) -> Result<Vec<UnitState>> {
             last_failure.insert(unit.key, error);
         }
     }
+    let stored = plan.stored(store, &vec![true; plan.units.len()])?;
     Ok(plan
         .units
         .iter()
-        .map(|unit| {
-            if store.is_complete(unit.stage_name, &unit.key) {
+        .zip(stored)
+        .map(|(unit, stored)| {
+            if stored {
                 UnitState::Done
             } else if let Some(holder) = store.claim_holder(&unit.key) {
                 UnitState::Running(holder)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{BOUNDS, CORRELATIONS, EVALUATIONS, NTK, TableDef};
 use serde_json::json;
 
@@ -77,7 +77,9 @@ impl Stage for Analysis {
             shard_group: None,
         }])
     }
+}
 
+impl Runnable for Analysis {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let mut metrics = Series::new();
         let mut scores = Series::new();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_ntk::{BoundParams, mix, multiclass_bound_terms};
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{BOUNDS, TableDef};
 use tch::Tensor;
 
@@ -54,7 +54,9 @@ impl Stage for Bound {
             })
             .collect())
     }
+}
 
+impl Runnable for Bound {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let params = unit.params().clone();
         let BoundReads { bound: cfg, betas } = read(unit.config())?;

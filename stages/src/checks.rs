@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{ALERTS, DATASETS, EVALUATION_SAMPLES, EVALUATIONS, TRAINING, TableDef};
 use serde_json::json;
 
@@ -211,7 +211,9 @@ impl Stage for Checks {
             })
             .collect()
     }
+}
 
+impl Runnable for Checks {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let cfg = read::<ChecksReads>(unit.config())?.checks;
         let mut found = training_alerts(&clean_training_accuracy(unit)?, train_classes(unit)?, &cfg);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
 use robbench_nn::TinyNetwork;
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream, store};
+use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream, store};
 use robbench_rng::Rng;
 use robbench_schemas::{EVALUATION_SAMPLES, EVALUATIONS, TableDef};
 use serde::{Deserialize, Serialize};
@@ -220,7 +220,9 @@ impl Stage for Evaluate {
         }
         Ok(units)
     }
+}
 
+impl Runnable for Evaluate {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let params = unit.params().clone();
         let attack: Method = serde_json::from_value(params["attack"].clone()).context("attack")?;

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_analysis::Record;
-use robbench_pipeline::{Config, ConfigError, ConfigSchema, Pipeline, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{
+    Config, ConfigError, ConfigSchema, Pipeline, Runnable, Stage, UnitContext, UnitSpec, Upstream,
+};
 use robbench_published::Input;
 use robbench_schemas::{BENCHMARK, CORRELATIONS, TableDef};
 use robbench_space::Space;
@@ -139,7 +141,9 @@ impl Stage for Import {
             shard_group: None,
         }])
     }
+}
 
+impl Runnable for Import {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let source: ImportSource = serde_json::from_value(unit.params()["source"].clone())?;
         unit.progress(0.0, "reading");

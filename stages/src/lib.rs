@@ -36,7 +36,7 @@ mod select;
 pub mod svg;
 pub mod train;
 
-use robbench_pipeline::Pipeline;
+use robbench_pipeline::{Pipeline, Planner};
 
 pub use checks::training_warnings;
 pub use config::{DEFAULT_CONFIG, Experiment, ExperimentSchema};
@@ -44,19 +44,30 @@ pub use evaluate::{AutoAttackTiming, benchmark_autoattack};
 pub use ntk::{KernelMethod, time_kernels};
 pub use select::select_architectures;
 
-/// The robbench pipeline, running its tensor work on `device`.
-pub fn pipeline(device: tch::Device) -> anyhow::Result<Pipeline> {
-    Pipeline::new(
-        Box::new(ExperimentSchema),
+/// The experiment's stages in order, boxed as the caller's `Vec` expects
+/// (runnable or planning only).
+macro_rules! experiment_stages {
+    ($device:expr) => {
         vec![
             Box::new(prepare::Prepare),
             Box::new(select::Architectures),
-            Box::new(train::Train { device }),
-            Box::new(evaluate::Evaluate { device }),
+            Box::new(train::Train { device: $device }),
+            Box::new(evaluate::Evaluate { device: $device }),
             Box::new(checks::Checks),
-            Box::new(ntk::Ntk { device }),
+            Box::new(ntk::Ntk { device: $device }),
             Box::new(bound::Bound),
             Box::new(analysis::Analysis),
-        ],
-    )
+        ]
+    };
+}
+
+/// The robbench pipeline, running its tensor work on `device`.
+pub fn pipeline(device: tch::Device) -> anyhow::Result<Pipeline> {
+    Pipeline::new(Box::new(ExperimentSchema), experiment_stages!(device))
+}
+
+/// The same stages for planning only (`plan`, finding a config's runs): no
+/// unit can run.
+pub fn planner() -> anyhow::Result<Planner> {
+    Planner::planning_only(Box::new(ExperimentSchema), experiment_stages!(tch::Device::Cpu))
 }

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_nn::TinyNetwork;
 use robbench_ntk::{NtkOutput, RobustKernels, kernel_stats};
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_rng::Rng;
 use robbench_schemas::{NTK, TableDef};
 use serde_json::json;
@@ -118,7 +118,9 @@ impl Stage for Ntk {
         }
         Ok(units)
     }
+}
 
+impl Runnable for Ntk {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let params = unit.params().clone();
         let cfg: NtkReads = read(unit.config())?;

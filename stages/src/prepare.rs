@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{ArrayRef, BinaryArray, Float64Builder, Int64Array, ListBuilder, StringArray};
 use robbench_data::{Dataset, Split};
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{DATASETS, SAMPLES, TableDef};
 use serde_json::json;
 
@@ -47,7 +47,9 @@ impl Stage for Prepare {
             shard_group: None,
         }])
     }
+}
 
+impl Runnable for Prepare {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let cfg = read::<PrepareReads>(unit.config())?.dataset;
         unit.progress(0.0, "loading");

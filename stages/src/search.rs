@@ -16,7 +16,9 @@ use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, Strin
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use robbench_pipeline::sql::{Catalog, query};
-use robbench_pipeline::{Config, ConfigError, ConfigSchema, Pipeline, Stage, UnitContext, UnitSpec, Upstream, invalid};
+use robbench_pipeline::{
+    Config, ConfigError, ConfigSchema, Pipeline, Runnable, Stage, UnitContext, UnitSpec, Upstream, invalid,
+};
 use robbench_schemas::{SEARCH_RESULTS, SEARCH_STEPS, TableDef};
 use robbench_search::{Algorithm, Budget, Objective, Optimum, Settings, Table, Trace};
 use robbench_space::{ModelShape, SPACE_SIZE, Space};
@@ -476,7 +478,9 @@ impl Stage for SearchStage {
         }
         Ok(units)
     }
+}
 
+impl Runnable for SearchStage {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let p: UnitParams = serde_json::from_value(unit.params().clone())?;
         let names = Names {
@@ -649,7 +653,9 @@ impl Stage for LiveRecord {
         }
         Ok(units)
     }
+}
 
+impl Runnable for LiveRecord {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let t: LiveTrial = serde_json::from_value(unit.params().clone())?;
         let names = Names {

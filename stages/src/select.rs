@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_schemas::{ARCHITECTURES, TableDef};
 use robbench_space::{Arch, ModelShape, Space, cost};
 use serde_json::json;
@@ -117,7 +117,9 @@ impl Stage for Architectures {
             shard_group: None,
         }])
     }
+}
 
+impl Runnable for Architectures {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let indices: Vec<usize> = serde_json::from_value(unit.params()["indices"].clone())?;
         let shape = model_shape(&read(unit.config())?);

@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_nn::{NetworkSpec, TinyNetwork};
-use robbench_pipeline::{Config, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
 use robbench_rng::Rng;
 use robbench_schemas::{MODELS, TRAINING, TableDef};
 use serde::{Deserialize, Serialize};
@@ -115,7 +115,9 @@ impl Stage for Train {
             })
             .collect())
     }
+}
 
+impl Runnable for Train {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let params = unit.params().clone();
         let arch_index = params["arch_index"].as_i64().context("arch_index")?;
