@@ -1,16 +1,17 @@
 //! Puts the jobs/threads policy ([`robbench_pipeline::parallelism`]) into
 //! effect in this process.
 //!
-//! libtorch's OpenMP runtime (libgomp) reads `OMP_WAIT_POLICY` and
-//! `OMP_NUM_THREADS` once, when the library is loaded, before `main` runs.
-//! Its default lets idle threads spin for a while at every barrier, which is
-//! ruinous when the CPUs are shared (with other units or other processes): a
-//! spinning thread burns the time slice its team-mate needs. So unless the
-//! environment already says, the binary re-executes itself once with
-//! `OMP_WAIT_POLICY=PASSIVE` and `OMP_NUM_THREADS=<threads per unit>`; the
-//! parent's decision travels in an environment variable tagged with the
-//! process id, so the re-executed process (same pid) uses it as it is and a
-//! child process that inherits it does not.
+//! libtorch's OpenMP runtime (libgomp) reads `OMP_WAIT_POLICY`,
+//! `GOMP_SPINCOUNT` and `OMP_NUM_THREADS` once, when the library is loaded,
+//! before `main` runs. Its default lets idle threads spin 300,000 rounds at
+//! every barrier, which is ruinous when the CPUs are shared (with other
+//! units or other processes): a spinning thread burns the time slice its
+//! team-mate needs. So unless the environment already says, the binary
+//! re-executes itself once with `OMP_WAIT_POLICY=PASSIVE`, a short spin for
+//! units of several threads ([`SHORT_SPIN`]) and `OMP_NUM_THREADS=<threads
+//! per unit>`; the parent's decision travels in an environment variable
+//! tagged with the process id, so the re-executed process (same pid) uses it
+//! as it is and a child process that inherits it does not.
 
 use std::num::NonZeroUsize;
 use std::os::unix::process::CommandExt;
@@ -19,6 +20,13 @@ use anyhow::Result;
 use robbench_pipeline::parallelism::{self, CpuBudget, DeviceKind, Jobs, Parallelism};
 
 const DECISION: &str = "ROBBENCH_PARALLELISM";
+
+/// libgomp spin rounds (tens of microseconds; its default is 300,000) before
+/// an idle thread of a multi-threaded unit sleeps at a barrier. Measured on a
+/// 2-thread training unit: no spin at all runs it at half speed alone; 3,000
+/// rounds at 0.98x the speed of 30,000 alone, and far less slowed down by
+/// busy neighbours than the default (README, "Threads, jobs and throughput").
+pub const SHORT_SPIN: u32 = 3_000;
 
 /// Chooses jobs and per-unit threads (unless the process was re-executed with
 /// a decision) and makes libtorch use that many intra-op threads. Without
@@ -47,6 +55,9 @@ pub fn configure(jobs: Jobs, threads: Option<NonZeroUsize>, device: DeviceKind) 
         command.args(std::env::args_os().skip(1)).arg0(std::env::args_os().next().unwrap_or_default());
         if !wait_policy_set {
             command.env("OMP_WAIT_POLICY", "PASSIVE");
+            if chosen.threads > 1 && std::env::var_os("GOMP_SPINCOUNT").is_none() {
+                command.env("GOMP_SPINCOUNT", SHORT_SPIN.to_string());
+            }
         }
         command
             .env("OMP_NUM_THREADS", chosen.threads.to_string())

@@ -242,9 +242,16 @@ pub fn contention(args: &ContentionArgs) -> Result<()> {
             ("OMP_NUM_THREADS", threads.to_string()),
         ]
     };
+    // Passive, but a team's idle threads spin briefly at each barrier first.
+    let short_spin = |threads: usize| {
+        let mut env = passive(threads);
+        env.push(("GOMP_SPINCOUNT", super::parallel::SHORT_SPIN.to_string()));
+        env
+    };
     let scenarios = [
         (format!("--jobs auto unit: {} thread(s), passive", auto.threads), auto.threads, passive(auto.threads)),
         (format!("--jobs 1 unit: {cpus} thread(s), passive"), cpus, passive(cpus)),
+        (format!("--jobs 1 unit: {cpus} thread(s), short spin"), cpus, short_spin(cpus)),
         (format!("before the policy: {cpus} thread(s), spinning"), cpus, spinning(cpus)),
     ];
     println!(
