@@ -71,8 +71,8 @@ impl<S: ?Sized + Stage> Pipeline<S> {
         let mut units: Vec<PlannedUnit> = Vec::new();
         // A stage's units are planned together, so they are one range of `units`.
         let mut by_stage: HashMap<&'static str, Range<usize>> = HashMap::new();
-        // Most units of a stage read the same keys: slice the config once per key set.
-        let mut slices: HashMap<Vec<&'static str>, String> = HashMap::new();
+        // Units read a handful of key sets: slice the config once per set.
+        let mut slices: Vec<(Vec<&'static str>, String)> = Vec::new();
         for (stage_index, stage) in self.stages.iter().enumerate() {
             let upstream_ranges: Vec<Range<usize>> =
                 stage.upstream().iter().map(|name| by_stage.get(name).cloned().unwrap_or(0..0)).collect();
@@ -105,9 +105,9 @@ impl<S: ?Sized + Stage> Pipeline<S> {
                         bad.0
                     );
                 }
-                if !slices.contains_key(&spec.config_keys) {
+                if !slices.iter().any(|(keys, _)| *keys == spec.config_keys) {
                     let slice = config.slice(&spec.config_keys).canonical_json().to_string();
-                    slices.insert(spec.config_keys.clone(), slice);
+                    slices.push((spec.config_keys.clone(), slice));
                 }
             }
             let keys = derive_keys(stage.name(), stage.version(), &specs, &units, &slices);
@@ -134,11 +134,15 @@ fn derive_keys(
     version: u32,
     specs: &[UnitSpec],
     planned: &[PlannedUnit],
-    slices: &HashMap<Vec<&'static str>, String>,
+    slices: &[(Vec<&'static str>, String)],
 ) -> Vec<UnitKey> {
     let derive = |spec: &UnitSpec| {
         let inputs: Vec<UnitKey> = spec.inputs.iter().map(|r| planned[r.0].key).collect();
-        UnitKey::derive_encoded(stage, version, &spec.params.to_string(), &slices[&spec.config_keys], &inputs)
+        let slice = &slices.iter().find(|(keys, _)| *keys == spec.config_keys).expect("sliced above").1;
+        let mut params = Vec::with_capacity(256);
+        serde_json::to_writer(&mut params, &spec.params).expect("a JSON value encodes");
+        let params = String::from_utf8(params).expect("JSON is UTF-8");
+        UnitKey::derive_encoded(stage, version, &params, slice, &inputs)
     };
     const UNITS_PER_THREAD: usize = 4096;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

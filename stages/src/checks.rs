@@ -16,7 +16,7 @@
 //! |---|---|
 //! | `training-at-chance` | after `checks.chance_after` of the epochs, the clean training accuracy never exceeds chance (1/classes) by more than `checks.chance_margin` |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -186,16 +186,21 @@ impl Stage for Checks {
     /// One unit per trained model, over its training log and all of its evaluations.
     fn plan(&self, _config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let identity = |p: &serde_json::Value| json!({ "arch_index": p["arch_index"], "dataset": p["dataset"], "seed": p["seed"] });
-        let mut evaluations: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        // The model an evaluation is of, without encoding anything (there
+        // are hundreds of thousands of evaluations at the benchmark's size).
+        fn model_of(p: &serde_json::Value) -> (Option<i64>, Option<&str>, Option<u64>) {
+            (p["arch_index"].as_i64(), p["dataset"].as_str(), p["seed"].as_u64())
+        }
+        let mut evaluations: HashMap<_, Vec<_>> = HashMap::new();
         for unit in up.units("evaluate") {
-            evaluations.entry(identity(unit.params).to_string()).or_default().push(unit.unit);
+            evaluations.entry(model_of(unit.params)).or_default().push(unit.unit);
         }
         up.units("train")
             .iter()
             .map(|trained| {
                 let model = identity(trained.params);
                 let mut inputs = vec![prepared_for(up, trained)?.unit, trained.unit];
-                inputs.extend(evaluations.remove(&model.to_string()).unwrap_or_default());
+                inputs.extend(evaluations.remove(&model_of(trained.params)).unwrap_or_default());
                 Ok(UnitSpec {
                     label: format!(
                         "arch {} · {} · seed {}",
