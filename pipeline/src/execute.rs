@@ -1,16 +1,18 @@
 //! Execution: runs the pending units of a plan, reusing complete ones.
 //!
-//! Stages run in order; the units of one stage run on `jobs` worker threads.
+//! `jobs` worker threads take units as soon as their inputs are done, the
+//! earliest in plan order first: a stage's first units start while the
+//! previous stage's last ones still run, so no CPU waits at a stage's end.
 //! A failing unit (error or panic) is recorded and only its dependants are
 //! skipped; the run carries on with everything independent of it. Every
 //! outcome is appended to the run's log as it happens, so a killed run keeps
 //! its finished units on record.
 
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -110,64 +112,127 @@ pub fn execute_selected(
     } else {
         ProgressDrawTarget::hidden()
     });
-    let mut outcomes: Vec<Option<RunUnit>> = vec![None; plan.units.len()];
-    let mut next = 0;
-    while next < plan.units.len() {
-        let stage_index = plan.units[next].stage;
-        let end = plan.units[next..].iter().position(|u| u.stage != stage_index).map_or(plan.units.len(), |p| next + p);
-        let members: Vec<usize> = (next..end).filter(|&i| selected[i]).collect();
-        next = end;
-        if members.is_empty() {
-            continue;
-        }
-        let stage = &pipeline.stages()[stage_index];
-        let bar = multi.add(ProgressBar::new(members.len() as u64));
-        bar.set_style(
-            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} ETA {eta} {wide_msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(stage.name());
-        let cursor = AtomicUsize::new(0);
-        let results = Mutex::new(Vec::new());
-        let outcomes_ref = &outcomes;
-        std::thread::scope(|scope| {
-            for _ in 0..options.jobs.max(1).min(members.len()) {
-                scope.spawn(|| {
-                    loop {
-                        let n = cursor.fetch_add(1, Ordering::Relaxed);
-                        let Some(&i) = members.get(n) else { break };
-                        let outcome = run_one(stage.as_ref(), plan, i, &env, outcomes_ref, &bar);
-                        if let Err(e) = log.append(&outcome) {
-                            // The log is what keeps finished work safe from `gc`: say so.
-                            let _ = writeln!(std::io::stderr(), "robbench: cannot record {}: {e:#}", outcome.label);
-                        }
-                        if !interactive && outcome.status != UnitStatus::Reused {
-                            let error = outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-                            // A closed stderr (`2>&1 | head`) must not stop the run.
-                            let _ = writeln!(
-                                std::io::stderr(),
-                                "[{}] {} {} ({:.1}s){error}",
-                                stage.name(),
-                                outcome.status.as_str(),
-                                outcome.label,
-                                outcome.seconds
-                            );
-                        }
-                        bar.inc(1);
-                        results.lock().expect("no panics while locked").push((i, outcome));
-                    }
-                });
-            }
+    // One progress bar per stage, in stage order.
+    let mut bars: HashMap<usize, (ProgressBar, usize)> = HashMap::new();
+    for (unit, _) in plan.units.iter().zip(&selected).filter(|(_, s)| **s) {
+        let (bar, total) = bars.entry(unit.stage).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new(0));
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} ETA {eta} {wide_msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(pipeline.stages()[unit.stage].name());
+            (bar, 0)
         });
-        bar.finish_with_message("done");
-        for (i, outcome) in results.into_inner().expect("threads joined") {
-            outcomes[i] = Some(outcome);
-        }
+        *total += 1;
+        bar.set_length(*total as u64);
     }
+    let schedule = Mutex::new(Schedule::new(plan, &selected));
+    let wake = Condvar::new();
+    let workers = options.jobs.max(1).min(selected.iter().filter(|s| **s).count());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some((i, blocked)) = Schedule::next(&schedule, &wake, plan) {
+                    let unit = &plan.units[i];
+                    let stage = &pipeline.stages()[unit.stage];
+                    let bar = &bars[&unit.stage].0;
+                    let outcome = run_one(stage.as_ref(), plan, i, &env, blocked, bar);
+                    if let Err(e) = log.append(&outcome) {
+                        // The log is what keeps finished work safe from `gc`: say so.
+                        let _ = writeln!(std::io::stderr(), "robbench: cannot record {}: {e:#}", outcome.label);
+                    }
+                    if !interactive && outcome.status != UnitStatus::Reused {
+                        let error = outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+                        // A closed stderr (`2>&1 | head`) must not stop the run.
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "[{}] {} {} ({:.1}s){error}",
+                            stage.name(),
+                            outcome.status.as_str(),
+                            outcome.label,
+                            outcome.seconds
+                        );
+                    }
+                    bar.inc(1);
+                    if bar.position() == bar.length().unwrap_or(0) {
+                        bar.finish_with_message("done");
+                    }
+                    schedule.lock().expect("no panics while locked").finish(i, outcome);
+                    wake.notify_all();
+                }
+            });
+        }
+    });
+    let outcomes = schedule.into_inner().expect("threads joined").outcomes;
     drop(env);
     let record = log.finish(runs::utc_compact(unix_seconds()), outcomes.into_iter().flatten().collect())?;
     Ok(RunReport { record })
+}
+
+/// Which selected units may start: those whose inputs are all done.
+struct Schedule {
+    /// Ready units, earliest in plan order first.
+    ready: BinaryHeap<Reverse<usize>>,
+    /// Per unit: inputs not yet done.
+    waiting: Vec<usize>,
+    /// Per unit: the selected units that consume it.
+    consumers: Vec<Vec<usize>>,
+    /// Selected units not yet taken by a worker.
+    untaken: usize,
+    outcomes: Vec<Option<RunUnit>>,
+}
+
+impl Schedule {
+    fn new(plan: &Plan, selected: &[bool]) -> Schedule {
+        let n = plan.units.len();
+        let mut waiting = vec![0; n];
+        let mut consumers = vec![Vec::new(); n];
+        for i in (0..n).filter(|&i| selected[i]) {
+            // A selected unit's inputs are selected too (`Plan::select`); one
+            // that is not is never run, and the unit is skipped for it.
+            for &j in plan.units[i].inputs.iter().filter(|&&j| selected[j]) {
+                consumers[j].push(i);
+                waiting[i] += 1;
+            }
+        }
+        let ready = (0..n).filter(|&i| selected[i] && waiting[i] == 0).map(Reverse).collect();
+        let untaken = selected.iter().filter(|s| **s).count();
+        Schedule { ready, waiting, consumers, untaken, outcomes: vec![None; n] }
+    }
+
+    /// Waits for a ready unit and takes it, with the first of its inputs
+    /// that did not succeed (if any); `None` once every unit is taken.
+    fn next(schedule: &Mutex<Schedule>, wake: &Condvar, plan: &Plan) -> Option<(usize, Option<(usize, &'static str)>)> {
+        let mut s = schedule.lock().expect("no panics while locked");
+        loop {
+            if let Some(Reverse(i)) = s.ready.pop() {
+                s.untaken -= 1;
+                let blocked = plan.units[i].inputs.iter().find_map(|&j| match &s.outcomes[j] {
+                    Some(o) if o.status.succeeded() => None,
+                    Some(o) => Some((j, o.status.as_str())),
+                    None => Some((j, "was not run")),
+                });
+                return Some((i, blocked));
+            }
+            if s.untaken == 0 {
+                return None;
+            }
+            s = wake.wait(s).expect("no panics while locked");
+        }
+    }
+
+    /// Records a unit's outcome and readies the consumers it was the last input of.
+    fn finish(&mut self, i: usize, outcome: RunUnit) {
+        self.outcomes[i] = Some(outcome);
+        for c in std::mem::take(&mut self.consumers[i]) {
+            self.waiting[c] -= 1;
+            if self.waiting[c] == 0 {
+                self.ready.push(Reverse(c));
+            }
+        }
+    }
 }
 
 /// What the units of one run share.
@@ -184,7 +249,7 @@ fn run_one(
     plan: &Plan,
     i: usize,
     env: &RunEnv<'_>,
-    done: &[Option<RunUnit>],
+    blocked: Option<(usize, &'static str)>,
     bar: &ProgressBar,
 ) -> RunUnit {
     let (store, options, verified) = (env.store, env.options, &env.verified);
@@ -198,9 +263,8 @@ fn run_one(
         seconds: started.elapsed().as_secs_f64(),
         error,
     };
-    if let Some(&failed) = unit.inputs.iter().find(|&&j| !done[j].as_ref().is_some_and(|o| o.status.succeeded())) {
+    if let Some((failed, how)) = blocked {
         let input = &plan.units[failed];
-        let how = done[failed].as_ref().map_or("was not run", |o| o.status.as_str());
         return outcome(UnitStatus::Skipped, Some(format!("input {} `{}` {how}", input.stage_name, input.spec.label)));
     }
     if store.is_complete(unit.stage_name, &unit.key) {

@@ -489,3 +489,94 @@ fn gc_keeps_recent_work_within_the_retention_window() {
     assert_eq!(report.kept.len(), 4 + 4 + 1);
     assert!(report.kept[0].1.contains("retention"));
 }
+
+/// Two stages of two units each, `then i` consuming `first i`; `first 0`
+/// waits (up to 20 s) until `then 1` has run.
+mod no_stage_barrier {
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Signal(Arc<(Mutex<bool>, Condvar)>);
+
+    struct AnyConfig;
+    impl ConfigSchema for AnyConfig {
+        fn normalize(&self, raw: &Config) -> Result<Config, ConfigError> {
+            Ok(raw.clone())
+        }
+    }
+
+    struct Step {
+        name: &'static str,
+        upstream: &'static [&'static str],
+        then_ran: Signal,
+    }
+
+    impl Stage for Step {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn upstream(&self) -> &'static [&'static str] {
+            self.upstream
+        }
+        fn tables(&self) -> Vec<&'static TableDef> {
+            Vec::new()
+        }
+        fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+            Ok((0..2)
+                .map(|i| UnitSpec {
+                    label: format!("{} {i}", self.name),
+                    params: json!({ "i": i }),
+                    config_keys: Vec::new(),
+                    inputs: self.upstream.iter().map(|s| up.units(s)[i].unit).collect(),
+                    shard_group: None,
+                })
+                .collect())
+        }
+    }
+
+    impl Runnable for Step {
+        fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
+            let i = unit.params()["i"].as_u64().unwrap();
+            let (ran, changed) = &*self.then_ran.0;
+            match (self.name, i) {
+                ("first", 0) => {
+                    let ran = ran.lock().unwrap();
+                    let (ran, _) = changed.wait_timeout_while(ran, Duration::from_secs(20), |ran| !*ran).unwrap();
+                    anyhow::ensure!(*ran, "`then 1` did not run while `first 0` was running");
+                }
+                ("then", 1) => {
+                    *ran.lock().unwrap() = true;
+                    changed.notify_all();
+                }
+                _ => {}
+            }
+            std::fs::write(unit.output_file("done")?, "")?;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_unit_starts_when_its_inputs_are_done_not_when_its_stage_is_reached() {
+        let then_ran = Signal::default();
+        let pipeline = Pipeline::new(
+            Box::new(AnyConfig),
+            vec![
+                Box::new(Step { name: "first", upstream: &[], then_ran: then_ran.clone() }),
+                Box::new(Step { name: "then", upstream: &["first"], then_ran }),
+            ],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let plan = pipeline.plan(&Config::from_toml_str("", "empty").unwrap()).unwrap();
+        let options = RunOptions { jobs: 2, shard: None, device: None, kind: RunKind::Experiment };
+        let report = execute(&pipeline, &plan, &Store::open(dir.path()).unwrap(), &options).unwrap();
+        let failed: Vec<_> = report.record.units.iter().filter(|u| !u.status.succeeded()).collect();
+        assert!(failed.is_empty(), "{:?}", failed.iter().map(|u| (&u.label, &u.error)).collect::<Vec<_>>());
+    }
+}
