@@ -52,13 +52,6 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         groups_from: Option<PathBuf>,
     },
-    /// Show what `run` would do: units per stage, how many are already stored.
-    Plan {
-        #[command(flatten)]
-        config: ConfigArgs,
-        #[arg(long, value_name = "I/N")]
-        shard: Option<String>,
-    },
     /// Write an HTML report with SVG plots of a run (chosen as for `sql`).
     Report {
         #[command(flatten)]
@@ -69,7 +62,7 @@ enum Command {
         #[arg(long, default_value = "report.html")]
         out: PathBuf,
     },
-    /// The commands that touch no tensor (sql, tables, schema, runs, export, verify, gc).
+    /// The commands that touch no tensor (sql, tables, schema, runs, plan, export, verify, gc).
     #[command(flatten)]
     Light(light::LightCommand),
     /// The NAS-Bench-201 space: index, cell string, isomorphism class, params and FLOPs.
@@ -98,13 +91,8 @@ fn main() -> ExitCode {
             shard.as_deref(),
             groups_from.as_deref(),
         ),
-        Command::Plan { config, shard } => cli::run::plan(&cli.store, &config, shard.as_deref()),
         Command::Report { config, run, out } => cli::report::report(&cli.store, &config, &run, &out),
-        // A named config's runs are found by its hash, which only the stages can compute.
-        Command::Light(command) => match command.config().map(cli::config_hash).transpose() {
-            Ok(hash) => command.run(&cli.store, hash.flatten().as_deref()),
-            Err(e) => Err(e),
-        },
+        Command::Light(command) => command.run(&cli.store),
         Command::Space(args) => cli::space::space(&args),
         Command::Bench(command) => cli::bench::bench(command, cli.threads),
         Command::Import(command) => cli::import::import(&cli.store, command),

@@ -17,7 +17,7 @@ fn csv(store: &Path, query: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_sql_binary_does_not_load_libtorch() {
+fn the_sql_and_planning_binary_does_not_load_libtorch() {
     let ldd = Command::new("ldd").arg(env!("CARGO_BIN_EXE_robbench")).output().unwrap();
     let libraries = String::from_utf8_lossy(&ldd.stdout);
     assert!(!libraries.contains("libtorch") && !libraries.contains("libc10"), "{libraries}");
@@ -26,6 +26,10 @@ fn the_sql_binary_does_not_load_libtorch() {
     assert_eq!(csv(dir.path(), "SELECT 1 + 1 AS two"), ["2"]);
     let o = robbench(dir.path(), &["space", "--arch", "1462"]);
     assert!(o.status.success() && stdout(&o).contains("1462"), "{}", stderr(&o));
+    // It plans, too: the stages' planning half links no tensor code.
+    let o = robbench(dir.path(), &["plan", "--set", "architectures.indices=[1462, 42]"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).lines().any(|l| l.split_whitespace().eq(["train", "2", "0", "2"])), "{}", stdout(&o));
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `robbench`: the commands that touch no tensor (`sql`, `tables`, `schema`,
-//! `runs`, `export`, `verify`, `gc`) run here without loading libtorch, so
+//! `runs`, `plan`, `export`, `verify`, `gc`) run here without loading libtorch, so
 //! they start in milliseconds; every other command (and `--help`) is handed
 //! to `robbench-torch`, installed beside this binary.
 
@@ -56,10 +56,7 @@ fn main() -> ExitCode {
         return hand_over(&args);
     }
     let cli = Cli::parse_from(&args);
-    if cli.command.config().is_some() {
-        return hand_over(&args);
-    }
-    match cli.command.run(&cli.store, None) {
+    match cli.command.run(&cli.store) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("robbench: error: {e:#}");

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use robbench::light::{ConfigArgs, RunArgs};
 
 pub fn report(store: &Path, config: &ConfigArgs, run: &RunArgs, out: &Path) -> Result<ExitCode> {
-    let hash = super::config_hash(config)?;
+    let hash = config.hash()?;
     let catalog = robbench::light::sql::open_catalog(store, run, hash.as_deref())?;
     let run_id = catalog.run_id().context("the store holds no experiment run to report on")?.to_string();
     eprintln!("robbench: report of run {run_id}");

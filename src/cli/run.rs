@@ -1,4 +1,4 @@
-//! `robbench run` and `robbench plan`.
+//! `robbench run`.
 
 use std::io::Write;
 use std::num::NonZeroUsize;
@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use robbench_pipeline::parallelism::Jobs;
 use robbench_pipeline::{RunKind, RunOptions, Store, execute, execute_selected};
 
-use super::{load_config, parse_shard};
+use robbench::light::parse_shard;
 use robbench::light::{ConfigArgs, RunArgs, say};
 
 /// How many units run at once, and their intra-op threads (`--jobs`, `--threads`).
@@ -34,7 +34,7 @@ pub fn run(
     let described = robbench_nn::describe_device(device);
     eprintln!("robbench: device {described}");
     let pipeline = robbench_stages::pipeline(device)?;
-    let plan = pipeline.plan(&load_config(args)?)?;
+    let plan = pipeline.plan(&args.load()?)?;
     let store = Store::open(store)?;
     let options = RunOptions { jobs, shard, device: Some(described), kind: RunKind::Experiment };
     let report = match groups {
@@ -82,25 +82,6 @@ pub fn run(
         let _ = writeln!(err, "{} unit(s) skipped because an input failed", skipped.len());
     }
     Ok(ExitCode::FAILURE)
-}
-
-pub fn plan(store: &Path, args: &ConfigArgs, shard: Option<&str>) -> Result<ExitCode> {
-    let shard = parse_shard(shard)?;
-    let started = std::time::Instant::now();
-    let plan = robbench_stages::planner()?.plan(&load_config(args)?)?;
-    let store = Store::open(store)?;
-    let summary = plan.summary(&store, &plan.select(shard))?;
-    println!("{:<14} {:>7} {:>7} {:>7}", "stage", "units", "stored", "to run");
-    for (stage, total, stored) in summary {
-        println!("{stage:<14} {total:>7} {stored:>7} {:>7}", total - stored);
-    }
-    println!(
-        "planned {} units in {:.3}s (config {})",
-        plan.units.len(),
-        started.elapsed().as_secs_f64(),
-        plan.config_hash
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Shard groups listed one per line (as `robbench slurm submit` writes them).

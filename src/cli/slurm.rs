@@ -21,7 +21,6 @@ use robbench_pipeline::runs::{self, UnitStatus};
 use robbench_pipeline::{Config, Plan, Store};
 use serde::{Deserialize, Serialize};
 
-use super::load_config;
 use crate::ConfigArgs;
 
 #[derive(Subcommand)]
@@ -183,7 +182,7 @@ impl Paths {
 fn submit(store: &Path, args: &SubmitArgs) -> Result<ExitCode> {
     robbench_nn::parse_device(&args.device)?;
     let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
-    let plan = pipeline.plan(&load_config(&args.config)?)?;
+    let plan = pipeline.plan(&args.config.load()?)?;
     let store = Store::open(store)?;
     let groups = plan.pending_groups(&store)?;
     let tasks = args.shards.min(u32::try_from(groups.len()).unwrap_or(u32::MAX));

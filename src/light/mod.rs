@@ -1,12 +1,16 @@
 //! The commands that touch no tensor.
 
 pub mod export;
+pub mod plan;
 pub mod runs;
 pub mod sql;
 pub mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use robbench_experiment::DEFAULT_CONFIG;
+use robbench_pipeline::Config;
 
 /// The tensor-free commands, as both binaries parse them.
 #[derive(clap::Subcommand)]
@@ -29,6 +33,14 @@ pub enum LightCommand {
     Schema,
     /// List every run, newest last, with its state and what changed in its config.
     Runs,
+    /// Show what `run` would do: units per stage, how many are already stored.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Only slice i of n (0-based), as `run --shard i/n` would take it.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
     /// Write a run's tables as plain Parquet datasets (`<out>/<table>/part-*.parquet`).
     Export(export::ExportArgs),
     /// Re-hash every stored unit (corrupted ones are quarantined) and check every unit the runs reference is there.
@@ -38,24 +50,13 @@ pub enum LightCommand {
 }
 
 impl LightCommand {
-    /// The config the command names, if it names one: its runs are found by
-    /// the config's hash, which only `robbench-torch` can compute.
-    pub fn config(&self) -> Option<&ConfigArgs> {
+    pub fn run(&self, store_dir: &Path) -> anyhow::Result<ExitCode> {
         match self {
-            LightCommand::Sql { config, .. } | LightCommand::Tables { config, .. } => {
-                Some(config).filter(|c| c.is_given())
-            }
-            _ => None,
-        }
-    }
-
-    /// Runs the command; `config_hash` is that of [`LightCommand::config`].
-    pub fn run(&self, store_dir: &Path, config_hash: Option<&str>) -> anyhow::Result<ExitCode> {
-        match self {
-            LightCommand::Sql { args, .. } => sql::sql(store_dir, args, config_hash),
-            LightCommand::Tables { run, .. } => sql::tables(store_dir, run, config_hash),
+            LightCommand::Sql { config, args } => sql::sql(store_dir, args, config.hash()?.as_deref()),
+            LightCommand::Tables { config, run } => sql::tables(store_dir, run, config.hash()?.as_deref()),
             LightCommand::Schema => sql::schema_markdown(),
             LightCommand::Runs => runs::list(store_dir),
+            LightCommand::Plan { config, shard } => plan::plan(store_dir, config, shard.as_deref()),
             LightCommand::Export(args) => export::export(store_dir, args),
             LightCommand::Verify => store::verify(store_dir),
             LightCommand::Gc(args) => store::gc(store_dir, args),
@@ -75,9 +76,40 @@ pub struct ConfigArgs {
 }
 
 impl ConfigArgs {
-    /// Whether a config was named: finding its runs needs the stages (libtorch).
+    /// Whether a config was named (else reading commands take the latest run).
     pub fn is_given(&self) -> bool {
         self.config.is_some() || !self.sets.is_empty()
+    }
+
+    /// The raw (not yet validated) config named by the arguments.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::from_toml_str(DEFAULT_CONFIG, "configs/default.toml (embedded)")?,
+        };
+        for assignment in &self.sets {
+            config.set(assignment)?;
+        }
+        Ok(config)
+    }
+
+    /// The hash of the named config's normalised form, by which its runs are
+    /// found; `None` when no config was named.
+    pub fn hash(&self) -> anyhow::Result<Option<String>> {
+        if !self.is_given() {
+            return Ok(None);
+        }
+        Ok(Some(robbench_experiment::planner()?.config_hash(&self.load()?)?))
+    }
+}
+
+/// Parses `i/n` into a 0-based shard index and count.
+pub fn parse_shard(spec: Option<&str>) -> anyhow::Result<Option<(u64, u64)>> {
+    let Some(spec) = spec else { return Ok(None) };
+    let parsed = spec.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if n > 0 && i < n => Ok(Some((i, n))),
+        _ => anyhow::bail!("--shard {spec}: expected I/N with 0 <= I < N, e.g. 0/4"),
     }
 }
 

@@ -6,24 +6,19 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
-use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{BOUNDS, CORRELATIONS, EVALUATIONS, NTK, TableDef};
-use serde_json::json;
+use robbench_experiment::units::analysis::AnalysisReads;
+use robbench_pipeline::{Runnable, UnitContext};
+use robbench_schemas::{BOUNDS, CORRELATIONS, EVALUATIONS, NTK};
 
 use robbench_published::Input;
 
 use crate::config::AnalysisConfig;
-use crate::reads::{paths, read};
+
+use crate::reads::read;
 
 pub struct Analysis;
-
-/// What the `analysis` unit reads.
-#[derive(serde::Deserialize)]
-struct AnalysisReads {
-    analysis: AnalysisConfig,
-}
 
 /// (name, dataset) → arch index → values over seeds.
 type Series = BTreeMap<(String, String), BTreeMap<i64, Vec<f64>>>;
@@ -42,42 +37,7 @@ fn eps_label(eps: f64) -> String {
     if eps.fract() == 0.0 { format!("{eps:.0}") } else { format!("{eps}") }
 }
 
-impl Stage for Analysis {
-    fn name(&self) -> &'static str {
-        "analysis"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn upstream(&self) -> &'static [&'static str] {
-        &["evaluate", "ntk", "bound"]
-    }
-    fn tables(&self) -> Vec<&'static TableDef> {
-        vec![&CORRELATIONS]
-    }
-
-    fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        let inputs: Vec<_> =
-            ["evaluate", "ntk", "bound"].iter().flat_map(|s| up.units(s).iter().map(|u| u.unit)).collect();
-        let cfg: AnalysisConfig = config.typed("analysis")?;
-        if up.units("ntk").is_empty() || (up.units("evaluate").is_empty() && cfg.reference.is_none()) {
-            return Ok(Vec::new());
-        }
-        // The reference's content, not its path, decides whether to recompute.
-        let mut reference = serde_json::Map::new();
-        for input in [&cfg.reference, &cfg.reference_ops, &cfg.zero_cost].into_iter().flatten() {
-            let bytes = input.bytes().with_context(|| format!("analysis.reference: cannot read {input}"))?;
-            reference.insert(input.to_string(), blake3::hash(&bytes).to_hex().to_string().into());
-        }
-        Ok(vec![UnitSpec {
-            label: "correlations".into(),
-            params: json!({ "reference_blake3": reference }),
-            config_keys: paths::<AnalysisReads>(),
-            inputs,
-            shard_group: None,
-        }])
-    }
-}
+robbench_experiment::plans_as!(Analysis, robbench_experiment::units::analysis::Analysis);
 
 impl Runnable for Analysis {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {

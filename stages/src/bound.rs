@@ -8,53 +8,18 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::{Float64Array, Int64Array, StringArray};
+use robbench_experiment::units::bound::BoundReads;
 use robbench_ntk::{BoundParams, mix, multiclass_bound_terms};
-use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{BOUNDS, TableDef};
+use robbench_pipeline::{Runnable, UnitContext};
+use robbench_schemas::BOUNDS;
 use tch::Tensor;
 
-use crate::config::BoundConfig;
 use crate::ntk::KERNELS_FILE;
-use crate::reads::{paths, read};
+use crate::reads::read;
 
 pub struct Bound;
 
-/// What a `bound` unit reads.
-#[derive(serde::Deserialize)]
-struct BoundReads {
-    bound: BoundConfig,
-    #[serde(rename = "ntk.betas")]
-    betas: Vec<f64>,
-}
-
-impl Stage for Bound {
-    fn name(&self) -> &'static str {
-        "bound"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn upstream(&self) -> &'static [&'static str] {
-        &["ntk"]
-    }
-    fn tables(&self) -> Vec<&'static TableDef> {
-        vec![&BOUNDS]
-    }
-
-    fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        Ok(up
-            .units("ntk")
-            .iter()
-            .map(|k| UnitSpec {
-                label: k.label.to_string(),
-                params: k.params.clone(),
-                config_keys: paths::<BoundReads>(),
-                inputs: vec![k.unit],
-                shard_group: Some(format!("arch {}", k.params["arch_index"])),
-            })
-            .collect())
-    }
-}
+robbench_experiment::plans_as!(Bound, robbench_experiment::units::bound::Bound);
 
 impl Runnable for Bound {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {

@@ -16,27 +16,20 @@
 //! |---|---|
 //! | `training-at-chance` | after `checks.chance_after` of the epochs, the clean training accuracy never exceeds chance (1/classes) by more than `checks.chance_margin` |
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
-use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{ALERTS, DATASETS, EVALUATION_SAMPLES, EVALUATIONS, TRAINING, TableDef};
-use serde_json::json;
+use robbench_experiment::units::checks::ChecksReads;
+use robbench_experiment::units::evaluate::SWEEP;
+use robbench_pipeline::{Runnable, UnitContext};
+use robbench_schemas::{ALERTS, DATASETS, EVALUATION_SAMPLES, EVALUATIONS, TRAINING};
 
 use crate::config::ChecksConfig;
-use crate::data::prepared_for;
-use crate::evaluate::SWEEP;
-use crate::reads::{paths, read};
+use crate::reads::read;
 
 pub struct Checks;
-
-/// What a `checks` unit reads.
-#[derive(serde::Deserialize)]
-struct ChecksReads {
-    checks: ChecksConfig,
-}
 
 /// Kind of the training-health alert.
 pub const TRAINING_AT_CHANCE: &str = "training-at-chance";
@@ -169,54 +162,7 @@ pub fn alerts(rows: &[Measured], outcomes: &[Outcome], cfg: &ChecksConfig) -> Ve
     out
 }
 
-impl Stage for Checks {
-    fn name(&self) -> &'static str {
-        "checks"
-    }
-    fn version(&self) -> u32 {
-        3
-    }
-    fn upstream(&self) -> &'static [&'static str] {
-        &["prepare", "train", "evaluate"]
-    }
-    fn tables(&self) -> Vec<&'static TableDef> {
-        vec![&ALERTS]
-    }
-
-    /// One unit per trained model, over its training log and all of its evaluations.
-    fn plan(&self, _config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        let identity = |p: &serde_json::Value| json!({ "arch_index": p["arch_index"], "dataset": p["dataset"], "seed": p["seed"] });
-        // The model an evaluation is of, without encoding anything (there
-        // are hundreds of thousands of evaluations at the benchmark's size).
-        fn model_of(p: &serde_json::Value) -> (Option<i64>, Option<&str>, Option<u64>) {
-            (p["arch_index"].as_i64(), p["dataset"].as_str(), p["seed"].as_u64())
-        }
-        let mut evaluations: HashMap<_, Vec<_>> = HashMap::new();
-        for unit in up.units("evaluate") {
-            evaluations.entry(model_of(unit.params)).or_default().push(unit.unit);
-        }
-        up.units("train")
-            .iter()
-            .map(|trained| {
-                let model = identity(trained.params);
-                let mut inputs = vec![prepared_for(up, trained)?.unit, trained.unit];
-                inputs.extend(evaluations.remove(&model_of(trained.params)).unwrap_or_default());
-                Ok(UnitSpec {
-                    label: format!(
-                        "arch {} · {} · seed {}",
-                        model["arch_index"],
-                        model["dataset"].as_str().unwrap_or("?"),
-                        model["seed"]
-                    ),
-                    shard_group: Some(format!("arch {}", model["arch_index"])),
-                    params: model,
-                    config_keys: paths::<ChecksReads>(),
-                    inputs,
-                })
-            })
-            .collect()
-    }
-}
+robbench_experiment::plans_as!(Checks, robbench_experiment::units::checks::Checks);
 
 impl Runnable for Checks {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {

@@ -99,14 +99,3 @@ impl DataFile {
 pub fn to_pixels(images: &Tensor, device: Device) -> Tensor {
     images.to_device(device).to_kind(Kind::Float) / 255.0
 }
-
-/// The `prepare` unit a trained model was trained on.
-pub fn prepared_for<'a>(
-    up: &'a robbench_pipeline::Upstream<'_>,
-    model: &robbench_pipeline::PlannedUnitView<'_>,
-) -> Result<&'a robbench_pipeline::PlannedUnitView<'a>> {
-    up.units("prepare")
-        .iter()
-        .find(|d| d.params["dataset"] == model.params["dataset"])
-        .with_context(|| format!("no prepared dataset for {}", model.label))
-}

@@ -9,106 +9,18 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::{BooleanArray, Float64Array, Int64Array, StringArray};
+use robbench_experiment::units::evaluate::{AutoAttackReads, Images, Method, PgdReads, SWEEP, SweepReads};
 use robbench_nn::TinyNetwork;
-use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream, store};
+use robbench_pipeline::{Config, Runnable, UnitContext, store};
 use robbench_rng::Rng;
-use robbench_schemas::{EVALUATION_SAMPLES, EVALUATIONS, TableDef};
+use robbench_schemas::{EVALUATION_SAMPLES, EVALUATIONS};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{AutoAttackVersion, EvaluationConfig};
-use crate::data::{DATA_FILE, DataFile, prepared_for, to_pixels};
-use crate::reads::{paths, read};
+use crate::config::AutoAttackVersion;
+use crate::data::{DATA_FILE, DataFile, to_pixels};
+use crate::reads::read;
 use crate::train::CHECKPOINT;
-
-/// Attack name of the gradient-masking ε sweep in `evaluations`.
-pub const SWEEP: &str = "pgd-sweep";
-
-pub struct Evaluate {
-    pub device: Device,
-}
-
-/// The attacks an evaluation unit runs; the names are those of `evaluations`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-enum Method {
-    #[serde(rename = "clean")]
-    Clean,
-    #[serde(rename = "fgsm")]
-    Fgsm,
-    #[serde(rename = "pgd")]
-    Pgd,
-    #[serde(rename = "autoattack")]
-    AutoAttack,
-    #[serde(rename = "pgd-sweep")]
-    Sweep,
-}
-
-/// What every evaluation unit reads: which images, in which batches.
-#[derive(Deserialize)]
-struct Images {
-    /// 0 = the whole prepared test split.
-    #[serde(rename = "evaluation.samples")]
-    samples: usize,
-    #[serde(rename = "evaluation.batch_size")]
-    batch_size: usize,
-}
-
-/// What a PGD unit reads besides [`Images`] (ε is a unit parameter).
-#[derive(Deserialize)]
-struct PgdReads {
-    #[serde(rename = "evaluation.pgd.steps")]
-    steps: usize,
-    /// In units of 1/255; 0 means 2.5·ε/steps.
-    #[serde(rename = "evaluation.pgd.step_size")]
-    step_size: f64,
-    #[serde(rename = "evaluation.pgd.restarts")]
-    restarts: usize,
-    #[serde(rename = "evaluation.pgd.random_start")]
-    random_start: bool,
-}
-
-/// What an AutoAttack unit reads besides [`Images`]: every AutoAttack key
-/// but the ε list, so adding an ε reruns nothing else.
-#[derive(Deserialize)]
-struct AutoAttackReads {
-    #[serde(rename = "evaluation.autoattack.version")]
-    version: AutoAttackVersion,
-    /// The first `samples` evaluated images (0 = all).
-    #[serde(rename = "evaluation.autoattack.samples")]
-    samples: usize,
-    #[serde(rename = "evaluation.autoattack.seed")]
-    seed: u64,
-    #[serde(rename = "evaluation.autoattack.apgd_steps")]
-    apgd_steps: usize,
-    #[serde(rename = "evaluation.autoattack.apgd_restarts")]
-    apgd_restarts: usize,
-    #[serde(rename = "evaluation.autoattack.target_classes")]
-    target_classes: usize,
-    #[serde(rename = "evaluation.autoattack.fab_steps")]
-    fab_steps: usize,
-    #[serde(rename = "evaluation.autoattack.fab_restarts")]
-    fab_restarts: usize,
-    #[serde(rename = "evaluation.autoattack.square_queries")]
-    square_queries: usize,
-    #[serde(rename = "evaluation.autoattack.square_restarts")]
-    square_restarts: usize,
-    #[serde(rename = "evaluation.autoattack.square_p_init")]
-    square_p_init: f64,
-    #[serde(rename = "evaluation.autoattack.eot_iter")]
-    eot_iter: usize,
-}
-
-/// What a sweep unit reads besides [`Images`].
-#[derive(Deserialize)]
-struct SweepReads {
-    /// The first `samples` evaluated images (0 = all).
-    #[serde(rename = "evaluation.sweep.samples")]
-    samples: usize,
-    /// PGD iterations; the step is 2.5·ε/steps with a random start.
-    #[serde(rename = "evaluation.sweep.steps")]
-    steps: usize,
-}
 
 /// An attack with the settings its unit read.
 enum Settings {
@@ -119,52 +31,15 @@ enum Settings {
     Sweep(SweepReads),
 }
 
-impl Method {
-    fn name(self) -> &'static str {
-        match self {
-            Method::Clean => "clean",
-            Method::Fgsm => "fgsm",
-            Method::Pgd => "pgd",
-            Method::AutoAttack => "autoattack",
-            Method::Sweep => SWEEP,
-        }
-    }
-
-    /// The config keys a unit of this attack reads, from its views.
-    fn config_keys(self) -> Vec<&'static str> {
-        let mut keys = paths::<Images>();
-        keys.extend(match self {
-            Method::Clean | Method::Fgsm => Vec::new(),
-            Method::Pgd => paths::<PgdReads>(),
-            Method::AutoAttack => paths::<AutoAttackReads>(),
-            Method::Sweep => paths::<SweepReads>(),
-        });
-        keys
-    }
-
-    /// This attack's settings, from a unit's config.
-    fn settings(self, config: &Config) -> Result<Settings> {
-        Ok(match self {
-            Method::Clean => Settings::Clean,
-            Method::Fgsm => Settings::Fgsm,
-            Method::Pgd => Settings::Pgd(read(config)?),
-            Method::AutoAttack => Settings::AutoAttack(read(config)?),
-            Method::Sweep => Settings::Sweep(read(config)?),
-        })
-    }
-}
-
-/// The attacks a config asks for, with their ε (in 1/255).
-fn attacks(cfg: &EvaluationConfig) -> Vec<(Method, f64)> {
-    let mut out = Vec::new();
-    if cfg.clean.enabled {
-        out.push((Method::Clean, 0.0));
-    }
-    out.extend(cfg.fgsm.eps.iter().map(|&eps| (Method::Fgsm, eps)));
-    out.extend(cfg.pgd.eps.iter().map(|&eps| (Method::Pgd, eps)));
-    out.extend(cfg.autoattack.eps.iter().map(|&eps| (Method::AutoAttack, eps)));
-    out.extend(cfg.sweep.eps.iter().map(|&eps| (Method::Sweep, eps)));
-    out
+/// An attack's settings, from a unit's config.
+fn settings(method: Method, config: &Config) -> Result<Settings> {
+    Ok(match method {
+        Method::Clean => Settings::Clean,
+        Method::Fgsm => Settings::Fgsm,
+        Method::Pgd => Settings::Pgd(read(config)?),
+        Method::AutoAttack => Settings::AutoAttack(read(config)?),
+        Method::Sweep => Settings::Sweep(read(config)?),
+    })
 }
 
 /// What one batch of an attack produced: adversarial points to classify,
@@ -182,45 +57,11 @@ struct Outcome {
     correct: Vec<bool>,
 }
 
-impl Stage for Evaluate {
-    fn name(&self) -> &'static str {
-        "evaluate"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn upstream(&self) -> &'static [&'static str] {
-        &["prepare", "train"]
-    }
-    fn tables(&self) -> Vec<&'static TableDef> {
-        vec![&EVALUATIONS, &EVALUATION_SAMPLES]
-    }
-
-    fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        let cfg: EvaluationConfig = config.typed("evaluation")?;
-        let attacks = attacks(&cfg);
-        let mut units = Vec::new();
-        for model in up.units("train") {
-            let data = prepared_for(up, model)?;
-            for &(attack, eps) in &attacks {
-                units.push(UnitSpec {
-                    label: format!("{} · {}@{eps}", model.label, attack.name()),
-                    params: json!({
-                        "arch_index": model.params["arch_index"],
-                        "dataset": model.params["dataset"],
-                        "seed": model.params["seed"],
-                        "attack": attack,
-                        "eps": eps,
-                    }),
-                    config_keys: attack.config_keys(),
-                    inputs: vec![data.unit, model.unit],
-                    shard_group: Some(format!("arch {}", model.params["arch_index"])),
-                });
-            }
-        }
-        Ok(units)
-    }
+pub struct Evaluate {
+    pub device: Device,
 }
+
+robbench_experiment::plans_as!(Evaluate, robbench_experiment::units::evaluate::Evaluate);
 
 impl Runnable for Evaluate {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
@@ -229,7 +70,7 @@ impl Runnable for Evaluate {
         let eps = params["eps"].as_f64().context("eps")?;
         let seed = params["seed"].as_u64().context("seed")?;
         let images: Images = read(unit.config())?;
-        let settings = attack.settings(unit.config())?;
+        let settings = settings(attack, unit.config())?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
         let net = TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?;
         let limit =
@@ -365,7 +206,10 @@ fn autoattack_config(
 ) -> robbench_attacks::AutoAttackConfig {
     robbench_attacks::AutoAttackConfig {
         eps: eps / 255.0,
-        version: cfg.version.attacks(),
+        version: match cfg.version {
+            AutoAttackVersion::Standard => robbench_attacks::Version::Standard,
+            AutoAttackVersion::Rand => robbench_attacks::Version::Rand,
+        },
         seed,
         batch_size,
         apgd_steps: cfg.apgd_steps,
@@ -503,4 +347,33 @@ pub fn benchmark_autoattack(
         seconds: started.elapsed().as_secs_f64(),
         stages: report.stages.iter().map(|(stage, correct)| (stage.name(), fraction(correct))).collect(),
     })
+}
+
+#[cfg(test)]
+mod reference_budgets {
+    /// The config's AutoAttack defaults are written out in the tensor-free
+    /// config crate; they must stay the attack library's reference budgets.
+    #[test]
+    fn the_configs_autoattack_defaults_are_the_attack_librarys_reference_budgets() {
+        let ours = crate::config::AutoAttackConfig::default();
+        let reference = robbench_attacks::AutoAttackConfig::default();
+        assert_eq!(ours.eps, [reference.eps * 255.0]);
+        assert_eq!(ours.version, crate::config::AutoAttackVersion::Standard);
+        assert_eq!(reference.version, robbench_attacks::Version::Standard);
+        assert_eq!(
+            (ours.seed, ours.apgd_steps, ours.apgd_restarts, ours.target_classes),
+            (reference.seed, reference.apgd_steps, reference.apgd_restarts, reference.target_classes)
+        );
+        assert_eq!(
+            (ours.fab_steps, ours.fab_restarts, ours.square_queries, ours.square_restarts, ours.eot_iter),
+            (
+                reference.fab_steps,
+                reference.fab_restarts,
+                reference.square_queries,
+                reference.square_restarts,
+                reference.eot_iter
+            )
+        );
+        assert_eq!(ours.square_p_init, reference.square_p_init);
+    }
 }

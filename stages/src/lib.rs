@@ -22,52 +22,42 @@
 mod analysis;
 mod bound;
 mod checks;
-pub mod config;
 mod data;
 mod evaluate;
 pub mod import;
 pub mod live_search;
 mod ntk;
 mod prepare;
-mod reads;
 pub mod report;
 pub mod search;
-mod select;
 pub mod svg;
 pub mod train;
 
-use robbench_pipeline::{Pipeline, Planner};
+use robbench_experiment::{reads, select};
+use robbench_pipeline::Pipeline;
+
+pub use robbench_experiment::{config, planner};
 
 pub use checks::training_warnings;
 pub use config::{DEFAULT_CONFIG, Experiment, ExperimentSchema};
 pub use evaluate::{AutoAttackTiming, benchmark_autoattack};
 pub use ntk::{KernelMethod, time_kernels};
-pub use select::select_architectures;
+pub use robbench_experiment::select::select_architectures;
 
-/// The experiment's stages in order, boxed as the caller's `Vec` expects
-/// (runnable or planning only).
-macro_rules! experiment_stages {
-    ($device:expr) => {
+/// The robbench pipeline, running its tensor work on `device`; it plans as
+/// [`planner`] does.
+pub fn pipeline(device: tch::Device) -> anyhow::Result<Pipeline> {
+    Pipeline::new(
+        Box::new(ExperimentSchema),
         vec![
             Box::new(prepare::Prepare),
             Box::new(select::Architectures),
-            Box::new(train::Train { device: $device }),
-            Box::new(evaluate::Evaluate { device: $device }),
+            Box::new(train::Train { device }),
+            Box::new(evaluate::Evaluate { device }),
             Box::new(checks::Checks),
-            Box::new(ntk::Ntk { device: $device }),
+            Box::new(ntk::Ntk { device }),
             Box::new(bound::Bound),
             Box::new(analysis::Analysis),
-        ]
-    };
-}
-
-/// The robbench pipeline, running its tensor work on `device`.
-pub fn pipeline(device: tch::Device) -> anyhow::Result<Pipeline> {
-    Pipeline::new(Box::new(ExperimentSchema), experiment_stages!(device))
-}
-
-/// The same stages for planning only (`plan`, finding a config's runs): no
-/// unit can run.
-pub fn planner() -> anyhow::Result<Planner> {
-    Planner::planning_only(Box::new(ExperimentSchema), experiment_stages!(tch::Device::Cpu))
+        ],
+    )
 }

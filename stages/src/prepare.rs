@@ -7,47 +7,17 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{ArrayRef, BinaryArray, Float64Builder, Int64Array, ListBuilder, StringArray};
 use robbench_data::{Dataset, Split};
-use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
-use robbench_schemas::{DATASETS, SAMPLES, TableDef};
-use serde_json::json;
+use robbench_experiment::units::prepare::PrepareReads;
+use robbench_pipeline::{Runnable, UnitContext};
+use robbench_schemas::{DATASETS, SAMPLES};
 
-use crate::config::{DatasetConfig, DatasetName};
+use crate::config::DatasetName;
 use crate::data::{DATA_FILE, DataFile};
-use crate::reads::{paths, read};
+use crate::reads::read;
 
 pub struct Prepare;
 
-/// What a `prepare` unit reads.
-#[derive(serde::Deserialize)]
-struct PrepareReads {
-    dataset: DatasetConfig,
-}
-
-impl Stage for Prepare {
-    fn name(&self) -> &'static str {
-        "prepare"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn upstream(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn tables(&self) -> Vec<&'static TableDef> {
-        vec![&SAMPLES, &DATASETS]
-    }
-
-    fn plan(&self, config: &Config, _: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        let dataset: DatasetConfig = config.typed("dataset")?;
-        Ok(vec![UnitSpec {
-            label: dataset.name.to_string(),
-            params: json!({ "dataset": dataset.name }),
-            config_keys: paths::<PrepareReads>(),
-            inputs: vec![],
-            shard_group: None,
-        }])
-    }
-}
+robbench_experiment::plans_as!(Prepare, robbench_experiment::units::prepare::Prepare);
 
 impl Runnable for Prepare {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {

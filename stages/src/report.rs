@@ -16,8 +16,8 @@ use arrow::datatypes::DataType;
 use robbench_pipeline::sql::{Catalog, query};
 use robbench_space::Space;
 
-use crate::evaluate::SWEEP;
 use crate::svg::{Axis, Plot, Point, Series, escape};
+use robbench_experiment::units::evaluate::SWEEP;
 
 #[path = "search_report.rs"]
 mod search_report;

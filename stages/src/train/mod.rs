@@ -14,17 +14,17 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::{Float64Array, Int64Array, StringArray};
+use robbench_experiment::units::train::TrainReads;
 use robbench_nn::{NetworkSpec, TinyNetwork};
-use robbench_pipeline::{Config, Runnable, Stage, UnitContext, UnitSpec, Upstream};
+use robbench_pipeline::{Runnable, UnitContext};
 use robbench_rng::Rng;
-use robbench_schemas::{MODELS, TRAINING, TableDef};
+use robbench_schemas::{MODELS, TRAINING};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::config::{ModelConfig, TrainAttackConfig, TrainConfig};
 use crate::data::{DATA_FILE, DataFile, to_pixels};
-use crate::reads::{paths, read};
-use crate::select::model_units;
+use crate::reads::read;
 use schedule::OneCycle;
 use sgd::Sgd;
 
@@ -32,40 +32,6 @@ pub const CHECKPOINT: &str = "model.safetensors";
 
 pub struct Train {
     pub device: Device,
-}
-
-/// What a `train` unit reads: the skeleton and the recipe (seeds are unit
-/// parameters, not part of the recipe).
-#[derive(Clone, Debug, Deserialize)]
-pub struct TrainReads {
-    pub model: ModelConfig,
-    #[serde(rename = "train.epochs")]
-    pub epochs: usize,
-    #[serde(rename = "train.batch_size")]
-    pub batch_size: usize,
-    #[serde(rename = "train.max_lr")]
-    pub max_lr: f64,
-    #[serde(rename = "train.weight_decay")]
-    pub weight_decay: f64,
-    #[serde(rename = "train.augment")]
-    pub augment: bool,
-    #[serde(rename = "train.attack")]
-    pub attack: TrainAttackConfig,
-}
-
-impl TrainReads {
-    /// The recipe of an experiment's `[model]` and `[train]` sections.
-    pub fn new(model: &ModelConfig, train: &TrainConfig) -> TrainReads {
-        TrainReads {
-            model: model.clone(),
-            epochs: train.epochs,
-            batch_size: train.batch_size,
-            max_lr: train.max_lr,
-            weight_decay: train.weight_decay,
-            augment: train.augment,
-            attack: train.attack.clone(),
-        }
-    }
 }
 
 /// One row of the `training` table.
@@ -86,36 +52,7 @@ struct Progress {
     log: Vec<EpochLog>,
 }
 
-impl Stage for Train {
-    fn name(&self) -> &'static str {
-        "train"
-    }
-    fn version(&self) -> u32 {
-        1
-    }
-    fn upstream(&self) -> &'static [&'static str] {
-        &["prepare"]
-    }
-    fn tables(&self) -> Vec<&'static TableDef> {
-        vec![&TRAINING, &MODELS]
-    }
-
-    fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        if !config.typed::<bool>("train.enabled")? {
-            return Ok(Vec::new());
-        }
-        Ok(model_units(config, up)?
-            .into_iter()
-            .map(|m| UnitSpec {
-                shard_group: Some(format!("arch {}", m.params["arch_index"])),
-                label: m.label,
-                params: m.params,
-                config_keys: paths::<TrainReads>(),
-                inputs: vec![m.data.unit],
-            })
-            .collect())
-    }
-}
+robbench_experiment::plans_as!(Train, robbench_experiment::units::train::Train);
 
 impl Runnable for Train {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {

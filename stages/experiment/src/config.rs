@@ -10,7 +10,7 @@ use robbench_published::Input;
 use serde::{Deserialize, Serialize};
 
 /// The embedded default experiment.
-pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/default.toml");
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -282,23 +282,24 @@ pub struct AutoAttackConfig {
 }
 
 impl Default for AutoAttackConfig {
-    /// The attack library's reference budgets, so they are stated once.
+    /// The reference budgets of Croce & Hein's AutoAttack, as
+    /// `robbench_attacks::AutoAttackConfig::default` has them (a test in
+    /// robbench-stages keeps the two equal; this crate links no tensor code).
     fn default() -> Self {
-        let reference = robbench_attacks::AutoAttackConfig::default();
         AutoAttackConfig {
-            eps: vec![reference.eps * 255.0],
+            eps: vec![8.0],
             version: AutoAttackVersion::Standard,
             samples: 0,
-            seed: reference.seed,
-            apgd_steps: reference.apgd_steps,
-            apgd_restarts: reference.apgd_restarts,
-            target_classes: reference.target_classes,
-            fab_steps: reference.fab_steps,
-            fab_restarts: reference.fab_restarts,
-            square_queries: reference.square_queries,
-            square_restarts: reference.square_restarts,
-            square_p_init: reference.square_p_init,
-            eot_iter: reference.eot_iter,
+            seed: 0,
+            apgd_steps: 100,
+            apgd_restarts: 1,
+            target_classes: 9,
+            fab_steps: 100,
+            fab_restarts: 1,
+            square_queries: 5000,
+            square_restarts: 1,
+            square_p_init: 0.8,
+            eot_iter: 20,
         }
     }
 }
@@ -314,14 +315,6 @@ pub enum AutoAttackVersion {
 }
 
 impl AutoAttackVersion {
-    /// The attack library's version.
-    pub fn attacks(self) -> robbench_attacks::Version {
-        match self {
-            AutoAttackVersion::Standard => robbench_attacks::Version::Standard,
-            AutoAttackVersion::Rand => robbench_attacks::Version::Rand,
-        }
-    }
-
     /// Fewest classes the version's targeted and DLR losses need.
     fn min_classes(self) -> usize {
         match self {

@@ -68,7 +68,7 @@ pub fn model_units<'a>(config: &Config, up: &'a Upstream<'a>) -> Result<Vec<Mode
 
 /// What an `architectures` unit reads: the skeleton and the dataset's shape.
 #[derive(serde::Deserialize)]
-pub(crate) struct ArchitecturesReads {
+pub struct ArchitecturesReads {
     model: ModelConfig,
     #[serde(rename = "dataset.name")]
     dataset: DatasetName,
@@ -79,7 +79,7 @@ pub(crate) struct ArchitecturesReads {
 }
 
 /// The model shape the configured skeleton and dataset give.
-pub(crate) fn model_shape(reads: &ArchitecturesReads) -> ModelShape {
+pub fn model_shape(reads: &ArchitecturesReads) -> ModelShape {
     let (model, (classes, input_size)) =
         (&reads.model, reads.dataset.shape(reads.synthetic_classes, reads.synthetic_size));
     ModelShape {

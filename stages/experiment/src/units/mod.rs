@@ -1,0 +1,70 @@
+//! How each stage of the experiment fans out into units: the planning half
+//! of every stage ([`robbench_pipeline::Stage`]); `robbench-stages` runs them.
+
+pub mod analysis;
+pub mod bound;
+pub mod checks;
+pub mod evaluate;
+pub mod ntk;
+pub mod prepare;
+pub mod train;
+
+use anyhow::{Context, Result};
+use robbench_pipeline::{PlannedUnitView, Planner, Upstream};
+
+use crate::config::ExperimentSchema;
+use crate::select::Architectures;
+
+/// The experiment's stages, in order, for planning only.
+pub fn planner() -> Result<Planner> {
+    Planner::planning_only(
+        Box::new(ExperimentSchema),
+        vec![
+            Box::new(prepare::Prepare),
+            Box::new(Architectures),
+            Box::new(train::Train),
+            Box::new(evaluate::Evaluate),
+            Box::new(checks::Checks),
+            Box::new(ntk::Ntk),
+            Box::new(bound::Bound),
+            Box::new(analysis::Analysis),
+        ],
+    )
+}
+
+/// The prepared dataset a model is trained (or scored) on.
+pub fn prepared_for<'a>(up: &'a Upstream<'_>, model: &PlannedUnitView<'_>) -> Result<&'a PlannedUnitView<'a>> {
+    up.units("prepare")
+        .iter()
+        .find(|d| d.params["dataset"] == model.params["dataset"])
+        .with_context(|| format!("no prepared dataset for {}", model.label))
+}
+
+/// Implements [`robbench_pipeline::Stage`] for a stage that runs units by
+/// delegating to its planning half here, so both plan exactly alike.
+#[macro_export]
+macro_rules! plans_as {
+    ($stage:ty, $plan:expr) => {
+        impl ::robbench_pipeline::Stage for $stage {
+            fn name(&self) -> &'static str {
+                ::robbench_pipeline::Stage::name(&$plan)
+            }
+            fn version(&self) -> u32 {
+                ::robbench_pipeline::Stage::version(&$plan)
+            }
+            fn upstream(&self) -> &'static [&'static str] {
+                ::robbench_pipeline::Stage::upstream(&$plan)
+            }
+            fn tables(&self) -> Vec<&'static ::robbench_schemas::TableDef> {
+                ::robbench_pipeline::Stage::tables(&$plan)
+            }
+            fn plan(
+                &self,
+                config: &::robbench_pipeline::Config,
+                upstream: &::robbench_pipeline::Upstream<'_>,
+            ) -> ::anyhow::Result<Vec<::robbench_pipeline::UnitSpec>> {
+                ::robbench_pipeline::Stage::plan(&$plan, config, upstream)
+            }
+        }
+    };
+}
