@@ -32,13 +32,14 @@ impl Stage for Bound {
     }
 
     fn plan(&self, _: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
+        let config_keys = paths::<BoundReads>();
         Ok(up
             .units("ntk")
             .iter()
             .map(|k| UnitSpec {
                 label: k.label.to_string(),
                 params: k.params.clone(),
-                config_keys: paths::<BoundReads>(),
+                config_keys: config_keys.clone(),
                 inputs: vec![k.unit],
                 shard_group: Some(format!("arch {}", k.params["arch_index"])),
             })

@@ -45,6 +45,7 @@ impl Stage for Checks {
         for unit in up.units("evaluate") {
             evaluations.entry(model_of(unit.params)).or_default().push(unit.unit);
         }
+        let config_keys = paths::<ChecksReads>();
         up.units("train")
             .iter()
             .map(|trained| {
@@ -60,7 +61,7 @@ impl Stage for Checks {
                     ),
                     shard_group: Some(format!("arch {}", model["arch_index"])),
                     params: model,
-                    config_keys: paths::<ChecksReads>(),
+                    config_keys: config_keys.clone(),
                     inputs,
                 })
             })

@@ -149,23 +149,27 @@ impl Stage for Evaluate {
 
     fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
         let cfg: EvaluationConfig = config.typed("evaluation")?;
-        let attacks = attacks(&cfg);
+        // Per attack once, not per unit (hundreds of thousands at the benchmark's size).
+        let attacks: Vec<_> = attacks(&cfg).into_iter().map(|(a, eps)| (a, eps, a.config_keys())).collect();
         let mut units = Vec::new();
         for model in up.units("train") {
             let data = prepared_for(up, model)?;
-            for &(attack, eps) in &attacks {
+            let (arch_index, dataset, seed) =
+                (&model.params["arch_index"], &model.params["dataset"], &model.params["seed"]);
+            let shard_group = format!("arch {arch_index}");
+            for (attack, eps, config_keys) in &attacks {
                 units.push(UnitSpec {
                     label: format!("{} · {}@{eps}", model.label, attack.name()),
                     params: json!({
-                        "arch_index": model.params["arch_index"],
-                        "dataset": model.params["dataset"],
-                        "seed": model.params["seed"],
+                        "arch_index": arch_index,
+                        "dataset": dataset,
+                        "seed": seed,
                         "attack": attack,
                         "eps": eps,
                     }),
-                    config_keys: attack.config_keys(),
+                    config_keys: config_keys.clone(),
                     inputs: vec![data.unit, model.unit],
-                    shard_group: Some(format!("arch {}", model.params["arch_index"])),
+                    shard_group: Some(shard_group.clone()),
                 });
             }
         }

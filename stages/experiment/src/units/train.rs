@@ -63,13 +63,14 @@ impl Stage for Train {
         if !config.typed::<bool>("train.enabled")? {
             return Ok(Vec::new());
         }
+        let config_keys = paths::<TrainReads>();
         Ok(model_units(config, up)?
             .into_iter()
             .map(|m| UnitSpec {
                 shard_group: Some(format!("arch {}", m.params["arch_index"])),
                 label: m.label,
                 params: m.params,
-                config_keys: paths::<TrainReads>(),
+                config_keys: config_keys.clone(),
                 inputs: vec![m.data.unit],
             })
             .collect())
