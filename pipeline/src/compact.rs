@@ -420,7 +420,7 @@ impl EncodedUnit {
             })
     }
 
-    /// The rows, sorted.
+    /// The rows (sorted with the rest of their row group when encoded).
     fn decode(self) -> Result<RecordBatch> {
         let corrupt = || format!("{} is corrupt", self.path.display());
         let batches = ParquetRecordBatchReaderBuilder::try_new(self.bytes)
@@ -428,7 +428,7 @@ impl EncodedUnit {
             .build()?
             .collect::<Result<Vec<_>, _>>()
             .with_context(corrupt)?;
-        sort_rows(&concat_batches(&self.schema, &batches)?)
+        Ok(concat_batches(&self.schema, &batches)?)
     }
 }
 
@@ -440,7 +440,6 @@ struct PartWriter {
     sorting: Vec<SortingColumn>,
     /// Decoded rows waiting to fill a row group.
     pending: Vec<RecordBatch>,
-    pending_rows: usize,
     rows: u64,
 }
 
@@ -459,7 +458,7 @@ impl PartWriter {
         let out = fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let file = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))?;
         let encoders = ArrowRowGroupWriterFactory::new(&file, schema.clone());
-        Ok(PartWriter { file, encoders, schema, sorting, pending: Vec::new(), pending_rows: 0, rows: 0 })
+        Ok(PartWriter { file, encoders, schema, sorting, pending: Vec::new(), rows: 0 })
     }
 
     /// Copies the unit's row groups, column chunk by column chunk.
@@ -488,9 +487,8 @@ impl PartWriter {
     }
 
     fn push(&mut self, rows: RecordBatch) -> Result<()> {
-        self.pending_rows += rows.num_rows();
         self.pending.push(rows);
-        if self.pending_rows >= ROW_GROUP_ROWS {
+        if self.pending.iter().map(RecordBatch::num_rows).sum::<usize>() >= ROW_GROUP_ROWS {
             self.encode_pending()?;
         }
         Ok(())
@@ -499,13 +497,10 @@ impl PartWriter {
     /// Sorts the pending rows and encodes them as row groups of at most
     /// [`ROW_GROUP_ROWS`].
     fn encode_pending(&mut self) -> Result<()> {
-        if self.pending_rows == 0 {
-            self.pending.clear();
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let rows = sort_rows(&concat_batches(&self.schema, &self.pending)?)?;
-        self.pending.clear();
-        self.pending_rows = 0;
+        let rows = sort_rows(&concat_batches(&self.schema, &std::mem::take(&mut self.pending))?)?;
         for offset in (0..rows.num_rows()).step_by(ROW_GROUP_ROWS) {
             let slice = rows.slice(offset, ROW_GROUP_ROWS.min(rows.num_rows() - offset));
             let mut encoders = self.encoders.create_column_writers(self.file.flushed_row_groups().len())?.into_iter();

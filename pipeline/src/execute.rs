@@ -113,9 +113,9 @@ pub fn execute_selected(
         ProgressDrawTarget::hidden()
     });
     // One progress bar per stage, in stage order.
-    let mut bars: HashMap<usize, (ProgressBar, usize)> = HashMap::new();
+    let mut bars: HashMap<usize, ProgressBar> = HashMap::new();
     for (unit, _) in plan.units.iter().zip(&selected).filter(|(_, s)| **s) {
-        let (bar, total) = bars.entry(unit.stage).or_insert_with(|| {
+        let bar = bars.entry(unit.stage).or_insert_with(|| {
             let bar = multi.add(ProgressBar::new(0));
             bar.set_style(
                 ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} ETA {eta} {wide_msg}")
@@ -123,10 +123,9 @@ pub fn execute_selected(
                     .progress_chars("=> "),
             );
             bar.set_prefix(pipeline.stages()[unit.stage].name());
-            (bar, 0)
+            bar
         });
-        *total += 1;
-        bar.set_length(*total as u64);
+        bar.inc_length(1);
     }
     let schedule = Mutex::new(Schedule::new(plan, &selected));
     let wake = Condvar::new();
@@ -137,7 +136,7 @@ pub fn execute_selected(
                 while let Some((i, blocked)) = Schedule::next(&schedule, &wake, plan) {
                     let unit = &plan.units[i];
                     let stage = &pipeline.stages()[unit.stage];
-                    let bar = &bars[&unit.stage].0;
+                    let bar = &bars[&unit.stage];
                     let outcome = run_one(stage.as_ref(), plan, i, &env, blocked, bar);
                     if let Err(e) = log.append(&outcome) {
                         // The log is what keeps finished work safe from `gc`: say so.

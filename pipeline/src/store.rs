@@ -80,8 +80,13 @@ impl Store {
         &self.root
     }
 
+    /// Where the complete units of `stage` are.
+    fn stage_dir(&self, stage: &str) -> PathBuf {
+        self.root.join("objects").join(stage)
+    }
+
     pub fn object_dir(&self, stage: &str, key: &UnitKey) -> PathBuf {
-        self.root.join("objects").join(stage).join(key.to_hex())
+        self.stage_dir(stage).join(key.to_hex())
     }
 
     pub fn is_complete(&self, stage: &str, key: &UnitKey) -> bool {
@@ -91,7 +96,7 @@ impl Store {
     /// The keys of every complete unit of `stage`, from one directory listing
     /// (much cheaper than [`Store::is_complete`] per unit for a whole stage).
     pub fn complete_keys(&self, stage: &str) -> Result<HashSet<UnitKey>> {
-        let dir = self.root.join("objects").join(stage);
+        let dir = self.stage_dir(stage);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),

@@ -364,7 +364,7 @@ fn bench_ntk(
 /// checks an empty store for them: what a no-op rerun of one dataset's
 /// benchmark pays before doing anything.
 fn benchmark_sized_plan() -> Result<()> {
-    let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
+    let pipeline = robbench_stages::planner()?;
     let mut config = robbench_pipeline::Config::from_toml_str(robbench_stages::DEFAULT_CONFIG, "configs/default.toml")?;
     config.set("architectures.select=\"unique\"")?;
     config.set("train.seeds=[0,1,2]")?;

@@ -181,8 +181,7 @@ impl Paths {
 
 fn submit(store: &Path, args: &SubmitArgs) -> Result<ExitCode> {
     robbench_nn::parse_device(&args.device)?;
-    let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
-    let plan = pipeline.plan(&args.config.load()?)?;
+    let plan = robbench_stages::planner()?.plan(&args.config.load()?)?;
     let store = Store::open(store)?;
     let groups = plan.pending_groups(&store)?;
     let tasks = args.shards.min(u32::try_from(groups.len()).unwrap_or(u32::MAX));
@@ -374,8 +373,7 @@ fn status(store: &Path, submission: Option<&str>) -> Result<ExitCode> {
     let path = dir.join("submission.json");
     let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let sub: Submission = serde_json::from_str(&text).with_context(|| format!("corrupt {}", path.display()))?;
-    let pipeline = robbench_stages::pipeline(tch::Device::Cpu)?;
-    let plan = pipeline.plan(&Config::from_file(&dir.join("config.toml"))?)?;
+    let plan = robbench_stages::planner()?.plan(&Config::from_file(&dir.join("config.toml"))?)?;
     println!(
         "submission {} (config {}, submitted {}): {} pending shard group(s) over {} array task(s)",
         sub.id, sub.config_hash, sub.submitted_at, sub.groups, sub.tasks

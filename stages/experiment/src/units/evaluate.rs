@@ -121,7 +121,7 @@ pub struct SweepReads {
 }
 
 /// The attacks a config asks for, with their ε (in 1/255).
-pub fn attacks(cfg: &EvaluationConfig) -> Vec<(Method, f64)> {
+fn attacks(cfg: &EvaluationConfig) -> Vec<(Method, f64)> {
     let mut out = Vec::new();
     if cfg.clean.enabled {
         out.push((Method::Clean, 0.0));

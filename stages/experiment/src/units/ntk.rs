@@ -40,7 +40,7 @@ pub struct InitReads {
 }
 
 /// The config keys of an NTK unit on `weights`.
-pub fn config_keys(weights: NtkWeights) -> Vec<&'static str> {
+fn config_keys(weights: NtkWeights) -> Vec<&'static str> {
     let mut keys = paths::<NtkReads>();
     if weights == NtkWeights::Init {
         keys.extend(paths::<InitReads>());
