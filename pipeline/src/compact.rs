@@ -28,11 +28,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arrow::array::RecordBatch;
+use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
+use datafusion::common::ScalarValue;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata, parquet_to_arrow_schema};
 use parquet::basic::Compression;
@@ -72,8 +74,47 @@ pub struct TableDataset {
     pub table: String,
     pub version: u32,
     pub rows: u64,
-    /// Part file names with their blake3.
-    pub parts: Vec<(String, String)>,
+    pub parts: Vec<Part>,
+}
+
+/// One part file of a table's dataset.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "PartRecord")]
+pub struct Part {
+    /// File name inside the table's directory.
+    pub name: String,
+    pub blake3: String,
+    /// Smallest and largest value of each sort column the part holds, so a
+    /// filter skips whole parts before reading their footers. Absent for
+    /// snapshots written before parts recorded them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ranges: Option<ColumnRanges>,
+}
+
+/// Sort column → (min, max), each as text (DataFusion's rendering of the
+/// value, parsed back with the column's type).
+pub type ColumnRanges = BTreeMap<String, (String, String)>;
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PartRecord {
+    Described {
+        name: String,
+        blake3: String,
+        #[serde(default)]
+        ranges: Option<ColumnRanges>,
+    },
+    /// `[name, blake3]`, as snapshots recorded parts before their ranges.
+    Named(String, String),
+}
+
+impl From<PartRecord> for Part {
+    fn from(record: PartRecord) -> Part {
+        match record {
+            PartRecord::Described { name, blake3, ranges } => Part { name, blake3, ranges },
+            PartRecord::Named(name, blake3) => Part { name, blake3, ranges: None },
+        }
+    }
 }
 
 impl TableDataset {
@@ -196,7 +237,11 @@ pub fn compact(
     for ((table, base, _), meta) in jobs.iter().zip(metas) {
         let hash = base.file_name().expect("a part has a name").to_string_lossy();
         tables[*table].rows += meta.rows;
-        tables[*table].parts.push((format!("part-{hash}.parquet"), meta.blake3));
+        tables[*table].parts.push(Part {
+            name: format!("part-{hash}.parquet"),
+            blake3: meta.blake3,
+            ranges: meta.ranges,
+        });
     }
     let snapshot = materialise(store, tables)?;
     Ok((snapshot, missing))
@@ -246,9 +291,17 @@ fn write_parts(
 fn stored_or_written(base: &Path, part: &[UnitFile]) -> Result<PartMeta> {
     let path = base.with_extension("parquet");
     let meta_path = base.with_extension("json");
-    if let Some(meta) = fs::read(&meta_path).ok().and_then(|b| serde_json::from_slice::<PartMeta>(&b).ok())
+    if let Some(mut meta) = fs::read(&meta_path).ok().and_then(|b| serde_json::from_slice::<PartMeta>(&b).ok())
         && path.exists()
     {
+        if meta.ranges.is_none() {
+            let bytes = Bytes::from(fs::read(&path)?);
+            let metadata = ParquetMetaDataReader::new()
+                .parse_and_finish(&bytes)
+                .with_context(|| format!("{} is not a readable Parquet file", path.display()))?;
+            meta.ranges = Some(column_ranges(&metadata)?);
+            write_atomic(&meta_path, &serde_json::to_vec(&meta)?)?;
+        }
         return Ok(meta);
     }
     let meta = write_part(part, &path)?;
@@ -339,6 +392,9 @@ fn part_hash(part: &[UnitFile]) -> String {
 struct PartMeta {
     rows: u64,
     blake3: String,
+    /// Absent in metadata written before parts recorded their ranges.
+    #[serde(default)]
+    ranges: Option<ColumnRanges>,
 }
 
 /// Writes the units' rows to `path` atomically, each unit file checked
@@ -376,10 +432,51 @@ fn write_part(part: &[UnitFile], path: &Path) -> Result<PartMeta> {
             writer.push(unit.decode()?)?;
         }
     }
-    let rows = writer.context("a part holds at least one file")?.finish()?;
+    let (rows, metadata) = writer.context("a part holds at least one file")?.finish()?;
+    let ranges = Some(column_ranges(&metadata)?);
     let (blake3, _) = crate::store::hash_file(&tmp)?;
     fs::rename(&tmp, path)?;
-    Ok(PartMeta { rows, blake3 })
+    Ok(PartMeta { rows, blake3, ranges })
+}
+
+/// The range of each sort column over a part's row groups; a column whose
+/// statistics are missing for some row group (or not comparable, like NaN)
+/// has none.
+fn column_ranges(metadata: &ParquetMetaData) -> Result<ColumnRanges> {
+    let file = metadata.file_metadata();
+    let schema = parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())?;
+    let mut ranges = ColumnRanges::new();
+    for &name in robbench_schemas::SORT_COLUMNS {
+        if schema.field_with_name(name).is_err() {
+            continue;
+        }
+        let converter = StatisticsConverter::try_new(name, &schema, file.schema_descr())?;
+        let extreme = |values: ArrayRef, keep: std::cmp::Ordering| -> Result<Option<ScalarValue>> {
+            let mut best: Option<ScalarValue> = None;
+            for i in 0..values.len() {
+                if values.is_null(i) {
+                    return Ok(None);
+                }
+                let value = ScalarValue::try_from_array(&values, i)?;
+                best = match best {
+                    None => Some(value),
+                    Some(b) => match value.partial_cmp(&b) {
+                        Some(order) if order == keep => Some(value),
+                        Some(_) => Some(b),
+                        None => return Ok(None),
+                    },
+                };
+            }
+            Ok(best)
+        };
+        let row_groups = metadata.row_groups();
+        let min = extreme(converter.row_group_mins(row_groups)?, std::cmp::Ordering::Less)?;
+        let max = extreme(converter.row_group_maxes(row_groups)?, std::cmp::Ordering::Greater)?;
+        if let (Some(min), Some(max)) = (min, max) {
+            ranges.insert(name.to_string(), (min.to_string(), max.to_string()));
+        }
+    }
+    Ok(ranges)
 }
 
 /// A unit file's bytes and Parquet metadata (page indexes included).
@@ -522,11 +619,12 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Writes what is pending and the footer; returns the rows written.
-    fn finish(mut self) -> Result<u64> {
+    /// Writes what is pending and the footer; returns the rows written and
+    /// the part's metadata.
+    fn finish(mut self) -> Result<(u64, ParquetMetaData)> {
         self.encode_pending()?;
-        self.file.close()?;
-        Ok(self.rows)
+        let metadata = self.file.close()?;
+        Ok((self.rows, metadata))
     }
 }
 
@@ -536,8 +634,8 @@ fn materialise(store: &Store, tables: Vec<TableDataset>) -> Result<Snapshot> {
     let mut hasher = blake3::Hasher::new();
     for t in &tables {
         hasher.update(format!("{} v{}:", t.table, t.version).as_bytes());
-        for (name, _) in &t.parts {
-            hasher.update(name.as_bytes());
+        for part in &t.parts {
+            hasher.update(part.name.as_bytes());
         }
         hasher.update(b"\n");
     }
@@ -556,9 +654,9 @@ fn materialise(store: &Store, tables: Vec<TableDataset>) -> Result<Snapshot> {
         let table_dir = tmp.join(t.served_name(current.get(t.table.as_str()).copied()));
         fs::create_dir_all(&table_dir)?;
         let parts_dir = store.root().join("parts").join(format!("{}.v{}", t.table, t.version));
-        for (name, _) in &t.parts {
-            let source = parts_dir.join(name.trim_start_matches("part-"));
-            let target = table_dir.join(name);
+        for part in &t.parts {
+            let source = parts_dir.join(part.name.trim_start_matches("part-"));
+            let target = table_dir.join(&part.name);
             // A hard link costs no bytes; a filesystem without them gets a copy.
             if fs::hard_link(&source, &target).is_err() {
                 fs::copy(&source, &target).with_context(|| format!("cannot copy {}", source.display()))?;
@@ -608,7 +706,7 @@ pub fn verify_snapshot(snapshot: &Snapshot) -> Result<()> {
     let mut changed = false;
     for t in &snapshot.tables {
         let dir = snapshot.table_dir(t, current.get(t.table.as_str()).copied());
-        for (name, blake3) in &t.parts {
+        for Part { name, blake3, .. } in &t.parts {
             let path = dir.join(name);
             let meta = fs::metadata(&path).with_context(|| format!("{} is missing", path.display()))?;
             let identity = file_identity(&meta);

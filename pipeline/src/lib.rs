@@ -12,6 +12,7 @@ pub mod config;
 pub mod execute;
 pub mod key;
 pub mod parallelism;
+pub mod parts_table;
 pub mod plan;
 pub mod runs;
 pub mod runs_table;

@@ -19,8 +19,6 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider, view::ViewTable};
 use datafusion::common::ScalarValue;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
@@ -28,7 +26,8 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use robbench_schemas::TableDef;
 
-use crate::compact::{self, Completeness, MissingUnit, Snapshot};
+use crate::compact::{self, Completeness, MissingUnit, Snapshot, TableDataset};
+use crate::parts_table::PartsTable;
 use crate::runs::{self, RunRecord, RunUnit};
 use crate::store::{Store, write_atomic};
 
@@ -278,7 +277,7 @@ impl Catalog {
         if let Some(def) = robbench_schemas::by_name(name) {
             let dataset = snapshot.tables.iter().find(|t| t.table == def.name && t.version == def.version);
             return match dataset {
-                Some(dataset) => listing(&snapshot.table_dir(dataset, Some(def.version))).map(Some),
+                Some(dataset) => parts_table(&snapshot.table_dir(dataset, Some(def.version)), dataset).map(Some),
                 None => Ok(Some(Arc::new(MemTable::try_new(plain(def.schema()), vec![vec![]])?))),
             };
         }
@@ -286,7 +285,7 @@ impl Catalog {
         for t in &snapshot.tables {
             let current = robbench_schemas::by_name(&t.table).map(|d| d.version);
             if current != Some(t.version) && t.served_name(current) == name {
-                return listing(&snapshot.table_dir(t, current)).map(Some);
+                return parts_table(&snapshot.table_dir(t, current), t).map(Some);
             }
         }
         Ok(None)
@@ -301,7 +300,7 @@ impl Catalog {
             let Some(dataset) = snapshot.tables.iter().find(|t| t.table == def.name && t.version == def.version) else {
                 continue;
             };
-            let table = listing(&snapshot.table_dir(dataset, Some(def.version)))?;
+            let table = parts_table(&snapshot.table_dir(dataset, Some(def.version)), dataset)?;
             let mut columns = vec![lit(ScalarValue::Utf8(Some(run_id.clone()))).alias("run_id")];
             columns.extend(def.columns.iter().map(|c| col(c.name)));
             let scan = LogicalPlanBuilder::scan(format!("{}_{run_id}", def.name), provider_as_source(table), None)?
@@ -335,11 +334,8 @@ fn first_part_schema(dir: &Path) -> Result<SchemaRef> {
 }
 
 /// A table that DataFusion scans from a directory of Parquet parts.
-fn listing(dir: &Path) -> Result<Arc<dyn TableProvider>> {
-    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(first_part_schema(dir)?);
-    Ok(Arc::new(ListingTable::try_new(config)?))
+fn parts_table(dir: &Path, dataset: &TableDataset) -> Result<Arc<dyn TableProvider>> {
+    Ok(Arc::new(PartsTable::new(dir, &dataset.parts, first_part_schema(dir)?)?))
 }
 
 fn units_hash(units: &[RunUnit]) -> String {
@@ -384,7 +380,10 @@ impl SchemaProvider for LazySchema {
 }
 
 fn session(catalog: Arc<Catalog>) -> Result<SessionContext> {
-    let config = SessionConfig::new()
+    // DataFusion's own settings may be tuned with DATAFUSION_* variables
+    // (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS).
+    let config = SessionConfig::from_env()
+        .context("a DATAFUSION_* environment variable is not a valid DataFusion setting")?
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
         .set_bool("datafusion.execution.parquet.reorder_filters", true);

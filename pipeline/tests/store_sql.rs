@@ -161,7 +161,7 @@ fn a_no_op_rerun_rewrites_nothing_and_a_changed_architecture_rewrites_only_its_p
             .unwrap()
             .parts
             .iter()
-            .map(|p| p.0.clone())
+            .map(|p| p.name.clone())
             .collect::<BTreeSet<_>>()
     };
     assert!(
@@ -180,6 +180,66 @@ fn a_no_op_rerun_rewrites_nothing_and_a_changed_architecture_rewrites_only_its_p
     // Only the part holding arch 17's units is new (two when the new keys move
     // a boundary), the other parts are reused as they are.
     assert!((1..=2).contains(&new.len()), "{} of {} parts rewritten", new.len(), samples_parts(&changed).len());
+}
+
+#[test]
+fn filters_on_sort_columns_open_only_the_parts_that_can_match_and_answer_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let config = SyntheticConfig { architectures: 40, attacks: 2, samples: 300, changed: vec![] };
+    let run_id = run(&store, &config);
+    let catalog = || {
+        Arc::new(
+            Catalog::new(&store, choose_run(&store, RunChoice::Latest).unwrap(), Completeness::Whole)
+                .with_part_bytes(16 << 10),
+        )
+    };
+    let c = catalog();
+    let snapshot = c.snapshot().unwrap().clone();
+    let samples = snapshot.tables.iter().find(|t| t.table == "evaluation_samples").unwrap();
+    assert!(samples.parts.len() >= 6, "{} parts: too few to show pruning", samples.parts.len());
+    // The files a scan opens, as DataFusion's plan lists them.
+    let opened = |c: &Arc<Catalog>, q: &str| -> BTreeSet<String> {
+        let plan = rows(&query(c.clone(), &format!("EXPLAIN {q}")).unwrap().1).join("\n");
+        let names = plan.split(|ch: char| ch == '/' || ch == ',' || ch == ']' || ch.is_whitespace());
+        names.filter(|n| n.starts_with("part-") && n.ends_with(".parquet")).map(str::to_string).collect()
+    };
+    let one_arch = "SELECT * FROM evaluation_samples WHERE arch_index = 17";
+    assert!((1..=2).contains(&opened(&c, one_arch).len()), "{:?}", opened(&c, one_arch));
+    assert!(opened(&c, "SELECT * FROM evaluation_samples WHERE arch_index = 4000").is_empty());
+
+    let columns = ["arch_index", "dataset", "seed", "sample_index", "attack", "eps", "correct"];
+    let all = per_unit_rows(&store, &run_id, "evaluation_samples.v1.parquet", &columns);
+    let filtered = |keep: &dyn Fn(&[&str]) -> bool| -> Vec<String> {
+        all.iter().filter(|r| keep(&r.split('|').collect::<Vec<_>>())).cloned().collect()
+    };
+    let select = format!("SELECT {} FROM evaluation_samples", columns.join(", "));
+    let arch = |r: &[&str]| r[0].parse::<u64>().unwrap();
+    type Keep<'a> = &'a dyn Fn(&[&str]) -> bool;
+    let cases: [(&str, Keep); 4] = [
+        ("arch_index = 17", &|r| arch(r) == 17),
+        ("arch_index BETWEEN 10 AND 12 AND attack <> 'clean'", &|r| (10..=12).contains(&arch(r)) && r[4] != "clean"),
+        ("arch_index > 35 OR sample_index = 3", &|r| arch(r) > 35 || r[3] == "3"),
+        ("arch_index = 4000", &|_| false),
+    ];
+    // The same answers from a snapshot written before parts recorded their
+    // ranges (every part scanned).
+    let manifest = snapshot.dir.join("_SUCCESS.json");
+    let mut old: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    for table in old["tables"].as_array_mut().unwrap() {
+        for part in table["parts"].as_array_mut().unwrap() {
+            *part = serde_json::json!([part["name"], part["blake3"]]);
+        }
+    }
+    for (filter, keep) in cases {
+        assert_eq!(sql(&c, &format!("{select} WHERE {filter}")), filtered(keep), "{filter}");
+    }
+    std::fs::write(&manifest, old.to_string()).unwrap();
+    let unpruned = catalog();
+    assert!(opened(&unpruned, one_arch).len() > 2, "an old snapshot scans every part");
+    for (filter, keep) in cases {
+        assert_eq!(sql(&unpruned, &format!("{select} WHERE {filter}")), filtered(keep), "{filter} (old snapshot)");
+    }
 }
 
 #[test]
@@ -279,7 +339,7 @@ fn flipped_bytes_in_a_compacted_part_are_refused_not_served() {
     let c = catalog(&store, None);
     let snapshot = c.snapshot().unwrap().clone();
     let table = snapshot.tables.iter().find(|t| t.table == "evaluations").unwrap();
-    let part = snapshot.dir.join("evaluations").join(&table.parts[0].0);
+    let part = snapshot.dir.join("evaluations").join(&table.parts[0].name);
     let mut bytes = std::fs::read(&part).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
