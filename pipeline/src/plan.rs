@@ -112,6 +112,7 @@ impl<S: ?Sized + Stage> Pipeline<S> {
             }
             let keys = derive_keys(stage.name(), stage.version(), &specs, &units, &slices);
             let start = units.len();
+            units.reserve(specs.len());
             let mut keys_seen = HashSet::with_capacity(specs.len());
             for (spec, key) in specs.into_iter().zip(keys) {
                 if !keys_seen.insert(key) {
@@ -144,19 +145,24 @@ fn derive_keys(
         let params = String::from_utf8(params).expect("JSON is UTF-8");
         UnitKey::derive_encoded(stage, version, &params, slice, &inputs)
     };
-    const UNITS_PER_THREAD: usize = 4096;
+    map_chunks(specs, 4096, |chunk| chunk.iter().map(derive).collect::<Vec<_>>()).into_iter().flatten().collect()
+}
+
+/// `f` over consecutive chunks of `items`, one chunk per CPU (of at least
+/// `min_chunk` items; a single chunk on one thread when there are fewer),
+/// results in the items' order. For planning's per-unit loops, which at the
+/// benchmark's size run over hundreds of thousands of units.
+pub fn map_chunks<T: Sync, R: Send>(items: &[T], min_chunk: usize, f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cpus.min(specs.len() / UNITS_PER_THREAD).max(1);
+    let threads = cpus.min(items.len() / min_chunk.max(1)).max(1);
     if threads == 1 {
-        return specs.iter().map(derive).collect();
+        return vec![f(items)];
     }
-    let derive = &derive;
+    let f = &f;
     std::thread::scope(|scope| {
-        let chunks: Vec<_> = specs
-            .chunks(specs.len().div_ceil(threads))
-            .map(|chunk| scope.spawn(move || chunk.iter().map(derive).collect::<Vec<_>>()))
-            .collect();
-        chunks.into_iter().flat_map(|c| c.join().expect("deriving a key does not panic")).collect()
+        let chunks: Vec<_> =
+            items.chunks(items.len().div_ceil(threads)).map(|chunk| scope.spawn(move || f(chunk))).collect();
+        chunks.into_iter().map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     })
 }
 
