@@ -260,7 +260,7 @@ impl Catalog {
             let current = robbench_schemas::by_name(&t.table).map(|d| d.version);
             if current.is_some_and(|v| v != t.version) {
                 let dir = snapshot.table_dir(t, current);
-                out.push((t.served_name(current), first_part_schema(&dir)?, t.rows));
+                out.push((t.served_name(current), part_schema(&dir, t)?, t.rows));
             }
         }
         Ok(out)
@@ -322,20 +322,24 @@ pub(crate) fn plain(schema: SchemaRef) -> SchemaRef {
     Arc::new(Schema::new(schema.fields().clone()))
 }
 
-fn first_part_schema(dir: &Path) -> Result<SchemaRef> {
-    let first = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+/// The table's schema, from the footer of its smallest part (at the
+/// benchmark's size a big part's footer lists thousands of row groups).
+fn part_schema(dir: &Path, dataset: &TableDataset) -> Result<SchemaRef> {
+    let smallest = dataset
+        .parts
+        .iter()
+        .map(|p| dir.join(&p.name))
+        .min_by_key(|path| std::fs::metadata(path).map_or(u64::MAX, |m| m.len()))
         .with_context(|| format!("{} holds no part", dir.display()))?;
-    let file = std::fs::File::open(&first)?;
+    let file = std::fs::File::open(&smallest).with_context(|| format!("{} is missing", smallest.display()))?;
     let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .with_context(|| format!("{} is not a readable Parquet file", first.display()))?;
+        .with_context(|| format!("{} is not a readable Parquet file", smallest.display()))?;
     Ok(plain(builder.schema().clone()))
 }
 
 /// A table that DataFusion scans from a directory of Parquet parts.
 fn parts_table(dir: &Path, dataset: &TableDataset) -> Result<Arc<dyn TableProvider>> {
-    Ok(Arc::new(PartsTable::new(dir, &dataset.parts, first_part_schema(dir)?)?))
+    Ok(Arc::new(PartsTable::new(dir, &dataset.parts, part_schema(dir, dataset)?)?))
 }
 
 fn units_hash(units: &[RunUnit]) -> String {
