@@ -94,6 +94,8 @@ impl<S: ?Sized + Stage> Pipeline<S> {
             let specs =
                 stage.plan(&config, &upstream).map_err(|e| e.context(format!("planning stage `{}`", stage.name())))?;
             drop(upstream);
+            // Each unit's config slice, as an index into `slices`.
+            let mut slice_of = Vec::with_capacity(specs.len());
             for spec in &specs {
                 if let Some(bad) =
                     spec.inputs.iter().find(|r| !upstream_ranges.iter().any(|range| range.contains(&r.0)))
@@ -105,12 +107,17 @@ impl<S: ?Sized + Stage> Pipeline<S> {
                         bad.0
                     );
                 }
-                if !slices.iter().any(|(keys, _)| *keys == spec.config_keys) {
-                    let slice = config.slice(&spec.config_keys).canonical_json().to_string();
-                    slices.push((spec.config_keys.clone(), slice));
-                }
+                let slice = match slices.iter().position(|(keys, _)| *keys == spec.config_keys) {
+                    Some(i) => i,
+                    None => {
+                        let slice = config.slice(&spec.config_keys).canonical_json().to_string();
+                        slices.push((spec.config_keys.clone(), slice));
+                        slices.len() - 1
+                    }
+                };
+                slice_of.push(slice);
             }
-            let keys = derive_keys(stage.name(), stage.version(), &specs, &units, &slices);
+            let keys = derive_keys(stage.name(), stage.version(), &specs, &slice_of, &units, &slices);
             let start = units.len();
             units.reserve(specs.len());
             let mut keys_seen = HashSet::with_capacity(specs.len());
@@ -134,18 +141,20 @@ fn derive_keys(
     stage: &str,
     version: u32,
     specs: &[UnitSpec],
+    slice_of: &[usize],
     planned: &[PlannedUnit],
     slices: &[(Vec<&'static str>, String)],
 ) -> Vec<UnitKey> {
-    let derive = |spec: &UnitSpec| {
+    let work: Vec<(&UnitSpec, &str)> =
+        specs.iter().zip(slice_of).map(|(spec, &i)| (spec, slices[i].1.as_str())).collect();
+    let derive = |&(spec, slice): &(&UnitSpec, &str)| {
         let inputs: Vec<UnitKey> = spec.inputs.iter().map(|r| planned[r.0].key).collect();
-        let slice = &slices.iter().find(|(keys, _)| *keys == spec.config_keys).expect("sliced above").1;
         let mut params = Vec::with_capacity(256);
         serde_json::to_writer(&mut params, &spec.params).expect("a JSON value encodes");
         let params = String::from_utf8(params).expect("JSON is UTF-8");
         UnitKey::derive_encoded(stage, version, &params, slice, &inputs)
     };
-    map_chunks(specs, 4096, |chunk| chunk.iter().map(derive).collect::<Vec<_>>()).into_iter().flatten().collect()
+    map_chunks(&work, 4096, |chunk| chunk.iter().map(derive).collect::<Vec<_>>()).into_iter().flatten().collect()
 }
 
 /// `f` over consecutive chunks of `items`, one chunk per CPU (of at least
