@@ -4,8 +4,19 @@
 use std::fmt;
 
 /// The content address of a unit (blake3, shown as 64 hex digits).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UnitKey([u8; 32]);
+
+/// A key is a blake3 digest, so its first eight bytes already spread keys
+/// evenly: hash maps over hundreds of thousands of keys (planning, the
+/// store check) hash those instead of all 32.
+impl std::hash::Hash for UnitKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
 
 impl UnitKey {
     /// Key of a unit: stage name and implementation version, the unit's own

@@ -26,13 +26,15 @@ fn the_default_experiment_keeps_its_unit_keys() {
     // Computed before the refactoring. `architectures` (it no longer hashes
     // `dataset.root`, which it does not read) and `checks` (which now also
     // reads the training log) changed on purpose; `analysis` as of the
-    // `analysis.*` inputs becoming optional (unset keys are not hashed).
+    // `analysis.*` inputs becoming optional (unset keys are not hashed);
+    // `checks` as of grouping a model's evaluations run by run in planning.
     let pinned = [
         ("prepare", "398decc3eddad3b0"),
         ("train", "5fead371ec999389"),
         ("evaluate", "aaf754d77890a61b"),
         ("ntk", "d56e4bdc4001b932"),
         ("bound", "a61dc060e15e3605"),
+        ("checks", "39c158b48fdcddde"),
         ("analysis", "066e1a169a5c8260"),
     ];
     let digests = stage_digests();

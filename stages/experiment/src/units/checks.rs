@@ -41,9 +41,23 @@ impl Stage for Checks {
         fn model_of(p: &serde_json::Value) -> (Option<i64>, Option<&str>, Option<u64>) {
             (p["arch_index"].as_i64(), p["dataset"].as_str(), p["seed"].as_u64())
         }
+        // A model's evaluations are planned together, so they are grouped
+        // run by run: one map entry per run, not per evaluation.
         let mut evaluations: HashMap<_, Vec<_>> = HashMap::new();
+        let mut run: Option<(_, Vec<_>)> = None;
         for unit in up.units("evaluate") {
-            evaluations.entry(model_of(unit.params)).or_default().push(unit.unit);
+            let model = model_of(unit.params);
+            match &mut run {
+                Some((current, units)) if *current == model => units.push(unit.unit),
+                _ => {
+                    if let Some((model, units)) = run.replace((model, vec![unit.unit])) {
+                        evaluations.entry(model).or_default().extend(units);
+                    }
+                }
+            }
+        }
+        if let Some((model, units)) = run {
+            evaluations.entry(model).or_default().extend(units);
         }
         let config_keys = paths::<ChecksReads>();
         up.units("train")
