@@ -41,9 +41,11 @@ bench: build
 	$(ROBBENCH) bench contention --batch 16 --batches 1
 
 # The device-dependent tests on CUDA (needs a GPU; see README, "Threads, jobs and throughput").
+# --workspace, as everywhere: `-p` would resolve features differently and rebuild dependencies.
+TEST_DEVICE ?= cuda
 test-gpu: build
-	ROBBENCH_TEST_DEVICE=cuda $(CARGO) test -p robbench-stages train
-	ROBBENCH_TEST_DEVICE=cuda $(CARGO) test --test pipeline
+	ROBBENCH_TEST_DEVICE=$(TEST_DEVICE) $(CARGO) test --workspace --lib train
+	ROBBENCH_TEST_DEVICE=$(TEST_DEVICE) $(CARGO) test --workspace --test pipeline
 
 clean:
 	$(CARGO) clean
