@@ -295,9 +295,10 @@ fn stored_or_written(base: &Path, part: &[UnitFile]) -> Result<PartMeta> {
         && path.exists()
     {
         if meta.ranges.is_none() {
-            let bytes = Bytes::from(fs::read(&path)?);
+            // A part stored before parts recorded their ranges: read its footer.
+            let file = fs::File::open(&path)?;
             let metadata = ParquetMetaDataReader::new()
-                .parse_and_finish(&bytes)
+                .parse_and_finish(&file)
                 .with_context(|| format!("{} is not a readable Parquet file", path.display()))?;
             meta.ranges = Some(column_ranges(&metadata)?);
             write_atomic(&meta_path, &serde_json::to_vec(&meta)?)?;
