@@ -35,7 +35,7 @@ impl UnitKey {
     /// JSON (`Value::to_string`), so a planner encodes a slice shared by many
     /// units once. The bytes hashed are those of the canonical object
     /// `{"config":…,"inputs":[…],"params":…,"stage":…,"version":…}` (keys in
-    /// serde_json's sorted order), streamed into the hasher.
+    /// serde_json's sorted order), written into one buffer and hashed.
     pub fn derive_encoded(
         stage: &str,
         stage_version: u32,

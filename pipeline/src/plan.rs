@@ -145,33 +145,31 @@ fn derive_keys(
     planned: &[PlannedUnit],
     slices: &[(Vec<&'static str>, String)],
 ) -> Vec<UnitKey> {
-    let work: Vec<(&UnitSpec, &str)> =
-        specs.iter().zip(slice_of).map(|(spec, &i)| (spec, slices[i].1.as_str())).collect();
-    let derive = |&(spec, slice): &(&UnitSpec, &str)| {
+    let derive = |i: usize| {
+        let spec = &specs[i];
         let inputs: Vec<UnitKey> = spec.inputs.iter().map(|r| planned[r.0].key).collect();
         let mut params = Vec::with_capacity(256);
         serde_json::to_writer(&mut params, &spec.params).expect("a JSON value encodes");
         let params = String::from_utf8(params).expect("JSON is UTF-8");
-        UnitKey::derive_encoded(stage, version, &params, slice, &inputs)
+        UnitKey::derive_encoded(stage, version, &params, &slices[slice_of[i]].1, &inputs)
     };
-    map_chunks(&work, 4096, |chunk| chunk.iter().map(derive).collect::<Vec<_>>()).into_iter().flatten().collect()
-}
-
-/// `f` over consecutive chunks of `items`, one chunk per CPU (of at least
-/// `min_chunk` items; a single chunk on one thread when there are fewer),
-/// results in the items' order. For planning's per-unit loops, which at the
-/// benchmark's size run over hundreds of thousands of units.
-pub fn map_chunks<T: Sync, R: Send>(items: &[T], min_chunk: usize, f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    const UNITS_PER_THREAD: usize = 4096;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cpus.min(items.len() / min_chunk.max(1)).max(1);
+    let threads = cpus.min(specs.len() / UNITS_PER_THREAD).max(1);
     if threads == 1 {
-        return vec![f(items)];
+        return (0..specs.len()).map(derive).collect();
     }
-    let f = &f;
+    let derive = &derive;
+    let per_thread = specs.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let chunks: Vec<_> =
-            items.chunks(items.len().div_ceil(threads)).map(|chunk| scope.spawn(move || f(chunk))).collect();
-        chunks.into_iter().map(|c| c.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        let chunks: Vec<_> = (0..specs.len())
+            .step_by(per_thread)
+            .map(|start| {
+                let end = (start + per_thread).min(specs.len());
+                scope.spawn(move || (start..end).map(derive).collect::<Vec<_>>())
+            })
+            .collect();
+        chunks.into_iter().flat_map(|c| c.join().expect("deriving a key does not panic")).collect()
     })
 }
 

@@ -26,8 +26,9 @@ fn the_default_experiment_keeps_its_unit_keys() {
     // Computed before the refactoring. `architectures` (it no longer hashes
     // `dataset.root`, which it does not read) and `checks` (which now also
     // reads the training log) changed on purpose; `analysis` as of the
-    // `analysis.*` inputs becoming optional (unset keys are not hashed);
-    // `checks` as of grouping a model's evaluations run by run in planning.
+    // `analysis.*` inputs becoming optional (unset keys are not hashed).
+    // `checks` was pinned later, when planning began to group a model's
+    // evaluations run by run (its keys did not change).
     let pinned = [
         ("prepare", "398decc3eddad3b0"),
         ("train", "5fead371ec999389"),

@@ -44,20 +44,8 @@ impl Stage for Checks {
         // A model's evaluations are planned together, so they are grouped
         // run by run: one map entry per run, not per evaluation.
         let mut evaluations: HashMap<_, Vec<_>> = HashMap::new();
-        let mut run: Option<(_, Vec<_>)> = None;
-        for unit in up.units("evaluate") {
-            let model = model_of(unit.params);
-            match &mut run {
-                Some((current, units)) if *current == model => units.push(unit.unit),
-                _ => {
-                    if let Some((model, units)) = run.replace((model, vec![unit.unit])) {
-                        evaluations.entry(model).or_default().extend(units);
-                    }
-                }
-            }
-        }
-        if let Some((model, units)) = run {
-            evaluations.entry(model).or_default().extend(units);
+        for run in up.units("evaluate").chunk_by(|a, b| model_of(a.params) == model_of(b.params)) {
+            evaluations.entry(model_of(run[0].params)).or_default().extend(run.iter().map(|u| u.unit));
         }
         let config_keys = paths::<ChecksReads>();
         up.units("train")
