@@ -71,6 +71,10 @@ fn sql_answers_from_the_latest_complete_run_and_other_tools_read_the_same_rows()
     assert!(o.status.success(), "{}", stderr(&o));
     let meta = std::fs::read(&out).unwrap();
     assert!(!String::from_utf8_lossy(&meta).contains("robbench.table"), "the result carries a table tag");
+    // Strings keep the type the tables store, though SQL scans them as views.
+    let file = std::fs::File::open(&out).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    assert_eq!(reader.schema().field_with_name("attack").unwrap().data_type(), &arrow::datatypes::DataType::Utf8);
 
     // export writes plain datasets.
     let exported = store.join("export");

@@ -19,6 +19,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider, view::ViewTable};
 use datafusion::common::ScalarValue;
+use datafusion::datasource::physical_plan::parquet::transform_schema_to_view;
 use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
@@ -334,7 +335,10 @@ fn part_schema(dir: &Path, dataset: &TableDataset) -> Result<SchemaRef> {
     let file = std::fs::File::open(&smallest).with_context(|| format!("{} is missing", smallest.display()))?;
     let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .with_context(|| format!("{} is not a readable Parquet file", smallest.display()))?;
-    Ok(plain(builder.schema().clone()))
+    // Strings as views, as DataFusion's own Parquet tables read them: the
+    // scan then points into the pages' buffers instead of copying each value,
+    // and grouping compares short strings inline.
+    Ok(Arc::new(transform_schema_to_view(&plain(builder.schema().clone()))))
 }
 
 /// A table that DataFusion scans from a directory of Parquet parts.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use robbench_pipeline::Store;
 use robbench_pipeline::compact::Completeness;
@@ -92,16 +92,16 @@ fn write(catalog: Arc<Catalog>, query: &str, format: Format, out: Option<&Path>)
         let schema = query_each(catalog, query, |schema, batch| {
             if writer.is_none() {
                 let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-                writer = Some(parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?);
+                writer = Some(parquet::arrow::ArrowWriter::try_new(file, without_views(schema), None)?);
             }
-            writer.as_mut().expect("created above").write(batch)?;
+            writer.as_mut().expect("created above").write(&plain_strings(batch)?)?;
             Ok(())
         })?;
         let writer = match writer {
             Some(w) => w,
             None => {
                 let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-                parquet::arrow::ArrowWriter::try_new(file, schema, None)?
+                parquet::arrow::ArrowWriter::try_new(file, without_views(&schema), None)?
             }
         };
         writer.close()?;
@@ -152,6 +152,31 @@ fn write(catalog: Arc<Catalog>, query: &str, format: Format, out: Option<&Path>)
     }
     sink.flush()?;
     Ok(())
+}
+
+/// `schema` with its string and binary views as the plain types the tables
+/// store: SQL scans strings as views, the files it writes for other tools
+/// keep the types `robbench tables` lists.
+fn without_views(schema: &SchemaRef) -> SchemaRef {
+    let plain = |data_type: &DataType| match data_type {
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        other => other.clone(),
+    };
+    let fields: Vec<Field> =
+        schema.fields().iter().map(|f| f.as_ref().clone().with_data_type(plain(f.data_type()))).collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch> {
+    let schema = without_views(&batch.schema());
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| arrow::compute::cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 pub fn tables(store: &Path, run: &RunArgs, config_hash: Option<&str>) -> Result<ExitCode> {

@@ -230,10 +230,13 @@ pub fn training_warnings(catalog: std::sync::Arc<robbench_pipeline::sql::Catalog
     )?;
     let mut lines = Vec::new();
     for batch in &batches {
+        // SQL answers strings as Utf8 or Utf8View depending on the table.
+        let text = |i: usize| arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Utf8);
+        let (dataset, detail) = (text(1)?, text(3)?);
         let arch = batch.column(0).as_any().downcast_ref::<Int64Array>().context("arch_index")?;
-        let dataset = batch.column(1).as_any().downcast_ref::<StringArray>().context("dataset")?;
+        let dataset = dataset.as_any().downcast_ref::<StringArray>().context("dataset")?;
         let seed = batch.column(2).as_any().downcast_ref::<Int64Array>().context("seed")?;
-        let detail = batch.column(3).as_any().downcast_ref::<StringArray>().context("detail")?;
+        let detail = detail.as_any().downcast_ref::<StringArray>().context("detail")?;
         for i in 0..batch.num_rows() {
             lines.push(format!(
                 "arch {} · {} · seed {} trained to chance level ({TRAINING_AT_CHANCE}): {}",
