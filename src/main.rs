@@ -10,6 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use robbench::light::{self, ConfigArgs, RunArgs};
 
+/// As in `robbench` (see `Cargo.toml`): `run` plans and compacts too.
+/// Tensors are libtorch's own allocations and do not pass through it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "robbench",
