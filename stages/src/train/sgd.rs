@@ -58,7 +58,9 @@ impl Sgd {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let named: Vec<(&str, &Tensor)> = self.buffers.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        // Buffers follow their parameter's layout (NHWC for convolutions,
+        // see `TinyNetwork::use_channels_last`); files hold the standard one.
+        let named: Vec<(&str, Tensor)> = self.buffers.iter().map(|(n, t)| (n.as_str(), t.contiguous())).collect();
         Tensor::write_safetensors(&named, path).with_context(|| format!("cannot write {}", path.display()))
     }
 
