@@ -59,7 +59,7 @@ fn a_unit_run_twice_gives_the_same_bytes() {
 fn a_network_trained_to_chance_is_flagged_and_a_healthy_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path();
-    // The default experiment's recipe, on one network; first with a learning rate 300 times too high.
+    // The default experiment's recipe, on one network; first with a learning rate 100 times too high.
     let default_recipe = TRAIN_ONLY;
     let run = |extra: &[&str]| {
         let mut args = vec!["run", "--device", "cpu"];
@@ -68,7 +68,7 @@ fn a_network_trained_to_chance_is_flagged_and_a_healthy_one_is_not() {
         }
         robbench(store, &args)
     };
-    let hot = run(&["train.max_lr=30"]);
+    let hot = run(&["train.max_lr=10"]);
     assert!(hot.status.success(), "{}", stderr(&hot));
     let warning = stdout(&hot).lines().find(|l| l.starts_with("warning:")).map(str::to_string);
     assert!(
@@ -90,7 +90,7 @@ fn a_network_trained_to_chance_is_flagged_and_a_healthy_one_is_not() {
         assert!(o.status.success(), "{}", stderr(&o));
         stdout(&o).lines().skip(1).map(str::to_string).collect::<Vec<_>>()
     };
-    let alerts = query(&["train.max_lr=30"], "SELECT arch_index, kind FROM alerts");
+    let alerts = query(&["train.max_lr=10"], "SELECT arch_index, kind FROM alerts");
     assert_eq!(alerts, ["1462,training-at-chance"]);
     assert!(query(&[], "SELECT kind FROM alerts").is_empty());
 }
