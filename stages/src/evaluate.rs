@@ -73,6 +73,7 @@ impl Runnable for Evaluate {
         let settings = settings(attack, unit.config())?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
         let net = TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?;
+        net.use_fastest_layout();
         let limit =
             |samples: usize, available: i64| if samples == 0 { available } else { (samples as i64).min(available) };
         let mut n = limit(images.samples, data.test_images.size()[0]);
@@ -323,6 +324,7 @@ pub fn benchmark_autoattack(
         Some(path) => TinyNetwork::load(path, device)?,
         None => TinyNetwork::new(spec, device, 0)?,
     };
+    net.use_fastest_layout();
     let forward = |x: &Tensor| net.forward_t(x, false);
     let mut rng = Rng::new(0);
     let n = images as i64;

@@ -183,8 +183,8 @@ impl Run<'_, '_> {
                 let xa = x_adv.detach().set_requires_grad(true);
                 let logits = (self.model)(&xa);
                 let per_sample = objective(&logits);
-                let g = Tensor::run_backward(&[per_sample.sum(Kind::Float)], &[&xa], false, false);
-                (per_sample.detach(), logits.detach(), g.into_iter().next().expect("one input, one gradient"))
+                let g = crate::gradient(&per_sample.sum(Kind::Float), &xa);
+                (per_sample.detach(), logits.detach(), g)
             });
             grad += g;
             last = Some((per_sample, logits));

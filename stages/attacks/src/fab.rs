@@ -80,8 +80,8 @@ fn difference_and_grad(model: &Classifier<'_>, x1: &Tensor, y: &Tensor, target: 
         let z = model(&xa);
         let diff = z.gather(1, &target.view([-1, 1]), false) - z.gather(1, &y.view([-1, 1]), false);
         let diff = diff.view([-1]);
-        let g = Tensor::run_backward(&[diff.sum(Kind::Float)], &[&xa], false, false);
-        (diff.detach(), g.into_iter().next().expect("one input, one gradient"))
+        let g = crate::gradient(&diff.sum(Kind::Float), &xa);
+        (diff.detach(), g)
     })
 }
 

@@ -53,8 +53,15 @@ pub(crate) fn input_gradient(model: &Classifier<'_>, x: &Tensor, y: &Tensor) -> 
     tch::with_grad(|| {
         let x = x.detach().set_requires_grad(true);
         let loss = model(&x).cross_entropy_for_logits(y);
-        Tensor::run_backward(&[loss], &[&x], false, false).pop().expect("one input, one gradient")
+        gradient(&loss, &x)
     })
+}
+
+/// d`scalar`/d`x`, contiguous (NCHW strides): a channels-last network hands
+/// back input gradients with NHWC strides, which the attacks' flat views
+/// (and the points they return) must not inherit.
+pub(crate) fn gradient(scalar: &Tensor, x: &Tensor) -> Tensor {
+    Tensor::run_backward(&[scalar], &[x], false, false).pop().expect("one input, one gradient").contiguous()
 }
 
 /// Projects `adv` onto the ε-ball around `x` intersected with [0, 1].

@@ -186,6 +186,36 @@ fn autoattack_is_at_least_as_strong_as_each_of_its_attacks() {
     }
 }
 
+/// Evaluation on the CPU runs networks channels-last (NHWC weights, hence
+/// NHWC input gradients): every attack must still work, return points in the
+/// input's standard layout, and break the same images up to float rounding.
+#[test]
+fn a_channels_last_network_is_attacked_as_the_standard_one() {
+    let standard = trained();
+    let nhwc = trained();
+    nhwc.use_channels_last();
+    let (x, y) = toy(120, 21);
+    let fab_cfg = FabConfig { steps: 20, restarts: 2, ..Default::default() };
+    let attack = |net: &robbench_nn::TinyNetwork| {
+        let model = |x: &Tensor| net.forward_t(x, false);
+        let report = autoattack(&model, &x, &y, &quick()).unwrap();
+        let fab = fab_targeted(&model, &x, &y, &fab_cfg, &mut Rng::new(5)).unwrap();
+        (report, fab)
+    };
+    let (want, want_fab) = attack(&standard);
+    let (got, got_fab) = attack(&nhwc);
+    assert_eq!(got.clean, want.clean, "clean verdicts");
+    for (name, adv, reference) in [("autoattack", &got.adversarial, &want.adversarial), ("fab-t", &got_fab, &want_fab)]
+    {
+        assert_valid(name, adv, &x, EPS);
+        assert!(adv.is_contiguous(), "{name}: points in the standard layout");
+        let (ours, theirs) = (accuracy(&nhwc, adv, &y), accuracy(&standard, reference, &y));
+        assert!((ours - theirs).abs() <= 2.0 / 120.0 + 1e-9, "{name}: robust accuracy {ours} vs {theirs} standard");
+    }
+    let flipped = got.correct.iter().zip(&want.correct).filter(|(a, b)| a != b).count();
+    assert!(flipped <= 2, "{flipped} of 120 verdicts differ between the layouts");
+}
+
 #[test]
 fn autoattack_at_zero_eps_leaves_clean_accuracy() {
     let net = trained();

@@ -92,6 +92,15 @@ impl TinyNetwork {
         });
     }
 
+    /// The layout measured fastest on this network's device: channels-last
+    /// on the CPU (training and attacks, README "Threads, jobs and
+    /// throughput"); on CUDA the standard layout until it is measured there.
+    pub fn use_fastest_layout(&self) {
+        if self.device() == Device::Cpu {
+            self.use_channels_last();
+        }
+    }
+
     /// Logits (batch, classes) for pixels in [0, 1] of shape (batch, 3, H, W).
     ///
     /// `train = true` is PyTorch's train mode: BN normalises with the batch

@@ -154,10 +154,7 @@ impl<'a> Trainer<'a> {
                 (net, sgd, Progress { epochs_done: 0, log: Vec::new() })
             }
         };
-        // Measured on CPU only (README, "Threads, jobs and throughput").
-        if device == Device::Cpu {
-            net.use_channels_last();
-        }
+        net.use_fastest_layout();
         Ok(Trainer { net, sgd, cfg, seed, device, scratch, progress })
     }
 
