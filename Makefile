@@ -28,8 +28,12 @@ lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# cargo runs one test per CPU at once: each gets one libtorch thread that
+# sleeps when idle, or their spinning OpenMP threads fight over the CPUs
+# (stages/attacks/tests/autoattack.rs, whose PyTorch cross-check runs beside
+# our attacks: 403 s this way, 673 s with libtorch's defaults, on 2 cores).
 test: lint pipeline
-	$(CARGO) test --workspace
+	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(CARGO) test --workspace
 
 # Timings (never asserted by tests): engine overhead, training throughput vs PyTorch, AutoAttack cost.
 bench: build
