@@ -299,11 +299,15 @@ fn cross_check(budget: Budget) {
         format!("--square-queries={}", budget.square_queries),
         format!("--seeds={}", budget.seeds),
     ];
-    let theirs = robbench_reference::run_json(
-        &python,
-        "autoattack_reference.py",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    // torchattacks runs in its own process while ours run here: `make test`
+    // gives each test one thread, and this test is the suite's longest.
+    let theirs = std::thread::spawn(move || {
+        robbench_reference::run_json(
+            &python,
+            "autoattack_reference.py",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    });
 
     let model = |x: &Tensor| net.forward_t(x, false);
     let mean_over_seeds = |attack: &dyn Fn(&mut Rng) -> Tensor| {
@@ -329,6 +333,7 @@ fn cross_check(budget: Budget) {
         ("square", mean_over_seeds(&|rng| square(&model, &x, &y, &square_cfg, rng).unwrap())),
         ("autoattack", report.robust_accuracy()),
     ];
+    let theirs = theirs.join().expect("the torchattacks run panicked");
     let mut disagreements = Vec::new();
     for (name, acc) in ours {
         let reference = theirs[name].as_f64().unwrap();
