@@ -3,7 +3,7 @@
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use robbench_pipeline::parallelism::Jobs;
 
@@ -63,6 +63,10 @@ pub enum BenchCommand {
         batches: usize,
         #[arg(long, default_value = "auto")]
         device: String,
+        /// Internal: time the one recipe and --jobs given in this process,
+        /// set up as `run --jobs` sets itself up, and print JSON (the parent's child process).
+        #[arg(long, hide = true)]
+        child: bool,
     },
     /// One training unit's time alone and next to busy processes, with the
     /// thread policy and with the spinning OpenMP default it replaces.
@@ -193,6 +197,18 @@ pub fn python() -> String {
     })
 }
 
+/// Runs a benchmark's child process (`what` names it in errors) and returns
+/// the JSON it prints; its messages and errors go straight to the terminal.
+pub fn child_json(mut command: std::process::Command, what: &str) -> Result<serde_json::Value> {
+    let out = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot start {what}: {e}"))?;
+    anyhow::ensure!(out.status.success(), "{what} failed ({}; its messages are above)", out.status);
+    serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("{what} printed no JSON: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 /// Peak resident memory of this process (VmHWM), where Linux reports it.
 fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -320,17 +336,7 @@ fn bench_ntk(
                 c
             }
         };
-        let mut command = command;
-        // The child's messages and errors go straight to the terminal.
-        command.stderr(std::process::Stdio::inherit());
-        let out = command.output().map_err(|e| anyhow::anyhow!("cannot start the {} run: {e}", method.name()))?;
-        anyhow::ensure!(
-            out.status.success(),
-            "the {} run failed ({}; its messages are above)",
-            method.name(),
-            out.status
-        );
-        let result: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let result = child_json(command, &format!("the {} run", method.name()))?;
         results.push((method, result));
     }
     let torch = results.iter().find(|(m, _)| *m == NtkMethod::TorchFunc).map(|(_, r)| r);
@@ -448,10 +454,13 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                 }
             }
         }
-        BenchCommand::Throughput { recipe, jobs, batch, batches, device } => {
-            super::parallel::configure(Jobs::Auto, threads, super::parallel::device_kind(&device)?)?;
+        BenchCommand::Throughput { recipe, jobs, batch, batches, device, child } => {
             let args = super::throughput::ThroughputArgs { recipes: recipe, jobs, threads, batch, batches, device };
-            super::throughput::throughput(&args)?;
+            if child {
+                super::throughput::time_one_setting(&args)?;
+            } else {
+                super::throughput::throughput(&args)?;
+            }
         }
         BenchCommand::Contention { net, batch, batches, busy } => {
             let args = super::throughput::ContentionArgs {

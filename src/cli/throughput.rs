@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Barrier;
 
 use anyhow::{Context, Result};
+use clap::ValueEnum;
 use robbench_pipeline::Config;
 use robbench_pipeline::parallelism::{self, CpuBudget, DeviceKind, Jobs};
 use robbench_space::{ModelShape, Space};
@@ -88,33 +89,46 @@ pub struct ThroughputArgs {
     pub device: String,
 }
 
+/// The architecture every recipe is timed on, as a network of `recipe`'s shape.
+fn timed_network(recipe: &Recipe) -> Result<robbench_nn::NetworkSpec> {
+    Ok(robbench_nn::NetworkSpec {
+        arch: Space::nb201().arch(mean_cost_architecture().0)?,
+        channels: recipe.model.channels,
+        cells_per_stage: recipe.model.cells,
+        classes: 10,
+        mean: vec![0.49, 0.48, 0.45],
+        std: vec![0.25, 0.24, 0.26],
+    })
+}
+
+fn timed_training(recipe: &Recipe, args: &ThroughputArgs) -> TimedTraining {
+    TimedTraining {
+        batch: args.batch.unwrap_or(recipe.train.batch_size),
+        batches: args.batches,
+        attack_steps: recipe.train.attack.steps,
+        image_size: recipe.image_size,
+    }
+}
+
+/// Times every recipe at every `--jobs` setting, each setting in its own
+/// process: libgomp takes its wait policy and thread count from the
+/// environment when libtorch loads, so only a fresh process can be set up
+/// as `robbench run --jobs N` sets itself up (a 2-thread unit in a process
+/// set up for single-threaded ones runs at about half its speed).
 pub fn throughput(args: &ThroughputArgs) -> Result<()> {
     let device = robbench_nn::parse_device(&args.device)?;
     let kind = if device.is_cuda() { DeviceKind::Cuda } else { DeviceKind::Cpu };
     let budget = CpuBudget::detect()?;
     let (arch_index, flops, mean_flops) = mean_cost_architecture();
     let arch = Space::nb201().arch(arch_index)?;
+    let device_name = if device.is_cuda() { robbench_nn::describe_device(device) } else { "cpu".to_string() };
     println!(
-        "{} on {budget}; architecture {arch_index} {arch} ({flops:.1} MFLOPs at C=16 N=5 32x32, the space's mean is {mean_flops:.1})",
-        robbench_nn::describe_device(device)
+        "{device_name} on {budget}; architecture {arch_index} {arch} ({flops:.1} MFLOPs at C=16 N=5 32x32, the space's mean is {mean_flops:.1}); each --jobs setting in its own process"
     );
     let trainings = NB201_ARCHITECTURES * NB201_SEEDS;
     for &name in &args.recipes {
         let recipe = Recipe::load(name)?;
-        let spec = robbench_nn::NetworkSpec {
-            arch,
-            channels: recipe.model.channels,
-            cells_per_stage: recipe.model.cells,
-            classes: 10,
-            mean: vec![0.49, 0.48, 0.45],
-            std: vec![0.25, 0.24, 0.26],
-        };
-        let timed = TimedTraining {
-            batch: args.batch.unwrap_or(recipe.train.batch_size),
-            batches: args.batches,
-            attack_steps: recipe.train.attack.steps,
-            image_size: recipe.image_size,
-        };
+        let timed = timed_training(&recipe, args);
         let images_per_network = recipe.train.epochs * recipe.train_images;
         println!(
             "recipe {name:?}: C={} N={} {}x{} PGD-{} {} epochs x {} images; timed: {} batch(es) of {} per unit",
@@ -136,22 +150,7 @@ pub fn throughput(args: &ThroughputArgs) -> Result<()> {
                 continue;
             }
             done.push((p.jobs, p.threads));
-            let barrier = Barrier::new(p.jobs);
-            let seconds: Vec<f64> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..p.jobs)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            tch::set_num_threads(p.threads as i32);
-                            time_training(&spec, &timed, device, || {
-                                barrier.wait();
-                            })
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().expect("a timing thread panicked")).collect::<Result<_>>()
-            })?;
-            let wall = seconds.iter().copied().fold(0.0, f64::max);
-            let images_per_second = (p.jobs * timed.batches * timed.batch) as f64 / wall;
+            let images_per_second = time_in_child(args, name, jobs)?;
             let networks_per_hour = images_per_second * 3600.0 / images_per_network as f64;
             let mut line = format!(
                 "  --jobs {jobs:<5} = {} x {} thread(s): {images_per_second:8.1} images/s, {networks_per_hour:10.3} networks/h",
@@ -167,6 +166,55 @@ pub fn throughput(args: &ThroughputArgs) -> Result<()> {
         }
     }
     println!("(training only, extrapolated from the timed batches; evaluation and NTK not included)");
+    Ok(())
+}
+
+/// Runs `bench throughput --child` for one recipe and one `--jobs` setting
+/// and returns the images per second of all its units together.
+fn time_in_child(args: &ThroughputArgs, recipe: RecipeName, jobs: Jobs) -> Result<f64> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .args(["bench", "throughput", "--child", "--device", &args.device, "--batches", &args.batches.to_string()])
+        .args(["--recipe", recipe.to_possible_value().expect("no recipe is skipped").get_name()])
+        .args(["--jobs", &jobs.to_string()]);
+    if let Some(batch) = args.batch {
+        command.args(["--batch", &batch.to_string()]);
+    }
+    if let Some(threads) = args.threads {
+        command.args(["--threads", &threads.to_string()]);
+    }
+    let result = super::bench::child_json(command, &format!("timing {recipe:?} with --jobs {jobs}"))?;
+    result["images_per_second"].as_f64().context("the child's JSON has no images_per_second")
+}
+
+/// The child's side: the one recipe and `--jobs` setting of `args`, with
+/// this process set up for it, printed as JSON.
+pub fn time_one_setting(args: &ThroughputArgs) -> Result<()> {
+    let (&[name], &[jobs]) = (args.recipes.as_slice(), args.jobs.as_slice()) else {
+        anyhow::bail!("--child times exactly one --recipe at one --jobs setting");
+    };
+    let p = super::parallel::configure(jobs, args.threads, super::parallel::device_kind(&args.device)?)?;
+    let device = robbench_nn::parse_device(&args.device)?;
+    let recipe = Recipe::load(name)?;
+    let spec = timed_network(&recipe)?;
+    let timed = timed_training(&recipe, args);
+    let barrier = Barrier::new(p.jobs);
+    let seconds: Vec<f64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..p.jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    tch::set_num_threads(p.threads as i32);
+                    time_training(&spec, &timed, device, || {
+                        barrier.wait();
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a timing thread panicked")).collect::<Result<_>>()
+    })?;
+    let wall = seconds.iter().copied().fold(0.0, f64::max);
+    let images_per_second = (p.jobs * timed.batches * timed.batch) as f64 / wall;
+    println!("{}", serde_json::json!({ "images_per_second": images_per_second }));
     Ok(())
 }
 
