@@ -234,7 +234,7 @@ impl Plan {
 
     /// The shard groups with a unit not yet complete in `store`, in plan order.
     pub fn pending_groups(&self, store: &Store) -> Result<Vec<String>> {
-        let stored = self.stored(store, &vec![true; self.units.len()])?;
+        let stored = self.stored(store, &self.select(None))?;
         let mut seen = HashSet::new();
         Ok(self
             .units

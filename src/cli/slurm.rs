@@ -458,7 +458,7 @@ fn unit_states(plan: &Plan, store: &Store) -> Result<Vec<UnitState>> {
             last_failure.insert(unit.key, error);
         }
     }
-    let stored = plan.stored(store, &vec![true; plan.units.len()])?;
+    let stored = plan.stored(store, &plan.select(None))?;
     Ok(plan
         .units
         .iter()
