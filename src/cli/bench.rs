@@ -44,6 +44,9 @@ pub enum BenchCommand {
         /// Skip the PyTorch comparison.
         #[arg(long)]
         no_pytorch: bool,
+        /// Internal: print robbench's images/s alone, as JSON (the parent's child process).
+        #[arg(long, hide = true)]
+        child: bool,
     },
     /// Networks trained per hour with --jobs 1, 2 and auto (the default recipe
     /// and NAS-RobBench-201's), extrapolated from timed batches of the
@@ -405,12 +408,16 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             benchmark_sized_plan()?;
         }
         BenchCommand::Sql { units, samples, keep } => super::bench_sql::bench_sql(units, samples, keep)?,
-        BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch } => {
+        BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch, child } => {
             configure_one_unit(threads, &device)?;
             let device = robbench_nn::parse_device(&device)?;
             let spec = net.spec()?;
             let (arch, channels, cells) = (&spec.arch, net.channels, net.cells);
             let ours = robbench_stages::train::benchmark_throughput(&spec, batch, batches, attack_steps, device)?;
+            if child {
+                println!("{}", serde_json::json!({ "images_per_second": ours }));
+                return Ok(ExitCode::SUCCESS);
+            }
             println!(
                 "robbench (tch) on {}: {ours:.1} images/s  [arch {arch}, C={channels}, N={cells}, batch {batch}, PGD-{attack_steps}]",
                 robbench_nn::describe_device(device)

@@ -255,23 +255,19 @@ impl Drop for Competitors {
     }
 }
 
-/// Runs `robbench bench train --no-pytorch` in a child process with `env`
-/// and returns its images per second.
+/// Runs `robbench bench train --child` (robbench alone, no PyTorch) in a
+/// child process with `env` and returns its images per second.
 fn child_throughput(args: &ContentionArgs, threads: usize, env: &[(&str, String)]) -> Result<f64> {
-    let output = Command::new(std::env::current_exe()?)
-        .args(["bench", "train", "--no-pytorch", "--device", "cpu", "--arch", &args.arch])
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .args(["bench", "train", "--child", "--device", "cpu", "--arch", &args.arch])
         .args(["--channels", &args.channels.to_string(), "--cells", &args.cells.to_string()])
         .args(["--batch", &args.batch.to_string(), "--batches", &args.batches.to_string()])
         .args(["--threads", &threads.to_string()])
         .env_remove("GOMP_SPINCOUNT")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    anyhow::ensure!(output.status.success(), "bench train failed: {}", String::from_utf8_lossy(&output.stderr));
-    stdout
-        .lines()
-        .find_map(|l| l.split_once(": ")?.1.split_once(" images/s")?.0.trim().parse::<f64>().ok())
-        .with_context(|| format!("no images/s in the output of bench train: {stdout}"))
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    let result = super::bench::child_json(command, &format!("bench train with {threads} thread(s)"))?;
+    result["images_per_second"].as_f64().context("bench train's JSON has no images_per_second")
 }
 
 pub fn contention(args: &ContentionArgs) -> Result<()> {
