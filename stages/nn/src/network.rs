@@ -270,12 +270,21 @@ mod tests {
             plain.save(&pa).unwrap();
             nhwc.save(&pb).unwrap();
             assert!(std::fs::read(pa).unwrap() == std::fs::read(pb).unwrap(), "arch {arch}: checkpoints differ");
-            let x = Tensor::rand([6, 3, 8, 8], (Kind::Float, Device::Cpu));
+            // Fixed pixels in [0, 1]: libtorch's global generator is shared by concurrent tests.
+            let x = ((Tensor::arange(6 * 3 * 8 * 8, (Kind::Float, Device::Cpu)) * 0.37).sin() * 0.5 + 0.5)
+                .view([6, 3, 8, 8]);
             let y = Tensor::from_slice(&[0i64, 1, 2, 3, 4, 5]);
             let ((a, grads_a), (b, grads_b)) = (step(&plain, &x, &y), step(&nhwc, &x, &y));
             assert!(a.allclose(&b, 1e-5, 1e-6, false), "arch {arch}: logits differ");
+            // Rounding differs by summation order: compared against each
+            // gradient's own scale, not element by element (an element near
+            // zero has no relative precision to keep).
             for ((name, ga), (_, gb)) in grads_a.iter().zip(&grads_b) {
-                assert!(ga.allclose(gb, 1e-4, 1e-6, false), "arch {arch}: gradient of {name} differs");
+                let (diff, scale) = ((ga - gb).abs().max().double_value(&[]), ga.abs().max().double_value(&[]));
+                assert!(
+                    diff <= 1e-4 * scale + 1e-7,
+                    "arch {arch}: gradient of {name} differs by {diff} (scale {scale})"
+                );
             }
         }
     }
