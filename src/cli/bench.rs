@@ -423,35 +423,27 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                 robbench_nn::describe_device(device)
             );
             if !no_pytorch {
-                let python = std::env::var("ROBBENCH_PYTHON").unwrap_or_else(|_| {
-                    format!("{}/.cache/robbench/torch-2.11.0/bin/python", std::env::var("HOME").unwrap_or_default())
-                });
+                let python = python();
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stages/reference/python/bench_train.py");
                 let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
                 // `lean`: the bare PGD + SGD step; `full`: also the unit's augmentation,
                 // input normalisation, clean-accuracy pass and read-outs, as robbench does.
                 for (recipe, what) in [("lean", "bare PGD+SGD step"), ("full", "the same work as robbench's step")] {
-                    let output = std::process::Command::new(&python)
-                        .args([
-                            script,
-                            &arch.to_string(),
-                            &channels.to_string(),
-                            &cells.to_string(),
-                            "10",
-                            &batch.to_string(),
-                            &batches.to_string(),
-                            &attack_steps.to_string(),
-                            device_name,
-                            recipe,
-                        ])
-                        .output()
-                        .map_err(|e| anyhow::anyhow!("cannot run {python} (set ROBBENCH_PYTHON): {e}"))?;
-                    anyhow::ensure!(
-                        output.status.success(),
-                        "PyTorch benchmark failed: {}",
-                        String::from_utf8_lossy(&output.stderr)
-                    );
-                    let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+                    let mut command = std::process::Command::new(&python);
+                    command.args([
+                        script,
+                        &arch.to_string(),
+                        &channels.to_string(),
+                        &cells.to_string(),
+                        "10",
+                        &batch.to_string(),
+                        &batches.to_string(),
+                        &attack_steps.to_string(),
+                        device_name,
+                        recipe,
+                    ]);
+                    let result =
+                        child_json(command, &format!("the PyTorch benchmark ({python}; set ROBBENCH_PYTHON)"))?;
                     let theirs = result["images_per_second"].as_f64().unwrap_or(f64::NAN);
                     println!(
                         "PyTorch 2.11 on {} ({what}): {theirs:.1} images/s; robbench / PyTorch = {:.2}",
