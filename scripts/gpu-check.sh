@@ -98,12 +98,14 @@ run() {
     local manifest="$pack_dir/manifest" device=${GPU_CHECK_DEVICE:-cuda}
     [[ -f "$manifest" && -f "$pack_dir/binaries.tar.xz" ]] || { echo "gpu-check: no pack in $pack_dir (run \`scripts/gpu-check.sh pack\` here and carry .gpu)" >&2; exit 1; }
     field() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$manifest"; }
+    # A packed binary's path: `binary bin robbench`, `binary test pipeline`.
+    binary() { awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print $3 }' "$manifest"; }
     local built_repo built_torch
     built_repo=$(field repo) built_torch=$(field torch)
     local python=${ROBBENCH_PYTHON:-python3}
-    local torch_dir torch_version
-    torch_dir=$("$python" -c 'import torch, pathlib; print(pathlib.Path(torch.__file__).parent)')
-    torch_version=$("$python" -c 'import torch; print(torch.__version__)')
+    local torch torch_version torch_dir
+    torch=$("$python" -c 'import torch, pathlib; print(torch.__version__, pathlib.Path(torch.__file__).parent)')
+    read -r torch_version torch_dir <<<"$torch"
     [[ "$torch_version" == "$built_torch" ]] || { echo "gpu-check: this python has torch $torch_version, the binaries were built against $built_torch" >&2; exit 1; }
 
     # Where a binary is already there (a trial on the build machine), it is kept.
@@ -115,10 +117,8 @@ run() {
     fi
     # libtorch is found through LD_LIBRARY_PATH where the build's rpath names nothing.
     export LD_LIBRARY_PATH="$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    local bin test_stages test_pipeline
-    bin=$(awk '$1 == "bin" && $2 == "robbench" { print $3 }' "$manifest") && bin=$(dirname "$bin")
-    test_stages=$(awk '$1 == "test" && $2 == "robbench_stages" { print $3 }' "$manifest")
-    test_pipeline=$(awk '$1 == "test" && $2 == "pipeline" { print $3 }' "$manifest")
+    local robbench test_stages test_pipeline
+    robbench=$(binary bin robbench) test_stages=$(binary test robbench_stages) test_pipeline=$(binary test pipeline)
     export ROBBENCH_PYTHON=$(command -v "$python") ROBBENCH_TEST_DEVICE=$device
     cd "$built_repo"
 
@@ -127,7 +127,6 @@ run() {
         nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
         echo "torch $torch_version at $torch_dir"
     } | tee "$out/summary.txt"
-    local robbench="$bin/robbench"
     # The tests first: a stage that fails on the device makes the timings moot.
     step test-train 60 env -C stages "$test_stages" train --test-threads 4
     step test-pipeline 150 "$test_pipeline" --test-threads 4
