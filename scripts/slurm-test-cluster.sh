@@ -10,8 +10,10 @@
 # proctrack/linuxproc, task/none, select/cons_tres, no accounting database)
 # under $ROBBENCH_SLURM_DIR (default /var/tmp/robbench-slurm), starts munged,
 # slurmctld and slurmd without systemd and waits until `sinfo` shows the node
-# idle. Everything binds to 127.0.0.1. Exit status 3: the packages cannot be
-# installed or the daemons cannot start (the reason is on stderr).
+# idle. Everything binds to 127.0.0.1 (ports $ROBBENCH_SLURM_PORT and the next,
+# default 6817 and 6818). Exit status 3: the ports are taken, the packages
+# cannot be installed, a daemon does not start or the node never becomes idle
+# (the reason is on stderr, with the daemons' output and the end of their logs).
 set -euo pipefail
 
 DIR=${ROBBENCH_SLURM_DIR:-/var/tmp/robbench-slurm}
@@ -101,6 +103,37 @@ EOF
 
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# The end of a log, for the reason on stderr.
+log_tail() {
+    if [ -s "$1" ]; then
+        echo "--- last lines of $1:"
+        tail -n 20 "$1"
+    else
+        echo "--- $1 is empty or missing"
+    fi
+}
+
+# Something already listening on a port, as a site Slurm on the default ones.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Starts a daemon (it forks into the background) and waits for its pid file.
+# Its output goes to a file: a daemon that kept the pipe of $(...) open would
+# hang the script. Some fail only after forking (a bad config line), so the
+# pid must also still be alive.
+start_daemon() {
+    local name=$1 pidfile=$2 log=$3
+    shift 3
+    "$@" >"$DIR/log/$name.out" 2>&1 ||
+        die "$name did not start (exit status $?): $(cat "$DIR/log/$name.out")
+$(log_tail "$log")"
+    for _ in $(seq 1 20); do
+        alive "$pidfile" && return 0
+        sleep 0.25
+    done
+    die "$name not running 5 s after it started: $(cat "$DIR/log/$name.out")
+$(log_tail "$log")"
+}
+
 wait_idle() {
     local state
     for _ in $(seq 1 60); do
@@ -111,28 +144,37 @@ wait_idle() {
         esac
         sleep 1
     done
-    die "node not idle after 60s (sinfo: '${state:-no answer}'); logs under $DIR/log"
+    die "node not idle after 60s (sinfo: '${state:-no answer}')
+$(log_tail "$DIR/log/slurmctld.log")
+$(log_tail "$DIR/log/slurmd.log")"
 }
 
 start() {
     mkdir -p "$DIR"
-    install_packages
     if alive "$DIR/run/slurmctld.pid" && alive "$DIR/run/slurmd.pid"; then
         wait_idle
         echo "export SLURM_CONF=$CONF"
         return 0
     fi
     stop >/dev/null 2>&1 || true
+    for port in "$CTLD_PORT" "$SLURMD_PORT"; do
+        if port_taken "$port"; then
+            die "port $port on 127.0.0.1 is taken (a site Slurm?); ROBBENCH_SLURM_PORT=N picks free ones (N and N+1)"
+        fi
+    done
+    install_packages
     write_config
     alive "$DIR/run/munged.pid" ||
-        munged --force --key-file="$DIR/etc/munge.key" --socket="$SOCKET" \
+        start_daemon munged "$DIR/run/munged.pid" "$DIR/log/munged.log" \
+            munged --force --key-file="$DIR/etc/munge.key" --socket="$SOCKET" \
             --pid-file="$DIR/run/munged.pid" --log-file="$DIR/log/munged.log" \
-            --seed-file="$DIR/munge/munged.seed" ||
-        die "munged did not start (log: $DIR/log/munged.log)"
-    SLURM_CONF=$CONF slurmctld -f "$CONF" -i || die "slurmctld did not start (log: $DIR/log/slurmctld.log)"
-    SLURM_CONF=$CONF slurmd -f "$CONF" -N localhost || die "slurmd did not start (log: $DIR/log/slurmd.log)"
+            --seed-file="$DIR/munge/munged.seed"
+    start_daemon slurmctld "$DIR/run/slurmctld.pid" "$DIR/log/slurmctld.log" \
+        env SLURM_CONF="$CONF" slurmctld -f "$CONF" -i
+    start_daemon slurmd "$DIR/run/slurmd.pid" "$DIR/log/slurmd.log" \
+        env SLURM_CONF="$CONF" slurmd -f "$CONF" -N localhost
     wait_idle
-    say "node localhost idle ($(nproc --all) CPUs); SLURM_CONF=$CONF"
+    say "munged, slurmctld and slurmd running; node localhost idle ($(nproc --all) CPUs); SLURM_CONF=$CONF"
     echo "export SLURM_CONF=$CONF"
 }
 

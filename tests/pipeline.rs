@@ -239,7 +239,7 @@ fn the_proxy_study_scores_untrained_networks_against_the_released_benchmark() {
 
 #[test]
 fn imagenet16_pickles_run_through_the_whole_pipeline() {
-    let Some(python) = robbench_reference::python() else { return };
+    let Some(python) = robbench_reference::python(&["numpy"]) else { return };
     let data = tempfile::tempdir().unwrap();
     robbench_reference::run_json(&python, "write_imagenet16.py", &[data.path().to_str().unwrap(), "2", "30"]);
     let store = tempfile::tempdir().unwrap();

@@ -1,11 +1,15 @@
 //! The report as a browser shows it: rendered in headless Chromium, every
 //! plot's axes and legend lie inside its viewBox, legends beside the plotted
 //! area, and the page logs no console errors.
+//!
+//! Needs Chromium (`ROBBENCH_CHROMIUM`, else on PATH, else installed with
+//! apt-get); without one the test fails under CI and is skipped, with a
+//! visible `SKIPPED` line, elsewhere.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use common::{TINY, robbench, run_tiny, stderr, stdout};
 
@@ -58,39 +62,63 @@ const consoleError = console.error;
 console.error = function (...args) { window.__errors.push(args.map(String).join(' ')); consoleError.apply(console, args); };
 </script>"#;
 
-/// Debian's Chromium, installed with apt-get when missing (as root); `None`,
-/// with the reason printed, when it cannot be had.
+/// The Chromium that renders the report: `ROBBENCH_CHROMIUM` when set, else
+/// one on PATH, else Debian's, installed with apt-get (as root). `None`, after
+/// `unavailable` said why, when there is none or it cannot render a page here.
 fn chromium() -> Option<PathBuf> {
-    let find = || {
-        ["chromium", "chromium-browser"].iter().find_map(|name| {
-            let out = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().ok()?;
-            out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-        })
+    const WHAT: &str = "headless Chromium";
+    let chromium = match std::env::var_os("ROBBENCH_CHROMIUM") {
+        Some(path) => PathBuf::from(path),
+        None => match on_path().map_or_else(install, Ok) {
+            Ok(path) => path,
+            Err(why) => {
+                robbench_reference::unavailable(WHAT, &why);
+                return None;
+            }
+        },
     };
-    if let Some(path) = find() {
-        return Some(path);
+    // An empty page first, so that a Chromium that cannot start here is told
+    // apart from a report it fails to render.
+    let blank = headless(&chromium, "about:blank");
+    if !blank.status.success() || !stdout(&blank).contains("<body>") {
+        let why = format!("{} cannot render an empty page ({}):\n{}", chromium.display(), blank.status, stderr(&blank));
+        robbench_reference::unavailable(WHAT, &why);
+        return None;
     }
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output();
-    match installed {
-        Ok(o) if o.status.success() => find(),
-        Ok(o) => {
-            eprintln!("SKIPPED: chromium is missing and apt-get could not install it: {}", stderr(&o));
-            None
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: chromium is missing and apt-get cannot run: {e}");
-            None
-        }
-    }
+    Some(chromium)
 }
 
-/// The page's DOM after load, as headless Chromium builds it, and its stderr.
-fn render(chromium: &Path, page: &Path) -> (String, String) {
+fn on_path() -> Option<PathBuf> {
+    ["chromium", "chromium-browser"].iter().find_map(|name| {
+        let out = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().ok()?;
+        out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    })
+}
+
+/// Installs Debian's chromium; `apt-get update` first, since a fresh machine
+/// or container has no package lists. The reason when that fails.
+fn install() -> Result<PathBuf, String> {
+    for args in [&["update"][..], &["install", "-y", "--no-install-recommends", "chromium"]] {
+        let out = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .map_err(|e| format!("chromium is not on PATH and apt-get cannot run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "chromium is not on PATH and `apt-get {}` failed (it needs root and the network): {}",
+                args.join(" "),
+                stderr(&out).trim()
+            ));
+        }
+    }
+    on_path().ok_or_else(|| "apt-get installed chromium, but neither chromium nor chromium-browser is on PATH".into())
+}
+
+/// `url` loaded in headless Chromium: its DOM after load on stdout, its log on stderr.
+fn headless(chromium: &Path, url: &str) -> Output {
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new("timeout")
+    Command::new("timeout")
         .arg("180")
         .arg(chromium)
         .args([
@@ -106,9 +134,14 @@ fn render(chromium: &Path, page: &Path) -> (String, String) {
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .output()
-        .expect("chromium starts");
+        .expect("timeout runs")
+}
+
+/// The page's DOM after load, as headless Chromium builds it, and its log.
+fn render(chromium: &Path, page: &Path) -> (String, String) {
+    let out = headless(chromium, &format!("file://{}", page.display()));
     assert!(out.status.success(), "chromium failed: {}", stderr(&out));
     (stdout(&out), stderr(&out))
 }
@@ -147,9 +180,21 @@ fn the_report_renders_in_chromium_with_every_plot_inside_its_frame() {
         .unwrap_or_else(|| panic!("the check did not run; chromium's log:\n{log}"));
     let verdict: serde_json::Value = serde_json::from_str(&verdict.replace("&quot;", "\"").replace("&amp;", "&"))
         .unwrap_or_else(|e| panic!("verdict {verdict}: {e}"));
+    eprintln!("{} rendered the report: {verdict}", chromium.display());
     assert!(verdict["plots"].as_u64().unwrap() >= 10, "{verdict}");
     assert_eq!(verdict["problems"], serde_json::json!([]), "{verdict}");
     assert_eq!(verdict["errors"], serde_json::json!([]), "{verdict}");
     let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE") && l.contains("ERROR")).collect();
     assert!(console.is_empty(), "console errors: {console:?}");
+}
+
+/// Without a Chromium the report cannot be checked: the test fails under CI
+/// and is skipped, visibly, elsewhere.
+#[test]
+fn without_chromium_the_check_fails_in_ci_and_is_skipped_visibly_outside() {
+    robbench_reference::assert_fails_in_ci_and_skips_visibly_outside(
+        "the_report_renders_in_chromium_with_every_plot_inside_its_frame",
+        &[("ROBBENCH_CHROMIUM", "/nonexistent/chromium")],
+        "/nonexistent/chromium cannot render an empty page",
+    );
 }

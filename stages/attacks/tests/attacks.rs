@@ -38,7 +38,7 @@ fn pgd_restarts_never_lose_an_adversarial_point() {
 
 #[test]
 fn fgsm_and_pgd_agree_with_pytorch() {
-    let Some(python) = robbench_reference::python() else { return };
+    let Some(python) = robbench_reference::python(&["torch", "safetensors"]) else { return };
     let dir = tempfile::tempdir().unwrap();
     let net = trained();
     let checkpoint = dir.path().join("net.safetensors");

@@ -281,7 +281,7 @@ struct Budget {
 /// and 500 inputs, each attack alone and the ensemble; they must agree
 /// within one percentage point.
 fn cross_check(budget: Budget) {
-    let Some(python) = robbench_reference::python() else { return };
+    let Some(python) = robbench_reference::python(&["torch", "safetensors", "torchattacks"]) else { return };
     let samples = 500;
     let dir = tempfile::tempdir().unwrap();
     let net = trained();

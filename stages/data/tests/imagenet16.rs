@@ -1,24 +1,23 @@
 //! ImageNet16-120 pickles written by Python (numpy arrays, protocols 2 and 5).
 
+use std::path::Path;
+
 use robbench_data::{DataError, load, load_imagenet16};
 
-fn write(dir: &std::path::Path, protocol: u8, n: usize) -> bool {
-    let Some(python) = robbench_reference::python() else { return false };
+fn write(python: &Path, dir: &Path, protocol: u8, n: usize) {
     robbench_reference::run_json(
-        &python,
+        python,
         "write_imagenet16.py",
         &[dir.to_str().unwrap(), &protocol.to_string(), &n.to_string()],
     );
-    true
 }
 
 #[test]
 fn pickles_of_every_protocol_load_with_the_120_class_filter() {
+    let Some(python) = robbench_reference::python(&["numpy"]) else { return };
     for protocol in [2u8, 4, 5] {
         let dir = tempfile::tempdir().unwrap();
-        if !write(dir.path(), protocol, 30) {
-            return;
-        }
+        write(&python, dir.path(), protocol, 30);
         let d = load("imagenet16-120", dir.path()).unwrap();
         assert_eq!((d.classes, d.height, d.width), (120, 16, 16));
         // Labels 1..=130 cycle; 121..=130 are dropped and the rest shifted to 0-based.
@@ -33,10 +32,9 @@ fn pickles_of_every_protocol_load_with_the_120_class_filter() {
 
 #[test]
 fn broken_files_are_named() {
+    let Some(python) = robbench_reference::python(&["numpy"]) else { return };
     let dir = tempfile::tempdir().unwrap();
-    if !write(dir.path(), 2, 4) {
-        return;
-    }
+    write(&python, dir.path(), 2, 4);
     std::fs::remove_file(dir.path().join("val_data")).unwrap();
     let e = load_imagenet16(dir.path()).unwrap_err().to_string();
     assert!(e.contains("val_data"), "{e}");
@@ -50,4 +48,15 @@ fn broken_files_are_named() {
     std::fs::write(dir.path().join("train_data_batch_1"), b"cos\nsystem\n(S'echo hi'\ntR.").unwrap();
     let e = load_imagenet16(dir.path()).unwrap_err().to_string();
     assert!(e.contains("refusing to call os.system") && e.contains("train_data_batch_1"), "{e}");
+}
+
+/// Without the reference python the pickles cannot be written: the check
+/// fails under CI and is skipped, visibly, elsewhere.
+#[test]
+fn without_the_reference_python_the_check_fails_in_ci_and_is_skipped_visibly_outside() {
+    robbench_reference::assert_fails_in_ci_and_skips_visibly_outside(
+        "broken_files_are_named",
+        &[("ROBBENCH_PYTHON", "/nonexistent/python")],
+        "cannot start /nonexistent/python",
+    );
 }

@@ -37,7 +37,7 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
 
 #[test]
 fn logits_and_bn_updates_match_pytorch() {
-    let Some(python) = robbench_reference::python() else { return };
+    let Some(python) = robbench_reference::python(&["torch", "safetensors"]) else { return };
     let dir = tempfile::tempdir().unwrap();
     // all conv3x3; the paper's example; pooling + none; all skip; a conv
     // reachable only through none edges; all conv1x1 with 100 classes.

@@ -19,7 +19,7 @@ fn json_matrix(v: &serde_json::Value) -> Tensor {
 
 #[test]
 fn matches_torch_func_reference_for_all_output_modes() {
-    let Some(python) = robbench_reference::python() else {
+    let Some(python) = robbench_reference::python(&["torch", "safetensors"]) else {
         return;
     };
     let mut rng = Rng::new(50);
@@ -60,7 +60,7 @@ fn structured_tinynetwork_kernels_match_torch_func() {
     use robbench_ntk::RobustKernels;
     use tch::{Device, Kind};
 
-    let Some(python) = robbench_reference::python() else {
+    let Some(python) = robbench_reference::python(&["torch", "safetensors"]) else {
         return;
     };
     let spec = NetworkSpec {
