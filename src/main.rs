@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use robbench::light::{self, ConfigArgs, RunArgs};
+use robbench_pipeline::console::note;
 
 /// As in `robbench` (see `Cargo.toml`): `run` plans and compacts too.
 /// Tensors are libtorch's own allocations and do not pass through it.
@@ -107,7 +108,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("robbench: error: {e:#}");
+            note(format_args!("robbench: error: {e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use robbench_schemas::SORT_COLUMNS;
 
 use crate::runs::RunUnit;
-use crate::store::{Store, write_atomic};
+use crate::store::{Store, UnitState, set_read_only, write_atomic};
 use crate::tables::{sort_rows, sorting_columns};
 
 /// Default target size of a part (bytes of the per-unit files it holds).
@@ -191,12 +191,17 @@ pub fn compact(
         }
         let dir = store.root().join("objects").join(&unit.stage).join(&unit.key);
         let tables = dir.join("tables");
-        if !dir.is_dir() {
+        let gap = match store.unit_state_of(&unit.stage, &unit.key) {
+            UnitState::Complete => None,
+            UnitState::Absent => Some("not in the store (removed, or quarantined by `robbench verify`)".to_string()),
+            UnitState::Incomplete(why) => Some(format!("incomplete in the store: {why}")),
+        };
+        if let Some(why) = gap {
             missing.push(MissingUnit {
                 stage: unit.stage.clone(),
                 key: unit.key.clone(),
                 label: unit.label.clone(),
-                why: "not in the store (removed, or quarantined by `robbench verify`)".into(),
+                why,
             });
             continue;
         }
@@ -436,6 +441,8 @@ fn write_part(part: &[UnitFile], path: &Path) -> Result<PartMeta> {
     let (rows, metadata) = writer.context("a part holds at least one file")?.finish()?;
     let ranges = Some(column_ranges(&metadata)?);
     let (blake3, _) = crate::store::hash_file(&tmp)?;
+    // Read-only, as the units' files: its snapshots' hard links share it.
+    set_read_only(&tmp)?;
     fs::rename(&tmp, path)?;
     Ok(PartMeta { rows, blake3, ranges })
 }
@@ -697,19 +704,54 @@ pub fn point_latest(store: &Store, snapshot: &Snapshot) -> Result<()> {
     Ok(())
 }
 
-/// Checks every part of a snapshot against its recorded blake3, once per
-/// file identity (inode, size, mtime): repeated queries pay nothing.
-pub fn verify_snapshot(snapshot: &Snapshot) -> Result<()> {
+/// A file of a snapshot whose bytes are not those recorded.
+#[derive(Debug)]
+pub struct DamagedPart {
+    pub table: String,
+    pub version: u32,
+    pub name: String,
+    pub path: PathBuf,
+    pub problem: String,
+}
+
+/// Whether repeated checks of an unchanged file may be skipped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Rehash {
+    /// Hash a file only when its identity (inode, size, mtime) changed since
+    /// it was last found intact: repeated queries pay nothing.
+    Changed,
+    /// Hash every file (`robbench verify`).
+    All,
+}
+
+/// The parts of a snapshot that no longer match their recorded blake3.
+pub fn damaged_parts(snapshot: &Snapshot, rehash: Rehash) -> Result<Vec<DamagedPart>> {
     let cache_path = snapshot.dir.join("_verified.json");
-    let mut cache: BTreeMap<String, (u64, u64, i64)> =
-        fs::read(&cache_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let mut cache: BTreeMap<String, (u64, u64, i64)> = match rehash {
+        Rehash::Changed => fs::read(&cache_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default(),
+        Rehash::All => BTreeMap::new(),
+    };
     let current: HashMap<&str, u32> = robbench_schemas::all().iter().map(|t| (t.name, t.version)).collect();
     let mut changed = false;
+    let mut damaged = Vec::new();
     for t in &snapshot.tables {
         let dir = snapshot.table_dir(t, current.get(t.table.as_str()).copied());
         for Part { name, blake3, .. } in &t.parts {
             let path = dir.join(name);
-            let meta = fs::metadata(&path).with_context(|| format!("{} is missing", path.display()))?;
+            let damage = |problem: String| DamagedPart {
+                table: t.table.clone(),
+                version: t.version,
+                name: name.clone(),
+                path: path.clone(),
+                problem,
+            };
+            let meta = match fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    damaged.push(damage(format!("unreadable: {e}")));
+                    continue;
+                }
+            };
             let identity = file_identity(&meta);
             let key = format!("{}/{name}", t.table);
             if cache.get(&key) == Some(&identity) {
@@ -717,14 +759,12 @@ pub fn verify_snapshot(snapshot: &Snapshot) -> Result<()> {
             }
             let (hash, _) = crate::store::hash_file(&path)?;
             if &hash != blake3 {
-                bail!(
-                    "{} has changed since it was written (blake3 {} != recorded {}); \
-                     remove {} and query again to rebuild it from the units",
-                    path.display(),
+                damaged.push(damage(format!(
+                    "has changed since it was written (blake3 {} != recorded {})",
                     &hash[..16],
-                    &blake3[..16],
-                    snapshot.dir.display()
-                );
+                    &blake3[..16]
+                )));
+                continue;
             }
             cache.insert(key, identity);
             changed = true;
@@ -734,6 +774,107 @@ pub fn verify_snapshot(snapshot: &Snapshot) -> Result<()> {
         // Best effort: a read-only store just verifies again next time.
         write_atomic(&cache_path, &serde_json::to_vec(&cache)?).ok();
     }
+    Ok(damaged)
+}
+
+/// Takes a damaged snapshot out of use so that the next compaction rebuilds
+/// it from the units: each damaged part whose stored copy under `parts/` is
+/// damaged too goes to `quarantine/`, and the snapshot and every pointer to
+/// it are removed.
+pub fn discard(store: &Store, snapshot: &Snapshot, damaged: &[DamagedPart]) -> Result<()> {
+    for part in damaged {
+        let base = store.root().join("parts").join(format!("{}.v{}", part.table, part.version));
+        let stored = base.join(part.name.trim_start_matches("part-"));
+        let recorded = snapshot
+            .tables
+            .iter()
+            .filter(|t| t.table == part.table && t.version == part.version)
+            .flat_map(|t| &t.parts)
+            .find(|p| p.name == part.name)
+            .map(|p| p.blake3.as_str());
+        let intact = crate::store::hash_file(&stored).is_ok_and(|(hash, _)| Some(hash.as_str()) == recorded);
+        if !intact && stored.exists() {
+            quarantine_part(store, &stored)?;
+        }
+    }
+    let pointers = store.root().join("tables").join("runs");
+    for entry in fs::read_dir(&pointers).into_iter().flatten().filter_map(|e| e.ok()) {
+        if fs::read_to_string(entry.path()).is_ok_and(|id| id.trim() == snapshot.id) {
+            fs::remove_file(entry.path()).with_context(|| format!("cannot remove {}", entry.path().display()))?;
+        }
+    }
+    fs::remove_dir_all(&snapshot.dir).with_context(|| format!("cannot remove {}", snapshot.dir.display()))
+}
+
+/// `robbench verify`'s check of the compacted tables: every snapshot's
+/// files and every part under `parts/` re-hashed against what was recorded.
+/// Damaged snapshots are discarded and damaged parts quarantined, so the next
+/// query rebuilds them from the units. Returns (files checked, problems).
+pub fn verify_tables(store: &Store) -> Result<(usize, Vec<String>)> {
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    let tables = store.root().join("tables");
+    let mut snapshots: Vec<String> = fs::read_dir(&tables)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir() && !e.path().is_symlink())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "runs" && !name.starts_with('.'))
+        .collect();
+    snapshots.sort();
+    for id in snapshots {
+        let Some(snapshot) = read_snapshot(store, &id)? else { continue };
+        checked += snapshot.tables.iter().map(|t| t.parts.len()).sum::<usize>();
+        let damaged = damaged_parts(&snapshot, Rehash::All)?;
+        if !damaged.is_empty() {
+            discard(store, &snapshot, &damaged)?;
+            problems.extend(damaged.iter().map(|d| {
+                format!(
+                    "{} {} (snapshot removed; the next query rebuilds it from the units)",
+                    d.path.display(),
+                    d.problem
+                )
+            }));
+        }
+    }
+    let parts = store.root().join("parts");
+    for table in fs::read_dir(&parts).into_iter().flatten().filter_map(|e| e.ok()) {
+        for entry in fs::read_dir(table.path())?.filter_map(|e| e.ok()) {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "parquet") {
+                continue;
+            }
+            // A part without its metadata is never used as it is: compaction writes it again.
+            let meta =
+                fs::read(path.with_extension("json")).ok().and_then(|b| serde_json::from_slice::<PartMeta>(&b).ok());
+            let Some(meta) = meta else { continue };
+            checked += 1;
+            let (hash, _) = crate::store::hash_file(&path)?;
+            if hash != meta.blake3 {
+                quarantine_part(store, &path)?;
+                problems.push(format!(
+                    "{} has changed since it was written (blake3 {} != recorded {}; quarantined, the next query rebuilds it)",
+                    path.display(),
+                    &hash[..16],
+                    &meta.blake3[..16]
+                ));
+            }
+        }
+    }
+    Ok((checked, problems))
+}
+
+/// Moves a stored part into `quarantine/parts/` and drops its metadata, so
+/// compaction writes it again instead of trusting it.
+fn quarantine_part(store: &Store, part: &Path) -> Result<()> {
+    let target = store.root().join("quarantine").join("parts");
+    fs::create_dir_all(&target)?;
+    let table = part.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let moved = target.join(format!("{table}.{name}.{}", crate::store::unix_seconds()));
+    fs::rename(part, &moved).with_context(|| format!("cannot move {} to {}", part.display(), moved.display()))?;
+    fs::remove_file(part.with_extension("json")).ok();
     Ok(())
 }
 

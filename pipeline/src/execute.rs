@@ -22,7 +22,7 @@ use crate::key::UnitKey;
 use crate::plan::{Pipeline, Plan};
 use crate::runs::{self, RunHeader, RunKind, RunLog, RunRecord, RunUnit, UnitStatus};
 use crate::stage::{InputUnit, Progress, UnitContext};
-use crate::store::{Manifest, Store, unix_seconds};
+use crate::store::{Manifest, Store, UnitState, unix_seconds};
 
 pub struct RunOptions {
     pub jobs: usize,
@@ -105,8 +105,8 @@ pub fn execute_selected(
             kind: options.kind,
         },
     )?;
-    let env = RunEnv { store, options, log: &log, verified: Mutex::new(HashSet::new()) };
     let interactive = std::io::stderr().is_terminal();
+    let env = RunEnv { store, options, log: &log, verified: Mutex::new(HashSet::new()), interactive };
     let multi = MultiProgress::with_draw_target(if interactive {
         ProgressDrawTarget::stderr()
     } else {
@@ -128,6 +128,7 @@ pub fn execute_selected(
         bar.inc_length(1);
     }
     let schedule = Mutex::new(Schedule::new(plan, &selected));
+    let unrecorded: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let wake = Condvar::new();
     let workers = options.jobs.max(1).min(selected.iter().filter(|s| **s).count());
     std::thread::scope(|scope| {
@@ -139,8 +140,14 @@ pub fn execute_selected(
                     let bar = &bars[&unit.stage];
                     let outcome = run_one(stage.as_ref(), plan, i, &env, blocked, bar);
                     if let Err(e) = log.append(&outcome) {
-                        // The log is what keeps finished work safe from `gc`: say so.
-                        let _ = writeln!(std::io::stderr(), "robbench: cannot record {}: {e:#}", outcome.label);
+                        // The log is what keeps finished work safe from `gc`: a
+                        // unit it cannot record ends the run, which fails.
+                        let mut first = unrecorded.lock().expect("no panics while locked");
+                        first.get_or_insert_with(|| {
+                            e.context(format!("cannot record [{}] {} in the run's log", outcome.stage, outcome.label))
+                        });
+                        schedule.lock().expect("no panics while locked").stop();
+                        wake.notify_all();
                     }
                     if !interactive && outcome.status != UnitStatus::Reused {
                         let error = outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
@@ -164,6 +171,13 @@ pub fn execute_selected(
             });
         }
     });
+    if let Some(error) = unrecorded.into_inner().expect("threads joined") {
+        // Left unfinished on purpose: the run is on record as interrupted.
+        return Err(error.context(format!(
+            "run {} stopped: a unit missing from its log is not protected from `robbench gc`",
+            log.run_id()
+        )));
+    }
     let outcomes = schedule.into_inner().expect("threads joined").outcomes;
     drop(env);
     let record = log.finish(runs::utc_compact(unix_seconds()), outcomes.into_iter().flatten().collect())?;
@@ -180,6 +194,8 @@ struct Schedule {
     consumers: Vec<Vec<usize>>,
     /// Selected units not yet taken by a worker.
     untaken: usize,
+    /// No unit is taken any more (the run cannot go on).
+    stopped: bool,
     outcomes: Vec<Option<RunUnit>>,
 }
 
@@ -198,7 +214,7 @@ impl Schedule {
         }
         let ready = (0..n).filter(|&i| selected[i] && waiting[i] == 0).map(Reverse).collect();
         let untaken = selected.iter().filter(|s| **s).count();
-        Schedule { ready, waiting, consumers, untaken, outcomes: vec![None; n] }
+        Schedule { ready, waiting, consumers, untaken, stopped: false, outcomes: vec![None; n] }
     }
 
     /// Waits for a ready unit and takes it, with the first of its inputs
@@ -206,6 +222,9 @@ impl Schedule {
     fn next(schedule: &Mutex<Schedule>, wake: &Condvar, plan: &Plan) -> Option<(usize, Option<(usize, &'static str)>)> {
         let mut s = schedule.lock().expect("no panics while locked");
         loop {
+            if s.stopped {
+                return None;
+            }
             if let Some(Reverse(i)) = s.ready.pop() {
                 s.untaken -= 1;
                 let blocked = plan.units[i].inputs.iter().find_map(|&j| match &s.outcomes[j] {
@@ -220,6 +239,11 @@ impl Schedule {
             }
             s = wake.wait(s).expect("no panics while locked");
         }
+    }
+
+    /// Takes no more units; those running finish.
+    fn stop(&mut self) {
+        self.stopped = true;
     }
 
     /// Records a unit's outcome and readies the consumers it was the last input of.
@@ -241,6 +265,8 @@ struct RunEnv<'a> {
     log: &'a RunLog,
     /// Inputs already checked against their manifests in this run.
     verified: Mutex<HashSet<UnitKey>>,
+    /// Progress bars on a terminal (else one line per unit on stderr).
+    interactive: bool,
 }
 
 fn run_one(
@@ -272,8 +298,25 @@ fn run_one(
     let attempt = || -> Result<UnitStatus> {
         let _claim = store.claim(&unit.key)?;
         // Another process may have completed the unit while we waited.
-        if store.is_complete(unit.stage_name, &unit.key) {
-            return Ok(UnitStatus::Reused);
+        match store.unit_state(unit.stage_name, &unit.key) {
+            UnitState::Complete => return Ok(UnitStatus::Reused),
+            UnitState::Incomplete(why) => {
+                // A file of it was removed (or resized): compute it again, and say so.
+                let moved = store.quarantine(unit.stage_name, &unit.key.to_hex())?;
+                let line = format!(
+                    "robbench: [{}] {} ({}) is incomplete in the store: {why}; moved to {} and computing it again",
+                    unit.stage_name,
+                    unit.spec.label,
+                    &unit.key.to_hex()[..12],
+                    moved.display()
+                );
+                if env.interactive {
+                    bar.println(line);
+                } else {
+                    let _ = writeln!(std::io::stderr(), "{line}");
+                }
+            }
+            UnitState::Absent => {}
         }
         // Each input is hashed once per run, before the first unit consumes it.
         for &j in &unit.inputs {

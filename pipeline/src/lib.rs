@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod compact;
 pub mod config;
+pub mod console;
 pub mod execute;
 pub mod key;
 pub mod parallelism;

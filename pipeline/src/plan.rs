@@ -247,8 +247,8 @@ impl Plan {
     }
 
     /// Which of the selected units `store` holds complete (unselected: false).
-    /// A stage with many selected units lists its directory once rather than
-    /// asking for each unit.
+    /// A stage with many selected units lists its directory once, so only
+    /// the units it holds have their manifests read.
     pub fn stored(&self, store: &Store, selected: &[bool]) -> Result<Vec<bool>> {
         const LIST_FROM_UNITS: usize = 1024;
         let mut per_stage: HashMap<&str, usize> = HashMap::new();
@@ -258,7 +258,7 @@ impl Plan {
         let mut listed = HashMap::new();
         for (stage, count) in per_stage {
             if count >= LIST_FROM_UNITS {
-                listed.insert(stage, store.complete_keys(stage)?);
+                listed.insert(stage, store.listed_keys(stage)?);
             }
         }
         Ok(self
@@ -266,11 +266,10 @@ impl Plan {
             .iter()
             .zip(selected)
             .map(|(unit, &selected)| {
+                // A listed unit still has to be whole (every file of its manifest present).
                 selected
-                    && match listed.get(unit.stage_name) {
-                        Some(keys) => keys.contains(&unit.key),
-                        None => store.is_complete(unit.stage_name, &unit.key),
-                    }
+                    && listed.get(unit.stage_name).is_none_or(|keys| keys.contains(&unit.key))
+                    && store.is_complete(unit.stage_name, &unit.key)
             })
             .collect())
     }

@@ -29,7 +29,7 @@ use robbench_schemas::TableDef;
 
 use crate::compact::{self, Completeness, MissingUnit, Snapshot, TableDataset};
 use crate::parts_table::PartsTable;
-use crate::runs::{self, RunRecord, RunUnit};
+use crate::runs::{self, RunRecord, RunState, RunUnit};
 use crate::store::{Store, write_atomic};
 
 /// The tables of a store as SQL sees them, for one chosen run.
@@ -43,8 +43,29 @@ pub struct Catalog {
     /// The run's tables, compacted on first use.
     resolved: OnceLock<Result<Resolved, String>>,
     history: OnceLock<Result<Vec<(String, Snapshot)>, String>>,
-    /// Lines for stderr: which run, what is missing.
+    /// Lines for stderr: which run, what is missing, what was repaired.
     notices: Mutex<Vec<String>>,
+    /// Snapshots rebuilt after damage (damaged again: an error, not a loop).
+    repaired: Mutex<std::collections::HashSet<String>>,
+    /// The units a run's config plans, to name those an incomplete run lacks.
+    planned: Option<PlannedUnits>,
+}
+
+/// Every unit a run's config plans (stage, key, label; `why` left empty).
+/// The engine knows no stages: the application that plans supplies it.
+pub type PlannedUnits = Box<dyn Fn(&RunRecord) -> Result<Vec<MissingUnit>> + Send + Sync>;
+
+/// The notice of a partial answer: how many units, and the first of them.
+fn partial_notice(owner: &str, missing: &[MissingUnit]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = format!("partial answer: {} unit(s) of {owner} are missing:", missing.len());
+    for m in missing.iter().take(SHOWN) {
+        text.push_str(&format!("\n  [{}] {} ({}): {}", m.stage, m.label, &m.key[..m.key.len().min(12)], m.why));
+    }
+    if missing.len() > SHOWN {
+        text.push_str(&format!("\n  … and {} more", missing.len() - SHOWN));
+    }
+    text
 }
 
 struct Resolved {
@@ -117,7 +138,15 @@ impl Catalog {
             resolved: OnceLock::new(),
             history: OnceLock::new(),
             notices: Mutex::new(Vec::new()),
+            repaired: Mutex::new(std::collections::HashSet::new()),
+            planned: None,
         }
+    }
+
+    /// Names the units an incomplete run lacks, from its config's plan.
+    pub fn with_planned_units(mut self, planned: PlannedUnits) -> Catalog {
+        self.planned = Some(planned);
+        self
     }
 
     /// Cuts compacted parts at about `bytes` of per-unit files instead of
@@ -165,33 +194,45 @@ impl Catalog {
     fn resolve(&self) -> Result<Resolved> {
         let globals = runs::global_units(&self.store)?;
         let run_id = self.run_id.as_deref().unwrap_or("imports");
-        // A finished run's units are fixed: with the imports it sees, they name
+        // A complete run's units are fixed: with the imports it sees, they name
         // its snapshot, found without reading its record or listing a unit.
-        let pointer = self.store.root().join("tables").join("runs").join(format!("{run_id}.{}", units_hash(&globals)));
+        let pointer =
+            self.store.root().join("tables").join("runs").join(format!("{run_id}.{}.complete", units_hash(&globals)));
         if let Ok(id) = std::fs::read_to_string(&pointer)
             && let Some(snapshot) = compact::read_snapshot(&self.store, id.trim())?
+            && self.intact(&snapshot)?
         {
-            compact::verify_snapshot(&snapshot)?;
             return Ok(Resolved { snapshot, missing: Vec::new() });
         }
         let run = self.run()?;
         let mut units: Vec<RunUnit> = run.map(|r| r.units.clone()).unwrap_or_default();
+        let unrecorded = match run {
+            Some(run) if !run.is_complete() => self.unrecorded(run)?,
+            _ => Vec::new(),
+        };
         let in_run: std::collections::HashSet<String> = units.iter().map(|u| u.key.clone()).collect();
         units.extend(globals.into_iter().filter(|g| !in_run.contains(&g.key)));
-        let fixed = run.is_none_or(|r| r.finished_at.is_some());
-        let started = std::time::Instant::now();
-        let mut shown = 0;
-        let (snapshot, missing) =
-            compact::compact(&self.store, &units, self.completeness, self.part_bytes, &mut |done, total| {
-                // Progress for long compactions only, on stderr.
-                if started.elapsed().as_secs() >= 2 && done * 10 / total.max(1) > shown {
-                    shown = done * 10 / total.max(1);
-                    eprintln!("robbench: compacting the tables of {run_id}: {done}/{total} parts");
-                }
-            })
-            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        compact::verify_snapshot(&snapshot)?;
-        if missing.is_empty() && fixed {
+        let (snapshot, mut missing) = loop {
+            let started = std::time::Instant::now();
+            let mut shown = 0;
+            let (snapshot, missing) =
+                compact::compact(&self.store, &units, self.completeness, self.part_bytes, &mut |done, total| {
+                    // Progress for long compactions only, on stderr.
+                    if started.elapsed().as_secs() >= 2 && done * 10 / total.max(1) > shown {
+                        shown = done * 10 / total.max(1);
+                        crate::console::note(format_args!(
+                            "robbench: compacting the tables of {run_id}: {done}/{total} parts"
+                        ));
+                    }
+                })
+                .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            // Damaged parts were quarantined: compacting again rebuilds them from the units.
+            if self.intact(&snapshot)? {
+                break (snapshot, missing);
+            }
+        };
+        missing.extend(unrecorded);
+        if missing.is_empty() && run.is_none_or(RunRecord::is_complete) {
             std::fs::create_dir_all(pointer.parent().expect("has a parent"))?;
             write_atomic(&pointer, snapshot.id.as_bytes())?;
             if self.run_id.is_some() && runs::latest_id(&self.store)? == self.run_id {
@@ -199,13 +240,81 @@ impl Catalog {
             }
         }
         if !missing.is_empty() {
-            let mut notices = self.notices.lock().expect("notices lock");
-            notices.push(format!("partial answer: {} unit(s) of {run_id} are missing:", missing.len()));
-            for m in &missing {
-                notices.push(format!("  [{}] {} ({}): {}", m.stage, m.label, &m.key[..m.key.len().min(12)], m.why));
-            }
+            self.notice(partial_notice(run_id, &missing));
         }
         Ok(Resolved { snapshot, missing })
+    }
+
+    /// Whether every part of `snapshot` is as written. Damaged parts are
+    /// quarantined and the snapshot discarded (and the user told), so the
+    /// next compaction rebuilds them from the units.
+    fn intact(&self, snapshot: &Snapshot) -> Result<bool> {
+        let damaged = compact::damaged_parts(snapshot, compact::Rehash::Changed)?;
+        if damaged.is_empty() {
+            return Ok(true);
+        }
+        if !self.repaired.lock().expect("repaired lock").insert(snapshot.id.clone()) {
+            anyhow::bail!(
+                "{} is damaged again right after it was rebuilt: {}",
+                damaged[0].path.display(),
+                damaged[0].problem
+            );
+        }
+        compact::discard(&self.store, snapshot, &damaged)?;
+        for part in &damaged {
+            self.notice(format!(
+                "{} {}: quarantined, and the tables are rebuilt from their units",
+                part.path.display(),
+                part.problem
+            ));
+        }
+        Ok(false)
+    }
+
+    /// The units of an incomplete run that its record does not hold as
+    /// finished (never run, interrupted, outside its shard), as far as
+    /// its config's plan tells. Refuses unless a partial answer is allowed.
+    fn unrecorded(&self, run: &RunRecord) -> Result<Vec<MissingUnit>> {
+        let state = run.state(&self.store);
+        let failed = run.units.iter().filter(|u| !u.status.succeeded()).count();
+        let mut what = state.as_str().to_string();
+        if let Some(shard) = &run.shard {
+            what.push_str(&format!(", shard {shard} of the work"));
+        }
+        if failed > 0 {
+            what.push_str(&format!(", {failed} unit(s) failed or skipped"));
+        }
+        if self.completeness == Completeness::Whole {
+            anyhow::bail!(
+                "run {} is not complete ({what}; {} unit(s) on record), so its tables would be partial; \
+                 pass --allow-partial for an answer from the units it finished (the missing ones are listed), \
+                 or complete it: `robbench run` with its config",
+                run.run_id,
+                run.units.iter().filter(|u| u.status.succeeded()).count()
+            );
+        }
+        let Some(planned) = &self.planned else { return Ok(Vec::new()) };
+        let recorded: std::collections::HashSet<&str> = run.units.iter().map(|u| u.key.as_str()).collect();
+        let why = match state {
+            RunState::Running => "not finished yet (the run is still going)".to_string(),
+            RunState::Interrupted => "not run: the run was interrupted".to_string(),
+            RunState::Finished => format!("not part of this run ({what})"),
+        };
+        Ok(match planned(run) {
+            Ok(units) => units
+                .into_iter()
+                .filter(|u| !recorded.contains(u.key.as_str()))
+                .map(|u| MissingUnit { why: why.clone(), ..u })
+                .collect(),
+            Err(e) => {
+                self.notice(format!("the units run {} has not finished cannot be listed: {e:#}", run.run_id));
+                Vec::new()
+            }
+        })
+    }
+
+    fn notice(&self, line: String) {
+        self.notices.lock().expect("notices lock").push(line);
     }
 
     fn history(&self) -> Result<&[(String, Snapshot)]> {
@@ -213,10 +322,21 @@ impl Catalog {
             let mut out = Vec::new();
             for id in runs::ids(&self.store).map_err(|e| format!("{e:#}"))? {
                 let run = runs::read(&self.store, &id).map_err(|e| format!("{e:#}"))?;
-                // History holds each run's own rows: imports are runs of their own.
-                let (snapshot, _) =
-                    compact::compact(&self.store, &run.units, self.completeness, self.part_bytes, &mut |_, _| {})
-                        .map_err(|e| format!("run {id}: {e:#}"))?;
+                // History holds the rows each run produced (imports are runs of
+                // their own): its failed units never had rows, but a finished
+                // unit whose files are gone is missing.
+                let finished: Vec<RunUnit> = run.units.into_iter().filter(|u| u.status.succeeded()).collect();
+                let (snapshot, missing) = loop {
+                    let (snapshot, missing) =
+                        compact::compact(&self.store, &finished, self.completeness, self.part_bytes, &mut |_, _| {})
+                            .map_err(|e| format!("run {id}: {e:#}"))?;
+                    if self.intact(&snapshot).map_err(|e| format!("{e:#}"))? {
+                        break (snapshot, missing);
+                    }
+                };
+                if !missing.is_empty() {
+                    self.notice(partial_notice(&format!("{id} (in _history)"), &missing));
+                }
                 out.push((id, snapshot));
             }
             Ok(out)

@@ -9,11 +9,14 @@
 //! scratch/<key>/                         resumable state of an unfinished unit
 //! locks/<key>.lock                       claim: one process works on a unit at a time
 //! runs/<run_id>.json                     what each run planned and did
-//! quarantine/<key>.<time>/               objects that failed `verify`
+//! quarantine/<key>.<time>/               objects that failed `verify` or lost a file
 //! ```
-//! A unit is complete exactly when its directory under `objects/` exists:
-//! it is assembled under `tmp/` and renamed in one step, so a crash leaves
-//! either the whole unit or none of it.
+//! A unit is complete exactly when its directory under `objects/` exists and
+//! every file its manifest lists is there with its recorded size: it is
+//! assembled under `tmp/` and renamed in one step, so a crash leaves either
+//! the whole unit or none of it, and a file removed later (to free space, say)
+//! makes it incomplete again. A unit's files are read-only on disk (0444), so
+//! a tool that opens one for writing fails instead of changing the store.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -63,6 +66,16 @@ pub struct Store {
     root: PathBuf,
 }
 
+/// Whether the store holds a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitState {
+    Absent,
+    Complete,
+    /// Its directory exists but a file of its manifest is gone, resized or
+    /// the manifest itself unreadable: the reason.
+    Incomplete(String),
+}
+
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Store {
@@ -90,12 +103,34 @@ impl Store {
     }
 
     pub fn is_complete(&self, stage: &str, key: &UnitKey) -> bool {
-        self.object_dir(stage, key).is_dir()
+        self.unit_state(stage, key) == UnitState::Complete
     }
 
-    /// The keys of every complete unit of `stage`, from one directory listing
-    /// (much cheaper than [`Store::is_complete`] per unit for a whole stage).
-    pub fn complete_keys(&self, stage: &str) -> Result<HashSet<UnitKey>> {
+    /// Whether the unit is stored whole: every file of its manifest present
+    /// with its recorded size (sizes only: hashing is `verify`'s work).
+    pub fn unit_state(&self, stage: &str, key: &UnitKey) -> UnitState {
+        unit_state(&self.object_dir(stage, key))
+    }
+
+    /// [`Store::unit_state`] for a key as run records write it (hex).
+    pub fn unit_state_of(&self, stage: &str, key_hex: &str) -> UnitState {
+        unit_state(&self.stage_dir(stage).join(key_hex))
+    }
+
+    /// Moves a unit that is not whole out of `objects/` (into `quarantine/`),
+    /// so that it can be computed again; returns where it went.
+    pub fn quarantine(&self, stage: &str, key: &str) -> Result<PathBuf> {
+        let dir = self.root.join("objects").join(stage).join(key);
+        let target = self.root.join("quarantine").join(format!("{key}.{}", unix_seconds()));
+        fs::create_dir_all(self.root.join("quarantine"))?;
+        fs::rename(&dir, &target).with_context(|| format!("cannot move {} to {}", dir.display(), target.display()))?;
+        Ok(target)
+    }
+
+    /// The keys of every unit of `stage` with a directory, from one listing
+    /// (much cheaper than [`Store::is_complete`] per unit for a whole stage);
+    /// whether each is whole is for [`Store::unit_state`] to say.
+    pub fn listed_keys(&self, stage: &str) -> Result<HashSet<UnitKey>> {
         let dir = self.stage_dir(stage);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -182,6 +217,7 @@ impl Store {
         f.sync_all()?;
         let dest = self.object_dir(stage, key);
         fs::create_dir_all(dest.parent().expect("object dirs have a parent"))?;
+        make_read_only(tmp, &manifest.files)?;
         if let Err(e) = fs::rename(tmp, &dest) {
             // Only where claims are not honoured (a shared filesystem without
             // working locks) can another process have committed the unit
@@ -242,9 +278,7 @@ impl Store {
             on_object(i, objects.len());
             let dir = self.root.join("objects").join(stage).join(key);
             if let Some(problem) = check_object(&dir) {
-                let quarantine = self.root.join("quarantine").join(format!("{key}.{}", unix_seconds()));
-                fs::create_dir_all(self.root.join("quarantine"))?;
-                fs::rename(&dir, &quarantine)?;
+                self.quarantine(stage, key)?;
                 problems.push(Corruption { stage: stage.clone(), key: key.clone(), problem });
             }
         }
@@ -364,6 +398,48 @@ pub(crate) fn lock_is_held(path: &Path) -> bool {
 /// Held while this process works on a unit.
 pub struct UnitClaim {
     _file: File,
+}
+
+fn unit_state(dir: &Path) -> UnitState {
+    let text = match fs::read_to_string(dir.join("manifest.json")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.is_dir() => return UnitState::Absent,
+        Err(e) => return UnitState::Incomplete(format!("manifest.json unreadable: {e}")),
+    };
+    let manifest: Manifest = match serde_json::from_str(&text) {
+        Ok(m) => m,
+        Err(e) => return UnitState::Incomplete(format!("manifest.json corrupt: {e}")),
+    };
+    for entry in &manifest.files {
+        match fs::metadata(dir.join(&entry.path)) {
+            Err(_) => return UnitState::Incomplete(format!("{} is missing", entry.path)),
+            Ok(m) if m.len() != entry.bytes => {
+                return UnitState::Incomplete(format!(
+                    "{} has {} bytes, its manifest recorded {}",
+                    entry.path,
+                    m.len(),
+                    entry.bytes
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    UnitState::Complete
+}
+
+/// Makes a unit's files and manifest read-only (0444) before it becomes visible.
+fn make_read_only(dir: &Path, files: &[FileEntry]) -> Result<()> {
+    for path in files.iter().map(|f| dir.join(&f.path)).chain([dir.join("manifest.json")]) {
+        set_read_only(&path)?;
+    }
+    Ok(())
+}
+
+/// Sets a file of the store to mode 0444.
+pub(crate) fn set_read_only(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o444))
+        .with_context(|| format!("cannot make {} read-only", path.display()))
 }
 
 fn check_object(dir: &Path) -> Option<String> {

@@ -346,20 +346,26 @@ fn flipped_bytes_in_a_unit_file_are_refused_not_served() {
 }
 
 #[test]
-fn flipped_bytes_in_a_compacted_part_are_refused_not_served() {
+fn flipped_bytes_in_a_compacted_part_are_never_served_but_rebuilt_from_the_units() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     run(&store, &small());
     let c = catalog(&store, None);
+    let (_, before) = query(c.clone(), "SELECT count(*), sum(accuracy) FROM evaluations").unwrap();
     let snapshot = c.snapshot().unwrap().clone();
     let table = snapshot.tables.iter().find(|t| t.table == "evaluations").unwrap();
     let part = snapshot.dir.join("evaluations").join(&table.parts[0].name);
     let mut bytes = std::fs::read(&part).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
+    std::fs::set_permissions(&part, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     std::fs::write(&part, bytes).unwrap();
-    let err = format!("{:#}", query(catalog(&store, None), "SELECT * FROM evaluations").unwrap_err());
-    assert!(err.contains("has changed since it was written"), "{err}");
+    let c = catalog(&store, None);
+    let (_, after) = query(c.clone(), "SELECT count(*), sum(accuracy) FROM evaluations").unwrap();
+    assert_eq!(before, after);
+    let notices = c.take_notices().join("\n");
+    assert!(notices.contains("has changed since it was written") && notices.contains("quarantined"), "{notices}");
+    assert!(dir.path().join("quarantine/parts").read_dir().unwrap().count() == 1);
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use robbench::light::LightCommand;
+use robbench_pipeline::console::note;
 
 /// See `Cargo.toml`: fewer page faults for planning and compaction.
 #[global_allocator]
@@ -44,13 +45,13 @@ fn subcommand(args: &[OsString]) -> Option<String> {
 fn hand_over(args: &[OsString]) -> ExitCode {
     let exe = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("robbench-torch")));
     let Some(exe) = exe.filter(|p| p.exists()) else {
-        eprintln!(
+        note(format_args!(
             "robbench: error: this command needs robbench-torch, which is not installed beside robbench (`make build` builds both)"
-        );
+        ));
         return ExitCode::FAILURE;
     };
     let error = std::process::Command::new(&exe).args(&args[1..]).exec();
-    eprintln!("robbench: error: cannot run {}: {error}", exe.display());
+    note(format_args!("robbench: error: cannot run {}: {error}", exe.display()));
     ExitCode::FAILURE
 }
 
@@ -63,7 +64,7 @@ fn main() -> ExitCode {
     match cli.command.run(&cli.store) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("robbench: error: {e:#}");
+            note(format_args!("robbench: error: {e:#}"));
             ExitCode::FAILURE
         }
     }

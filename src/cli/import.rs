@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Subcommand;
+use robbench_pipeline::console::note;
 use robbench_pipeline::{RunKind, RunOptions, Store, execute};
 use robbench_published::{self as published, Input};
 use robbench_stages::import::{ImportSource, import_pipeline};
@@ -103,7 +104,7 @@ pub fn import(store: &Path, command: ImportCommand) -> Result<ExitCode> {
     for unit in &report.record.units {
         match &unit.error {
             Some(error) => {
-                eprintln!("robbench: import {} failed: {error}", unit.label);
+                note(format_args!("robbench: import {} failed: {error}", unit.label));
                 return Ok(ExitCode::FAILURE);
             }
             None => println!("import {}: {} (run {})", unit.label, unit.status.as_str(), report.record.run_id),

@@ -17,6 +17,7 @@ use std::num::NonZeroUsize;
 use std::os::unix::process::CommandExt;
 
 use anyhow::Result;
+use robbench_pipeline::console::note;
 use robbench_pipeline::parallelism::{self, CpuBudget, DeviceKind, Jobs, Parallelism};
 
 const DECISION: &str = "ROBBENCH_PARALLELISM";
@@ -39,12 +40,12 @@ pub fn configure(jobs: Jobs, threads: Option<NonZeroUsize>, device: DeviceKind) 
         None => {
             let budget = CpuBudget::detect()?;
             let p = parallelism::choose(&budget, jobs, threads, device);
-            eprintln!(
+            note(format_args!(
                 "robbench: {} job(s) x {} thread(s) on {budget}{}",
                 p.jobs,
                 p.threads,
                 if p.oversubscribed() { " -- oversubscribed by the overrides" } else { "" }
-            );
+            ));
             p
         }
     };
@@ -64,7 +65,7 @@ pub fn configure(jobs: Jobs, threads: Option<NonZeroUsize>, device: DeviceKind) 
             .env(DECISION, format!("{}:{}:{}:{}", std::process::id(), chosen.jobs, chosen.threads, chosen.cpus));
         // `exec` returns only if it failed; then carry on with the inherited OpenMP settings.
         let error = command.exec();
-        eprintln!("robbench: warning: could not re-execute with OMP_WAIT_POLICY/OMP_NUM_THREADS set: {error}");
+        note(format_args!("robbench: warning: could not re-execute with OMP_WAIT_POLICY/OMP_NUM_THREADS set: {error}"));
     }
     tch::set_num_threads(chosen.threads as i32);
     Ok(chosen)

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use robbench_pipeline::console::note;
 use robbench_pipeline::parallelism::Jobs;
 use robbench_pipeline::{RunKind, RunOptions, Store, execute, execute_selected};
 
@@ -32,7 +33,7 @@ pub fn run(
     let jobs = super::parallel::configure(parallelism.jobs, parallelism.threads, device_kind)?.jobs;
     let device = robbench_nn::parse_device(device)?;
     let described = robbench_nn::describe_device(device);
-    eprintln!("robbench: device {described}");
+    note(format_args!("robbench: device {described}"));
     let pipeline = robbench_stages::pipeline(device)?;
     let plan = pipeline.plan(&args.load()?)?;
     let store = Store::open(store)?;
@@ -61,10 +62,13 @@ pub fn run(
             let _ = say(format_args!("tables: {}", catalog.snapshot()?.dir.display()));
         }
         catalog.take_notices();
-        // Training health: networks stored as results although they never learned.
-        match robbench_stages::training_warnings(catalog) {
-            Ok(warnings) => warnings.iter().for_each(|w| drop(say(format_args!("warning: {w}")))),
-            Err(e) => drop(say(format_args!("warning: training health not checked: {e:#}"))),
+        // Training health: networks stored as results although they never
+        // learned. A check that cannot run is a failure, not a warning.
+        let warnings = robbench_stages::training_warnings(catalog).with_context(|| {
+            format!("run {} is recorded, but its training health could not be checked", report.record.run_id)
+        })?;
+        for warning in warnings {
+            let _ = say(format_args!("warning: {warning}"));
         }
     }
     let failed = report.failed();

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use robbench_pipeline::compact::Completeness;
+use robbench_pipeline::console::note;
 use robbench_pipeline::parallelism::Jobs;
 use robbench_pipeline::sql::{Catalog, RunChoice, choose_run, query};
 use robbench_pipeline::{Config, RunKind, RunOptions, RunReport, Store, execute};
@@ -106,7 +107,7 @@ fn live(
     let started = Instant::now();
     let device = robbench_nn::parse_device(device)?;
     let described = robbench_nn::describe_device(device);
-    eprintln!("robbench: live search on {described}");
+    note(format_args!("robbench: live search on {described}"));
     let pipeline = robbench_stages::pipeline(device)?;
     // The oracle's experiments are auxiliary runs: neither the store's default
     // experiment nor mixed into other runs' tables.
@@ -136,7 +137,7 @@ fn live(
 fn summarise(store: &Store, report: &RunReport) -> Result<ExitCode> {
     let failed = report.failed();
     for unit in &failed {
-        eprintln!("robbench: search {} failed: {}", unit.label, unit.error.as_deref().unwrap_or(""));
+        note(format_args!("robbench: search {} failed: {}", unit.label, unit.error.as_deref().unwrap_or("")));
     }
     let (executed, reused) = report.summary().iter().fold((0, 0), |acc, s| (acc.0 + s.1[0], acc.1 + s.1[1]));
     println!(

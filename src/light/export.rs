@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use robbench_pipeline::console::note;
 
 use super::{RunArgs, say};
 
@@ -23,7 +24,7 @@ pub fn export(store: &Path, args: &ExportArgs) -> Result<ExitCode> {
     let catalog = super::sql::open_catalog(store, &args.run, None)?;
     let snapshot = catalog.snapshot()?;
     for line in catalog.take_notices() {
-        eprintln!("robbench: {line}");
+        note(format_args!("robbench: {line}"));
     }
     let served: Vec<(String, PathBuf, u64)> = snapshot
         .tables
@@ -48,13 +49,34 @@ pub fn export(store: &Path, args: &ExportArgs) -> Result<ExitCode> {
         std::fs::create_dir_all(&target)?;
         for entry in std::fs::read_dir(dir)? {
             let source = entry?.path();
-            let destination = target.join(source.file_name().expect("files have names"));
-            // Same filesystem: a hard link (no bytes copied); otherwise a copy.
-            if std::fs::hard_link(&source, &destination).is_err() {
-                std::fs::copy(&source, &destination).with_context(|| format!("cannot copy {}", source.display()))?;
+            if source.extension().is_none_or(|e| e != "parquet") {
+                continue;
             }
+            copy_out(&source, &target.join(source.file_name().expect("files have names")))?;
         }
         say(format_args!("{name}: {rows} rows → {}", target.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Copies a file out of the store as the user's own (writable) file, never
+/// sharing its inode: a tool that rewrites the export in place must not
+/// rewrite the store. A reflink where the filesystem has them (no bytes
+/// copied until either side changes), else a copy.
+fn copy_out(source: &Path, destination: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::PermissionsExt;
+    let from = std::fs::File::open(source).with_context(|| format!("cannot read {}", source.display()))?;
+    let to = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(destination)
+        .with_context(|| format!("cannot create {}", destination.display()))?;
+    // SAFETY: both descriptors are open for the duration of the call.
+    let cloned = unsafe { libc::ioctl(to.as_raw_fd(), libc::FICLONE, from.as_raw_fd()) } == 0;
+    if !cloned {
+        std::io::copy(&mut &from, &mut &to).with_context(|| format!("cannot copy {}", source.display()))?;
+    }
+    to.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    Ok(())
 }

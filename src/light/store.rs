@@ -5,12 +5,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use robbench_pipeline::store::GcPolicy;
-use robbench_pipeline::{Store, runs};
+use robbench_pipeline::store::{GcPolicy, UnitState};
+use robbench_pipeline::{Store, compact, runs};
 
 use super::say;
 
 pub fn verify(store: &Path) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
     let store = Store::open(store)?;
     let problems = store.verify(|_, _| {})?;
     let total = store.objects()?.len() + problems.len();
@@ -21,7 +22,7 @@ pub fn verify(store: &Path) -> Result<ExitCode> {
     let mut missing = 0;
     for record in runs::list(&store)? {
         for unit in record.units.iter().filter(|u| u.status.succeeded()) {
-            if !store.root().join("objects").join(&unit.stage).join(&unit.key).is_dir() {
+            if let UnitState::Absent | UnitState::Incomplete(_) = store.unit_state_of(&unit.stage, &unit.key) {
                 missing += 1;
                 say(format_args!(
                     "MISSING [{}] {} ({}) of run {}: rerun its config to recompute it",
@@ -33,11 +34,25 @@ pub fn verify(store: &Path) -> Result<ExitCode> {
             }
         }
     }
-    if problems.is_empty() && missing == 0 {
-        say(format_args!("verified {total} units: all intact, every unit the recorded runs reference is present"))?;
+    // The compacted tables: parts and the snapshots that link them.
+    let (parts, damaged) = compact::verify_tables(&store)?;
+    for problem in &damaged {
+        say(format_args!("DAMAGED {problem}"))?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if problems.is_empty() && missing == 0 && damaged.is_empty() {
+        say(format_args!(
+            "verified {total} units and {parts} compacted table files in {seconds:.1}s: all intact, \
+             every unit the recorded runs reference is present"
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
-    say(format_args!("verified {total} units: {} corrupt, {missing} referenced unit(s) missing", problems.len()))?;
+    say(format_args!(
+        "verified {total} units and {parts} compacted table files in {seconds:.1}s: {} corrupt unit(s), \
+         {missing} referenced unit(s) missing, {} damaged table file(s)",
+        problems.len(),
+        damaged.len()
+    ))?;
     Ok(ExitCode::FAILURE)
 }
 
