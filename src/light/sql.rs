@@ -8,10 +8,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use robbench_pipeline::compact::{Completeness, MissingUnit};
+use robbench_pipeline::Store;
+use robbench_pipeline::compact::Completeness;
 use robbench_pipeline::console::note;
 use robbench_pipeline::sql::{Catalog, RunChoice, choose_run, query_each};
-use robbench_pipeline::{Config, RunKind, RunRecord, Store};
 
 use super::{RunArgs, say};
 
@@ -48,28 +48,9 @@ pub fn open_catalog(store: &Path, run: &RunArgs, config_hash: Option<&str>) -> R
     };
     let chosen = choose_run(&store, choice)?;
     let completeness = if run.allow_partial { Completeness::AllowPartial } else { Completeness::Whole };
-    Ok(Arc::new(Catalog::new(&store, chosen, completeness).with_planned_units(Box::new(planned_units))))
-}
-
-/// Every unit the config of `run` plans, so that a partial answer names the
-/// units an unfinished run lacks. Runs of other kinds (imports, searches)
-/// are not plans of the experiment: nothing to list.
-fn planned_units(run: &RunRecord) -> Result<Vec<MissingUnit>> {
-    if run.kind == RunKind::Shared {
-        return Ok(Vec::new());
-    }
-    let config = Config::from_toml_str(&run.config, &format!("the config of run {}", run.run_id))?;
-    let plan = robbench_experiment::planner()?.plan(&config)?;
-    Ok(plan
-        .units
-        .iter()
-        .map(|u| MissingUnit {
-            stage: u.stage_name.to_string(),
-            key: u.key.to_hex(),
-            label: u.spec.label.clone(),
-            why: String::new(),
-        })
-        .collect())
+    Ok(Arc::new(
+        Catalog::new(&store, chosen, completeness).with_planned_units(Box::new(robbench_experiment::planned_units)),
+    ))
 }
 
 /// Tells stderr which run answered and what was missing from it.

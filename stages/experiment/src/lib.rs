@@ -12,4 +12,4 @@ pub mod select;
 pub mod units;
 
 pub use config::{DEFAULT_CONFIG, Experiment, ExperimentSchema};
-pub use units::planner;
+pub use units::{planned_units, planner};

@@ -10,7 +10,8 @@ pub mod prepare;
 pub mod train;
 
 use anyhow::{Context, Result};
-use robbench_pipeline::{PlannedUnitView, Planner, Upstream};
+use robbench_pipeline::compact::MissingUnit;
+use robbench_pipeline::{Config, PlannedUnitView, Planner, RunKind, RunRecord, Upstream};
 
 use crate::config::ExperimentSchema;
 use crate::select::Architectures;
@@ -30,6 +31,27 @@ pub fn planner() -> Result<Planner> {
             Box::new(analysis::Analysis),
         ],
     )
+}
+
+/// Every unit the config of `run` plans, so that a partial answer names the
+/// units an unfinished run lacks (`Catalog::with_planned_units`). Imports
+/// and tabular searches are not plans of the experiment: nothing to list.
+pub fn planned_units(run: &RunRecord) -> Result<Vec<MissingUnit>> {
+    if run.kind == RunKind::Shared {
+        return Ok(Vec::new());
+    }
+    let config = Config::from_toml_str(&run.config, &format!("the config of run {}", run.run_id))?;
+    let plan = planner()?.plan(&config)?;
+    Ok(plan
+        .units
+        .iter()
+        .map(|u| MissingUnit {
+            stage: u.stage_name.to_string(),
+            key: u.key.to_hex(),
+            label: u.spec.label.clone(),
+            why: String::new(),
+        })
+        .collect())
 }
 
 /// The prepared dataset a model is trained (or scored) on.
