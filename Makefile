@@ -6,7 +6,7 @@ ROBBENCH := $(TARGET_DIR)/debug/robbench
 STORE ?= artifacts
 CONFIG ?= configs/default.toml
 
-.PHONY: setup build pipeline lint test test-gpu bench clean
+.PHONY: setup build pipeline lint test python-test test-gpu bench clean
 
 setup:
 	@scripts/setup.sh
@@ -32,8 +32,14 @@ lint: setup
 # sleeps when idle, or their spinning OpenMP threads fight over the CPUs
 # (stages/attacks/tests/autoattack.rs, whose PyTorch cross-check runs beside
 # our attacks: 403 s this way, 673 s with libtorch's defaults, on 2 cores).
-test: lint pipeline
+test: lint pipeline python-test
 	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(CARGO) test --workspace
+
+# The Python package (python/, README "Python"): an abi3 wheel built by
+# maturin in the dev profile, installed into setup's venv, then its pytest
+# suite (doctests included).
+python-test: build
+	CARGO="$(CARGO)" python/build.sh
 
 # Timings (never asserted by tests): engine overhead, training throughput vs PyTorch, AutoAttack cost.
 bench: build

@@ -54,6 +54,14 @@ if [[ -n "$python_bin" && ! -f "$venv/.robbench-duckdb-1.5.6" ]]; then
     touch "$venv/.robbench-duckdb-1.5.6"
 fi
 
+# The Python package (python/build.sh, `make python-test`): maturin builds its
+# wheel, pytest runs its tests, pandas and polars check its conversions.
+if [[ -n "$python_bin" && ! -f "$venv/.robbench-python-1" ]]; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.8,<2" pytest pandas polars
+    "$python_bin" -c "import pytest, pandas, polars" && "$venv/bin/maturin" --version >/dev/null
+    touch "$venv/.robbench-python-1"
+fi
+
 config="$repo_root/.cargo/config.toml"
 mkdir -p "$repo_root/.cargo"
 new_config=$(cat <<TOML

@@ -1,0 +1,1043 @@
+//! `robbench.NasRobBench201`: the released NAS-RobBench-201, drop-in for the
+//! official `NasRobBench201(metapath, datasetpath)` class, with
+//! NATS-Bench-style calls and a vectorised `metrics()`.
+//!
+//! The data comes from the project's importers (robbench-analysis): the
+//! project-page table shipped in `data/` (means over seeds), or the official
+//! `meta.json` and results JSON (`res[dataset][uid][metric][seed]`). Values
+//! are stored per (dataset, metric, seed) as one column over the 15,625
+//! indices, filled at each isomorphism class's representative.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyInt, PyString};
+use robbench_analysis::{Meta, Record, canonical_dataset, import_nasrobbench201, import_nasrobbench201_html};
+use robbench_published::{Input, NASROBBENCH201_HTML, ROBUSTNESS_META};
+use robbench_space::{Arch, ModelShape, Space, cost};
+
+use crate::store::closest;
+use crate::table::Table;
+use crate::{Kind, error, guard};
+
+/// The official key of a canonical dataset name (the released files' keys).
+fn official_dataset(canonical: &str) -> &str {
+    match canonical {
+        robbench_analysis::record::IMAGENET16_120 => "imagenet",
+        other => other,
+    }
+}
+
+/// The official name of a canonical (metric, ε): `val_acc`,
+/// `val_pgd_8.0_acc`, `autoattack`; other metrics keep their name.
+fn official_metric(metric: &str, eps: Option<f64>) -> String {
+    let attack = match metric {
+        "clean" => return "val_acc".into(),
+        "autoattack" => return "autoattack".into(),
+        "apgd-ce" => "apgd",
+        other => other,
+    };
+    match eps {
+        Some(eps) => format!("val_{attack}_{}_acc", eps_text(eps)),
+        None => metric.to_string(),
+    }
+}
+
+/// ε as the released files write it: `8.0`, `0.5`.
+fn eps_text(eps: f64) -> String {
+    if eps.fract() == 0.0 { format!("{eps:.1}") } else { format!("{eps}") }
+}
+
+/// Every name a metric answers to: the official one, the project page's
+/// (`val_pgd_8_acc`), and the project's canonical one (`pgd@8`, `clean`).
+fn metric_aliases(metric: &str, eps: Option<f64>) -> Vec<String> {
+    let mut names = vec![official_metric(metric, eps)];
+    match eps {
+        Some(eps) => {
+            if eps.fract() == 0.0 && metric != "autoattack" {
+                let attack = if metric == "apgd-ce" { "apgd" } else { metric };
+                names.push(format!("val_{attack}_{}_acc", eps as i64));
+            }
+            names.push(format!(
+                "{metric}@{}",
+                if eps.fract() == 0.0 { format!("{}", eps as i64) } else { eps.to_string() }
+            ));
+        }
+        None => names.push(metric.to_string()),
+    }
+    names.dedup();
+    names
+}
+
+/// A seed as the released files key it (`"1"`, or `"threeseed"` for the mean).
+fn seed_name(seed: Option<i64>) -> String {
+    seed.map_or_else(|| "threeseed".to_string(), |s| s.to_string())
+}
+
+/// The loaded benchmark.
+struct Data {
+    /// Where it came from (paths, or `shipped:<file>`).
+    origin: String,
+    shipped: bool,
+    archs: Vec<String>,
+    representatives: Vec<u32>,
+    /// Canonical dataset names, in file order.
+    datasets: Vec<&'static str>,
+    dataset_index: HashMap<String, usize>,
+    /// (canonical metric, ε, official name), ordered clean, FGSM, PGD, … by ε.
+    metrics: Vec<(String, Option<f64>, String)>,
+    metric_index: HashMap<String, usize>,
+    /// Seeds present anywhere; `None` is the mean (`threeseed`).
+    seeds: Vec<Option<i64>>,
+    /// Column per (dataset, metric, seed), over indices (NaN: no value).
+    values: Vec<Option<Vec<f64>>>,
+    /// NAS-Bench-201's standard training (CIFAR-10), read on first use.
+    standard: OnceLock<Result<Companion, String>>,
+    /// NAS-Bench-Suite-Zero's proxies per dataset, read on first use.
+    zero_cost: [OnceLock<Result<Companion, String>>; 2],
+}
+
+/// Values shipped beside the release: per index, name → value.
+struct Companion {
+    names: Vec<String>,
+    /// Row per index (NaN: no value), columns in `names` order.
+    rows: HashMap<usize, Vec<f64>>,
+}
+
+impl Companion {
+    fn dict<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(row) = self.rows.get(&index) else { return Ok(None) };
+        let out = PyDict::new(py);
+        for (name, value) in self.names.iter().zip(row) {
+            out.set_item(name, if value.is_nan() { None } else { Some(*value) })?;
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The zero-cost proxy files robbench ships, by canonical dataset.
+const ZERO_COST: [(&str, &robbench_published::Shipped); 2] = [
+    (robbench_analysis::record::CIFAR10, &robbench_published::ZERO_COST_CIFAR10),
+    (robbench_analysis::record::IMAGENET16_120, &robbench_published::ZERO_COST_IMAGENET16),
+];
+
+fn load_standard() -> Result<Companion, String> {
+    let space = Space::nb201();
+    let input = Input::Shipped(&robbench_published::NB201_CIFAR10);
+    let records = robbench_analysis::import_nb201_cifar10(&input, |i| space.arch(i).ok().map(|a| a.to_string()))
+        .map_err(|e| e.to_string())?;
+    let mut names: Vec<String> = Vec::new();
+    for r in &records {
+        if !names.contains(&r.metric) {
+            names.push(r.metric.clone());
+        }
+    }
+    let mut rows: HashMap<usize, Vec<f64>> = HashMap::new();
+    for r in records {
+        let column = names.iter().position(|n| *n == r.metric).expect("listed");
+        rows.entry(r.arch_index as usize).or_insert_with(|| vec![f64::NAN; names.len()])[column] = r.value;
+    }
+    Ok(Companion { names, rows })
+}
+
+fn load_zero_cost(dataset: &str, shipped: &'static robbench_published::Shipped) -> Result<Companion, String> {
+    let space = Space::nb201();
+    let scores = robbench_analysis::import_zero_cost(&Input::Shipped(shipped), dataset).map_err(|e| e.to_string())?;
+    let mut names: Vec<String> = Vec::new();
+    for s in &scores {
+        if !names.contains(&s.proxy) {
+            names.push(s.proxy.clone());
+        }
+    }
+    let mut rows: HashMap<usize, Vec<f64>> = HashMap::new();
+    for s in scores {
+        let arch: Arch = s.arch.parse().map_err(|e| format!("{e}"))?;
+        let column = names.iter().position(|n| *n == s.proxy).expect("listed");
+        rows.entry(space.index_of(&arch)).or_insert_with(|| vec![f64::NAN; names.len()])[column] = s.value;
+    }
+    Ok(Companion { names, rows })
+}
+
+fn metric_rank(metric: &str) -> usize {
+    ["clean", "fgsm", "pgd", "apgd-ce", "square", "autoattack"].iter().position(|m| *m == metric).unwrap_or(6)
+}
+
+/// A JSON value whose numbers are correctly rounded: the workspace's
+/// serde_json is built without `float_roundtrip`, so its fast parser may
+/// land one unit in the last place away from the nearest double
+/// (`0.38706666231155396` → `0.3870666623115539`, while the file also holds
+/// `0.3870666623115539` itself), where Python's `json` and Rust's
+/// `str::parse` are exact. Only the numbers are read here (the importers
+/// validate the files and give the records); strings are decoded by
+/// serde_json.
+enum Exact {
+    Number(f64),
+    Other(String),
+    Array(Vec<Exact>),
+    Object(Vec<(String, Exact)>),
+}
+
+struct ExactReader<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl ExactReader<'_> {
+    fn skip_space(&mut self) {
+        let bytes = self.text.as_bytes();
+        while self.at < bytes.len() && bytes[self.at].is_ascii_whitespace() {
+            self.at += 1;
+        }
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let mut escaped = false;
+        self.at += 1;
+        while self.at < bytes.len() {
+            match bytes[self.at] {
+                b'\\' => {
+                    escaped = true;
+                    self.at += 2;
+                }
+                b'"' => {
+                    self.at += 1;
+                    let quoted = &self.text[start..self.at];
+                    return if escaped {
+                        serde_json::from_str(quoted).ok()
+                    } else {
+                        Some(quoted[1..quoted.len() - 1].to_string())
+                    };
+                }
+                _ => self.at += 1,
+            }
+        }
+        None
+    }
+
+    fn value(&mut self) -> Option<Exact> {
+        self.skip_space();
+        let bytes = self.text.as_bytes();
+        match *bytes.get(self.at)? {
+            b'{' => {
+                self.at += 1;
+                let mut members = Vec::new();
+                loop {
+                    self.skip_space();
+                    match *bytes.get(self.at)? {
+                        b'}' => {
+                            self.at += 1;
+                            return Some(Exact::Object(members));
+                        }
+                        b',' => self.at += 1,
+                        b'"' => {
+                            let key = self.string()?;
+                            self.skip_space();
+                            (*bytes.get(self.at)? == b':').then_some(())?;
+                            self.at += 1;
+                            members.push((key, self.value()?));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_space();
+                    match *bytes.get(self.at)? {
+                        b']' => {
+                            self.at += 1;
+                            return Some(Exact::Array(items));
+                        }
+                        b',' => self.at += 1,
+                        _ => items.push(self.value()?),
+                    }
+                }
+            }
+            b'"' => self.string().map(Exact::Other),
+            _ => {
+                let start = self.at;
+                while self.at < bytes.len()
+                    && !matches!(bytes[self.at], b',' | b']' | b'}' | b' ' | b'\n' | b'\r' | b'\t')
+                {
+                    self.at += 1;
+                }
+                let token = &self.text[start..self.at];
+                Some(token.parse::<f64>().map_or_else(|_| Exact::Other(token.to_string()), Exact::Number))
+            }
+        }
+    }
+
+    fn parse(text: &str) -> Option<Exact> {
+        ExactReader { text, at: 0 }.value()
+    }
+}
+
+impl Exact {
+    fn get(&self, key: &str) -> Option<&Exact> {
+        match self {
+            Exact::Object(members) => members.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// Canonical (metric, ε) of a NAS-RobBench-201 metric name, as the
+/// importers map it (robbench-analysis, `nasrobbench201` module docs).
+fn canonical_metric(name: &str) -> (String, Option<f64>) {
+    match name {
+        "val_acc" => return ("clean".into(), None),
+        "autoattack" => return ("autoattack".into(), Some(8.0)),
+        _ => {}
+    }
+    let parsed = name.strip_prefix("val_").and_then(|r| r.strip_suffix("_acc")).and_then(|r| r.split_once('_'));
+    if let Some((attack, eps)) = parsed {
+        let attack = match attack {
+            "fgsm" | "pgd" | "square" => Some(attack),
+            "apgd" => Some("apgd-ce"),
+            _ => None,
+        };
+        if let (Some(attack), Ok(eps)) = (attack, eps.parse::<f64>()) {
+            return (attack.into(), Some(eps));
+        }
+    }
+    (name.into(), None)
+}
+
+/// Exact values by metric, then (dataset, index, ε bits, seed).
+type ExactMap = HashMap<String, HashMap<(&'static str, u32, Option<u64>, Option<i64>), f64>>;
+
+/// Exact values of the project-page table (`acc={...}`), by record key.
+fn exact_html(text: &str) -> ExactMap {
+    let mut out = ExactMap::new();
+    let Some(json) = robbench_analysis::strip_assignment(text, "acc") else { return out };
+    let Some(root) = ExactReader::parse(json) else { return out };
+    let Some(Exact::Array(header)) = root.get("") else { return out };
+    let columns: Vec<Option<(&'static str, String, Option<f64>)>> = header
+        .iter()
+        .map(|c| match c {
+            Exact::Other(c) => c.split_once('#').and_then(|(d, m)| {
+                let (metric, eps) = canonical_metric(m);
+                canonical_dataset(d).map(|d| (d, metric, eps))
+            }),
+            _ => None,
+        })
+        .collect();
+    if let Exact::Object(members) = &root {
+        for (key, row) in members {
+            let (Ok(index), Exact::Array(values)) = (key.parse::<u32>(), row) else { continue };
+            for (column, value) in columns.iter().zip(values) {
+                if let (Some((d, m, e)), Exact::Number(v)) = (column, value) {
+                    out.entry(m.clone()).or_default().insert((*d, index, e.map(f64::to_bits), None), *v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Exact values of an official results JSON (`res[dataset][uid][metric][seed]`).
+fn exact_results(text: &str, representatives: &[u32]) -> ExactMap {
+    let mut out = ExactMap::new();
+    let Some(Exact::Object(datasets)) = ExactReader::parse(text) else { return out };
+    for (dataset, archs) in &datasets {
+        let (Some(d), Exact::Object(archs)) = (canonical_dataset(dataset), archs) else { continue };
+        for (id, metrics) in archs {
+            let Some(&rep) = id.parse::<usize>().ok().and_then(|i| representatives.get(i)) else { continue };
+            let Exact::Object(metrics) = metrics else { continue };
+            for (name, seeds) in metrics {
+                let (metric, eps) = canonical_metric(name);
+                let eps = eps.map(f64::to_bits);
+                let out = out.entry(metric).or_default();
+                match seeds {
+                    Exact::Number(v) => {
+                        out.insert((d, rep, eps, None), *v);
+                    }
+                    Exact::Object(seeds) => {
+                        for (seed, value) in seeds {
+                            let seed = if seed == "threeseed" { None } else { seed.parse::<i64>().ok() };
+                            if let Exact::Number(v) = value {
+                                out.insert((d, rep, eps, seed), *v);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Sets every record's value to the exact one read from the same file.
+fn exact_values(records: &mut [Record], exact: &ExactMap) {
+    for r in records {
+        let Some(d) = canonical_dataset(&r.dataset) else { continue };
+        let value = exact.get(&r.metric).and_then(|m| m.get(&(d, r.arch_index, r.eps.map(f64::to_bits), r.seed)));
+        if let Some(v) = value {
+            r.value = *v;
+        }
+    }
+}
+
+impl Data {
+    fn build(
+        origin: String,
+        shipped: bool,
+        archs: Vec<String>,
+        representatives: Vec<u32>,
+        records: Vec<Record>,
+    ) -> Result<Data, String> {
+        let n = archs.len();
+        let mut datasets: Vec<&'static str> = Vec::new();
+        let mut metrics: Vec<(String, Option<f64>)> = Vec::new();
+        let mut seeds: Vec<Option<i64>> = Vec::new();
+        for r in &records {
+            let d = canonical_dataset(&r.dataset).ok_or_else(|| format!("unknown dataset {}", r.dataset))?;
+            if !datasets.contains(&d) {
+                datasets.push(d);
+            }
+            if !metrics.iter().any(|(m, e)| *m == r.metric && *e == r.eps) {
+                metrics.push((r.metric.clone(), r.eps));
+            }
+            if !seeds.contains(&r.seed) {
+                seeds.push(r.seed);
+            }
+        }
+        metrics.sort_by(|a, b| {
+            (metric_rank(&a.0), &a.0)
+                .cmp(&(metric_rank(&b.0), &b.0))
+                .then(a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)))
+        });
+        // Integer seeds ascending, the mean last.
+        seeds.sort_by_key(|s| (s.is_none(), *s));
+        let (nd, nm, ns) = (datasets.len(), metrics.len(), seeds.len());
+        let mut values: Vec<Option<Vec<f64>>> = vec![None; nd * nm * ns];
+        for r in &records {
+            let d = datasets.iter().position(|d| Some(*d) == canonical_dataset(&r.dataset)).expect("listed");
+            let m = metrics.iter().position(|(m, e)| *m == r.metric && *e == r.eps).expect("listed");
+            let s = seeds.iter().position(|s| *s == r.seed).expect("listed");
+            let column = values[(d * nm + m) * ns + s].get_or_insert_with(|| vec![f64::NAN; n]);
+            let i = r.arch_index as usize;
+            if i >= n {
+                return Err(format!("index {i} is beyond the {n} architectures of meta.json"));
+            }
+            column[i] = r.value;
+        }
+        let mut dataset_index = HashMap::new();
+        for (i, d) in datasets.iter().enumerate() {
+            dataset_index.insert(official_dataset(d).to_string(), i);
+            dataset_index.insert(d.to_string(), i);
+        }
+        let mut metric_index = HashMap::new();
+        for (i, (m, e)) in metrics.iter().enumerate() {
+            for alias in metric_aliases(m, *e) {
+                metric_index.entry(alias).or_insert(i);
+            }
+        }
+        let metrics = metrics
+            .into_iter()
+            .map(|(m, e)| {
+                let name = official_metric(&m, e);
+                (m, e, name)
+            })
+            .collect();
+        Ok(Data {
+            origin,
+            shipped,
+            archs,
+            representatives,
+            datasets,
+            dataset_index,
+            metrics,
+            metric_index,
+            seeds,
+            values,
+            standard: OnceLock::new(),
+            zero_cost: [OnceLock::new(), OnceLock::new()],
+        })
+    }
+
+    fn shipped() -> Result<Data, String> {
+        let table = Input::Shipped(&NASROBBENCH201_HTML);
+        let mut records = import_nasrobbench201_html(&table, None).map_err(|e| e.to_string())?;
+        exact_values(&mut records, &exact_html(NASROBBENCH201_HTML.text()));
+        let space = Space::nb201();
+        let archs = space.archs().iter().map(|a| a.to_string()).collect();
+        let representatives =
+            (0..robbench_space::SPACE_SIZE).map(|i| space.unique_index(i).expect("in range") as u32).collect();
+        Data::build(table.to_string(), true, archs, representatives, records)
+    }
+
+    fn from_files(meta: Option<PathBuf>, results: PathBuf) -> Result<Data, String> {
+        let meta = meta.map_or(Input::Shipped(&ROBUSTNESS_META), Input::File);
+        let results = Input::File(results);
+        let mut records = import_nasrobbench201(&meta, &results).map_err(|e| e.to_string())?;
+        let parsed = Meta::load(&meta).map_err(|e| e.to_string())?;
+        let archs = (0..parsed.len()).map(|i| parsed.arch(i).to_string()).collect();
+        let representatives: Vec<u32> =
+            (0..parsed.len()).map(|i| parsed.representative(i).expect("in range")).collect();
+        // Read again for the exact numbers (the importer validated it).
+        let text = results.text().map_err(|e| format!("cannot read {results}: {e}"))?;
+        exact_values(&mut records, &exact_results(&text, &representatives));
+        Data::build(format!("{meta} + {results}"), false, archs, representatives, records)
+    }
+
+    fn column(&self, d: usize, m: usize, s: usize) -> Option<&Vec<f64>> {
+        let (nm, ns) = (self.metrics.len(), self.seeds.len());
+        self.values[(d * nm + m) * ns + s].as_ref()
+    }
+
+    fn dataset_names(&self) -> Vec<String> {
+        self.datasets.iter().map(|d| official_dataset(d).to_string()).collect()
+    }
+
+    fn dataset(&self, name: &str) -> PyResult<usize> {
+        if let Some(&i) = self.dataset_index.get(name) {
+            return Ok(i);
+        }
+        if let Some(&i) = canonical_dataset(name).and_then(|c| self.dataset_index.get(c)) {
+            return Ok(i);
+        }
+        let known = self.dataset_names();
+        Err(error(
+            Kind::NotFound,
+            format!(
+                "unknown dataset `{name}` ({}datasets: {})",
+                closest(name, known.iter().map(String::as_str)),
+                known.join(", ")
+            ),
+        ))
+    }
+
+    fn metric(&self, name: &str) -> PyResult<usize> {
+        if let Some(&i) = self.metric_index.get(name) {
+            return Ok(i);
+        }
+        let known: Vec<&str> = self.metrics.iter().map(|(_, _, n)| n.as_str()).collect();
+        Err(error(
+            Kind::NotFound,
+            format!(
+                "unknown metric `{name}` ({}metrics: {})",
+                closest(name, self.metric_index.keys().map(String::as_str)),
+                known.join(", ")
+            ),
+        ))
+    }
+
+    fn seed_names(&self) -> Vec<String> {
+        self.seeds.iter().map(|s| seed_name(*s)).collect()
+    }
+
+    /// The seed slot asked for: `None` is the official default, seed `"1"`
+    /// (the mean for the shipped release, which holds nothing else).
+    fn seed(&self, seed: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let wanted: Option<i64> = match seed {
+            None => {
+                if self.shipped {
+                    None
+                } else {
+                    Some(1)
+                }
+            }
+            Some(s) if s.is_none() => {
+                if self.shipped {
+                    None
+                } else {
+                    Some(1)
+                }
+            }
+            Some(s) => {
+                if let Ok(text) = s.cast::<PyString>() {
+                    let text = text.to_str()?;
+                    match text {
+                        "threeseed" | "mean" => None,
+                        other => Some(other.trim().parse::<i64>().map_err(|_| self.seed_error(other))?),
+                    }
+                } else if let Ok(i) = s.extract::<i64>() {
+                    Some(i)
+                } else {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                        "seed must be a str or int, not {}",
+                        s.get_type().name()?
+                    )));
+                }
+            }
+        };
+        self.seeds.iter().position(|s| *s == wanted).ok_or_else(|| self.seed_error(&seed_name(wanted)))
+    }
+
+    fn seed_error(&self, seed: &str) -> PyErr {
+        let hint = if self.shipped {
+            "; the shipped release holds means over the seeds only: load the official files \
+             (NasRobBench201(metapath, datasetpath)) for per-seed values"
+        } else {
+            ""
+        };
+        error(
+            Kind::Seed,
+            format!("no seed `{seed}` in {} (seeds: {}){hint}", self.origin, self.seed_names().join(", ")),
+        )
+    }
+
+    /// An index given as an int (or any integer type with `__index__`, such
+    /// as numpy's) or, as the official class accepts, its str.
+    fn index(&self, index: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let n = self.archs.len();
+        let value: Option<i64> = if let Ok(text) = index.cast::<PyString>() {
+            text.to_str()?.trim().parse::<i64>().ok()
+        } else {
+            match index.extract::<i64>() {
+                Ok(i) => Some(i),
+                // An int beyond i64: out of range like any other.
+                Err(_) if index.cast::<PyInt>().is_ok() => None,
+                Err(_) => {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                        "an architecture index is an int (or its str), not {}",
+                        index.get_type().name()?
+                    )));
+                }
+            }
+        };
+        match value {
+            Some(i) if i >= 0 && (i as usize) < n => Ok(i as usize),
+            _ => Err(error(
+                Kind::NotFound,
+                format!("architecture index `{index}` is out of range (NAS-Bench-201 indices are 0..{})", n - 1),
+            )),
+        }
+    }
+
+    fn value(&self, d: usize, m: usize, s: usize, index: usize) -> PyResult<f64> {
+        let rep = self.representatives[index] as usize;
+        let value = self.column(d, m, s).map_or(f64::NAN, |c| c[rep]);
+        if value.is_nan() {
+            return Err(error(
+                Kind::Seed,
+                format!(
+                    "{} has no value of `{}` on {} for architecture {index} (representative {rep}) at seed `{}` \
+                     (seeds: {})",
+                    self.origin,
+                    self.metrics[m].2,
+                    official_dataset(self.datasets[d]),
+                    seed_name(self.seeds[s]),
+                    self.seed_names().join(", ")
+                ),
+            ));
+        }
+        Ok(value)
+    }
+}
+
+/// NAS-RobBench-201 (Wu et al., ICLR 2024): adversarially trained
+/// NAS-Bench-201 cells on CIFAR-10, CIFAR-100 and ImageNet16-120.
+///
+/// With no paths it serves the release shipped in robbench (the project
+/// page's table, compiled into the module): no file is read, and values are
+/// **means over the seeds** (seed ``'threeseed'``). Given the official
+/// ``meta.json`` and results JSON (``res[dataset][uid][metric][seed]``),
+/// it answers as the official ``NasRobBench201`` class: ``get_result``
+/// returns seed ``'1'``. ``metapath`` alone is refused; ``datasetpath``
+/// alone uses the meta.json shipped in robbench.
+#[pyclass(module = "robbench._native", name = "NasRobBench201", subclass, frozen)]
+pub struct NasRobBench201 {
+    data: Arc<Data>,
+}
+
+#[pymethods]
+impl NasRobBench201 {
+    #[new]
+    #[pyo3(signature = (metapath=None, datasetpath=None))]
+    fn new(py: Python<'_>, metapath: Option<PathBuf>, datasetpath: Option<PathBuf>) -> PyResult<Self> {
+        guard(|| {
+            let data = match (metapath, datasetpath) {
+                (None, None) => py.detach(Data::shipped),
+                (meta, Some(results)) => py.detach(|| Data::from_files(meta, results)),
+                (Some(meta), None) => {
+                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "metapath {} given without datasetpath: pass both (the official meta.json and results \
+                         JSON), or neither for the shipped release",
+                        meta.display()
+                    )));
+                }
+            };
+            let data = data.map_err(|e| error(Kind::Error, e))?;
+            Ok(NasRobBench201 { data: Arc::new(data) })
+        })
+    }
+
+    /// The result of ``metric`` for ``architecture_id`` on ``dataset``, as
+    /// the official ``get_result``: ``res[dataset][isomorph(id)][metric][seed]``
+    /// where any of the 15,625 indices (int or str) answers with its
+    /// isomorphism class representative's result.
+    ///
+    /// ``seed`` defaults to ``'1'`` (the official class's choice) for loaded
+    /// files; ``'threeseed'`` (or ``'mean'``) is the mean over seeds. The
+    /// shipped release holds **means over seeds only**: by default it
+    /// returns the mean, and any other seed raises ``SeedError``.
+    #[pyo3(signature = (dataset, architecture_id, metric, seed=None))]
+    fn get_result(
+        &self,
+        dataset: &str,
+        architecture_id: &Bound<'_, PyAny>,
+        metric: &str,
+        seed: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<f64> {
+        guard(|| {
+            let data = &self.data;
+            let d = data.dataset(dataset)?;
+            let i = data.index(architecture_id)?;
+            let m = data.metric(metric)?;
+            let s = data.seed(seed)?;
+            data.value(d, m, s, i)
+        })
+    }
+
+    /// The representative index of ``i``'s isomorphism class, as a str (the
+    /// official ``get_uid``).
+    fn get_uid(&self, i: &Bound<'_, PyAny>) -> PyResult<String> {
+        guard(|| {
+            let i = self.data.index(i)?;
+            Ok(self.data.representatives[i].to_string())
+        })
+    }
+
+    /// The NAS-Bench-201 cell string of index ``i``.
+    fn id_to_string(&self, i: &Bound<'_, PyAny>) -> PyResult<String> {
+        guard(|| {
+            let i = self.data.index(i)?;
+            Ok(self.data.archs[i].clone())
+        })
+    }
+
+    /// The index (as a str) of a NAS-Bench-201 cell string; ``NotFoundError``
+    /// when it is not one (``query_index_by_arch`` returns -1 instead).
+    fn string_to_id(&self, arch: &str) -> PyResult<String> {
+        guard(|| match self.query_index_by_arch(arch) {
+            -1 => Err(error(Kind::NotFound, invalid_arch(arch))),
+            i => Ok(i.to_string()),
+        })
+    }
+
+    /// NATS-Bench's ``query_index_by_arch``: the index of a cell string such
+    /// as ``'|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'``,
+    /// or -1 when the string is not a NAS-Bench-201 cell.
+    fn query_index_by_arch(&self, arch: &str) -> i64 {
+        match arch.parse::<Arch>() {
+            Ok(a) => {
+                let i = Space::nb201().index_of(&a);
+                // Files with their own meta.json: its strings decide.
+                if self.data.archs.get(i).is_some_and(|s| *s == a.to_string()) {
+                    i as i64
+                } else {
+                    self.data.archs.iter().position(|s| *s == arch).map_or(-1, |i| i as i64)
+                }
+            }
+            Err(_) => -1,
+        }
+    }
+
+    /// NATS-Bench's ``get_more_info``: every metric of ``index`` on
+    /// ``dataset`` as a dict (official metric name → value), at ``seed``
+    /// (default as ``get_result``). Metrics without a value at that seed
+    /// are left out.
+    #[pyo3(signature = (index, dataset, seed=None))]
+    fn get_more_info<'py>(
+        &self,
+        py: Python<'py>,
+        index: &Bound<'py, PyAny>,
+        dataset: &str,
+        seed: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        guard(|| {
+            let data = &self.data;
+            let d = data.dataset(dataset)?;
+            let i = data.index(index)?;
+            let s = data.seed(seed)?;
+            let rep = data.representatives[i] as usize;
+            let out = PyDict::new(py);
+            for (m, (_, _, name)) in data.metrics.iter().enumerate() {
+                if let Some(value) = data.column(d, m, s).map(|c| c[rep]).filter(|v| !v.is_nan()) {
+                    out.set_item(name, value)?;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// NATS-Bench's ``get_cost_info``: ``{'flops': …, 'params': …}`` of
+    /// ``index`` in the NAS-Bench-201 network for ``dataset`` (C=16, N=5;
+    /// 10, 100 or 120 classes; 32×32 or 16×16 inputs), in millions as
+    /// NAS-Bench-201 reports them (FLOPs: multiply-accumulates per image),
+    /// plus the exact parameter count ``'params_count'``.
+    fn get_cost_info<'py>(
+        &self,
+        py: Python<'py>,
+        index: &Bound<'py, PyAny>,
+        dataset: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        guard(|| {
+            let data = &self.data;
+            let d = data.dataset(dataset)?;
+            let i = data.index(index)?;
+            let arch: Arch = data.archs[i].parse().map_err(|e| error(Kind::Error, format!("{e}")))?;
+            let c = cost(&arch, &dataset_shape(data.datasets[d]));
+            let out = PyDict::new(py);
+            out.set_item("flops", c.flops)?;
+            out.set_item("params", c.params as f64 / 1e6)?;
+            out.set_item("params_count", c.params)?;
+            Ok(out)
+        })
+    }
+
+    /// The cell of ``index``: ``{'index', 'arch' (cell string), 'ops' (the
+    /// six edges' operations, edges 0→1, 0→2, 1→2, 0→3, 1→3, 2→3),
+    /// 'representative' (its isomorphism class's evaluated index)}``.
+    fn arch<'py>(&self, py: Python<'py>, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        guard(|| {
+            let data = &self.data;
+            let i = data.index(index)?;
+            let arch: Arch = data.archs[i].parse().map_err(|e| error(Kind::Error, format!("{e}")))?;
+            let ops: Vec<&str> = arch.edges().iter().map(|op| op.name()).collect();
+            let out = PyDict::new(py);
+            out.set_item("index", i)?;
+            out.set_item("arch", &data.archs[i])?;
+            out.set_item("ops", ops)?;
+            out.set_item("representative", data.representatives[i])?;
+            Ok(out)
+        })
+    }
+
+    /// Every metric of every index on ``dataset`` as one Arrow table:
+    /// ``arch_index``, ``representative``, ``arch``, then one float column per
+    /// metric (official names; null where there is no value), 15,625 rows, at
+    /// ``seed`` (default as ``get_result``).
+    #[pyo3(signature = (dataset, seed=None))]
+    fn metrics(&self, py: Python<'_>, dataset: &str, seed: Option<&Bound<'_, PyAny>>) -> PyResult<Table> {
+        let data = self.data.clone();
+        let d = data.dataset(dataset)?;
+        let s = data.seed(seed)?;
+        guard(|| {
+            let batch = py.detach(|| {
+                let n = data.archs.len();
+                let mut fields = vec![
+                    Field::new("arch_index", DataType::UInt32, false),
+                    Field::new("representative", DataType::UInt32, false),
+                    Field::new("arch", DataType::Utf8, false),
+                ];
+                let mut columns: Vec<ArrayRef> = vec![
+                    Arc::new(UInt32Array::from_iter_values(0..n as u32)),
+                    Arc::new(UInt32Array::from(data.representatives.clone())),
+                    Arc::new(StringArray::from_iter_values(data.archs.iter())),
+                ];
+                for (m, (_, _, name)) in data.metrics.iter().enumerate() {
+                    fields.push(Field::new(name, DataType::Float64, true));
+                    let column = data.column(d, m, s);
+                    let values =
+                        data.representatives.iter().map(|&rep| column.map(|c| c[rep as usize]).filter(|v| !v.is_nan()));
+                    columns.push(Arc::new(Float64Array::from_iter(values)));
+                }
+                RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            });
+            let batch = batch.map_err(|e| error(Kind::Error, e.to_string()))?;
+            Table::from_batch(batch)
+        })
+    }
+
+    /// NATS-Bench's ``find_best``: ``(index, value)`` of the architecture
+    /// with the highest ``metric`` on ``dataset`` (at ``seed``, default as
+    /// ``get_result``) among those within ``flop_max`` MFLOPs and
+    /// ``param_max`` million parameters (``get_cost_info``'s units). The
+    /// index is its class representative; ties go to the smaller index.
+    #[pyo3(signature = (dataset, metric, flop_max=None, param_max=None, seed=None))]
+    fn find_best(
+        &self,
+        py: Python<'_>,
+        dataset: &str,
+        metric: &str,
+        flop_max: Option<f64>,
+        param_max: Option<f64>,
+        seed: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(usize, f64)> {
+        guard(|| {
+            let data = self.data.clone();
+            let d = data.dataset(dataset)?;
+            let m = data.metric(metric)?;
+            let s = data.seed(seed)?;
+            let shape = dataset_shape(data.datasets[d]);
+            let best = py.detach(|| {
+                let column = data.column(d, m, s)?;
+                let mut best: Option<(usize, f64)> = None;
+                for (i, &rep) in data.representatives.iter().enumerate() {
+                    let value = column[i];
+                    if rep as usize != i || value.is_nan() || best.is_some_and(|(_, b)| b >= value) {
+                        continue;
+                    }
+                    if flop_max.is_some() || param_max.is_some() {
+                        let Ok(arch) = data.archs[i].parse::<Arch>() else { continue };
+                        let c = cost(&arch, &shape);
+                        if flop_max.is_some_and(|f| c.flops > f) || param_max.is_some_and(|p| c.params as f64 / 1e6 > p)
+                        {
+                            continue;
+                        }
+                    }
+                    best = Some((i, value));
+                }
+                best
+            });
+            best.ok_or_else(|| {
+                error(
+                    Kind::NotFound,
+                    format!(
+                        "no architecture has `{}` on {} at seed `{}` within flop_max={} and param_max={}",
+                        data.metrics[m].2,
+                        official_dataset(data.datasets[d]),
+                        seed_name(data.seeds[s]),
+                        flop_max.map_or("None".into(), |f| f.to_string()),
+                        param_max.map_or("None".into(), |p| p.to_string())
+                    ),
+                )
+            })
+        })
+    }
+
+    /// NAS-Bench-201's **standard** (non-adversarial) training of ``index``
+    /// for 200 epochs, shipped in robbench: ``{'train_acc', 'valid_acc',
+    /// 'test_acc', 'train_loss', 'valid_loss', 'test_loss'}`` (accuracies as
+    /// fractions, means over seeds), to set beside ``get_more_info``'s
+    /// adversarial-training results. CIFAR-10 only (the one dataset shipped).
+    #[pyo3(signature = (index, dataset="cifar10"))]
+    fn standard_training<'py>(
+        &self,
+        py: Python<'py>,
+        index: &Bound<'py, PyAny>,
+        dataset: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        guard(|| {
+            let data = self.data.clone();
+            let i = data.index(index)?;
+            if canonical_dataset(dataset) != Some(robbench_analysis::record::CIFAR10) {
+                return Err(error(
+                    Kind::NotFound,
+                    format!("no standard-training results for dataset `{dataset}` (shipped: cifar10)"),
+                ));
+            }
+            py.detach(|| {
+                data.standard.get_or_init(load_standard);
+            });
+            let standard = data.standard.get().expect("initialised");
+            let standard = standard.as_ref().map_err(|e| error(Kind::Error, e.clone()))?;
+            standard.dict(py, i)?.ok_or_else(|| {
+                error(Kind::NotFound, format!("NAS-Bench-201 has no standard-training row for index {i}"))
+            })
+        })
+    }
+
+    /// NAS-Bench-Suite-Zero's zero-cost proxies of ``index`` on ``dataset``
+    /// (``cifar10`` or ``imagenet``), shipped in robbench: proxy name →
+    /// score (``epe_nas``, ``fisher``, ``grad_norm``, …, ``synflow``, ``zen``,
+    /// ``flops``, ``params``; ``None`` where the source has none). The
+    /// source covers the 9,445 cells without dead operations: others raise
+    /// ``NotFoundError``.
+    fn zero_cost<'py>(
+        &self,
+        py: Python<'py>,
+        index: &Bound<'py, PyAny>,
+        dataset: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        guard(|| {
+            let data = self.data.clone();
+            let i = data.index(index)?;
+            let canonical = canonical_dataset(dataset);
+            let Some(slot) = ZERO_COST.iter().position(|(d, _)| Some(*d) == canonical) else {
+                return Err(error(
+                    Kind::NotFound,
+                    format!("no zero-cost proxies for dataset `{dataset}` (shipped: cifar10, imagenet)"),
+                ));
+            };
+            let (name, shipped) = ZERO_COST[slot];
+            py.detach(|| {
+                data.zero_cost[slot].get_or_init(|| load_zero_cost(name, shipped));
+            });
+            let proxies = data.zero_cost[slot].get().expect("initialised");
+            let proxies = proxies.as_ref().map_err(|e| error(Kind::Error, e.clone()))?;
+            proxies.dict(py, i)?.ok_or_else(|| {
+                error(
+                    Kind::NotFound,
+                    format!(
+                        "NAS-Bench-Suite-Zero has no proxies for index {i} on {} (it covers the cells without dead \
+                     operations)",
+                        official_dataset(name)
+                    ),
+                )
+            })
+        })
+    }
+
+    /// The datasets, by their official keys (``cifar10``, ``cifar100``,
+    /// ``imagenet``; ``ImageNet16-120`` and other spellings are accepted).
+    #[getter]
+    fn datasets(&self) -> Vec<String> {
+        self.data.dataset_names()
+    }
+
+    /// The metrics, by their official names (``val_acc``,
+    /// ``val_fgsm_3.0_acc``, ``val_pgd_8.0_acc``, ``autoattack``, …; the
+    /// project page's ``val_pgd_8_acc`` and robbench's ``pgd@8`` are accepted).
+    #[getter]
+    fn metric_names(&self) -> Vec<String> {
+        self.data.metrics.iter().map(|(_, _, n)| n.clone()).collect()
+    }
+
+    /// The seeds the data holds (``'threeseed'``: the mean over seeds).
+    #[getter]
+    fn seeds(&self) -> Vec<String> {
+        self.data.seed_names()
+    }
+
+    /// Where the data came from (``shipped:…`` or the files' paths).
+    #[getter]
+    fn origin(&self) -> String {
+        self.data.origin.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.data.archs.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "robbench.NasRobBench201({}: {} architectures, {} classes, datasets {}, {} metrics, seeds {})",
+            self.data.origin,
+            self.data.archs.len(),
+            self.data.representatives.iter().enumerate().filter(|(i, r)| *i == **r as usize).count(),
+            self.data.dataset_names().join("/"),
+            self.data.metrics.len(),
+            self.data.seed_names().join("/")
+        )
+    }
+}
+
+/// The NAS-Bench-201 network of a dataset: C=16, N=5; 10, 100 or 120
+/// classes; 32×32 or 16×16 inputs.
+fn dataset_shape(dataset: &str) -> ModelShape {
+    match dataset {
+        robbench_analysis::record::CIFAR100 => ModelShape::nb201(100, 32),
+        robbench_analysis::record::IMAGENET16_120 => ModelShape::nb201(120, 16),
+        _ => ModelShape::nb201(10, 32),
+    }
+}
+
+fn invalid_arch(arch: &str) -> String {
+    match arch.parse::<Arch>() {
+        Err(e) => format!("{e}"),
+        Ok(_) => format!("`{arch}` is not a cell of this benchmark's meta.json"),
+    }
+}
