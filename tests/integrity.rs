@@ -284,3 +284,27 @@ fn a_unit_the_run_log_cannot_record_stops_the_run() {
     assert_eq!(err.matches("cannot record").count(), 1, "the run went on after a unit went unrecorded:\n{err}");
     assert!(stdout(&robbench(store, &["runs"])).contains("interrupted"));
 }
+
+#[test]
+fn a_training_health_check_that_cannot_run_is_an_error_not_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path();
+    let o = run_tiny(store, ONE_NETWORK);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A flipped byte in the prepared data (same size: still counts as stored),
+    // and the derived tables removed, so the next run compacts from the units.
+    let prepared = files(&store.join("objects/prepare"), &|n| n.ends_with(".parquet"));
+    let mut bytes = std::fs::read(&prepared[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    overwrite(&prepared[0], &bytes);
+    for derived in ["parts", "tables"] {
+        std::fs::remove_dir_all(store.join(derived)).unwrap();
+    }
+    // Training again refuses the corrupt input; the health check of the
+    // partial tables then cannot read them either.
+    let o = run_tiny(store, &[ONE_NETWORK, &["train.epochs=1"]].concat());
+    assert!(!o.status.success());
+    assert!(!stdout(&o).contains("warning: training health"), "a check that did not run is a warning:\n{}", stdout(&o));
+    assert!(stderr(&o).contains("training health could not be checked"), "{}", stderr(&o));
+}

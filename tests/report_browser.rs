@@ -180,7 +180,7 @@ fn the_report_renders_in_chromium_with_every_plot_inside_its_frame() {
         .unwrap_or_else(|| panic!("the check did not run; chromium's log:\n{log}"));
     let verdict: serde_json::Value = serde_json::from_str(&verdict.replace("&quot;", "\"").replace("&amp;", "&"))
         .unwrap_or_else(|e| panic!("verdict {verdict}: {e}"));
-    eprintln!("{} rendered the report: {verdict}", chromium.display());
+    robbench_reference::ran(&format!("{} rendered the report: {verdict}", chromium.display()));
     assert!(verdict["plots"].as_u64().unwrap() >= 10, "{verdict}");
     assert_eq!(verdict["problems"], serde_json::json!([]), "{verdict}");
     assert_eq!(verdict["errors"], serde_json::json!([]), "{verdict}");

@@ -81,9 +81,9 @@ impl Cluster {
             );
             return None;
         }
-        // The script's progress (installation, the daemons up, the node idle).
-        eprint!("{}", stderr(&out));
         assert!(out.status.success(), "slurm-test-cluster.sh start failed:\n{}", stderr(&out));
+        // The script's last line of progress: the daemons up, the node idle.
+        robbench_reference::ran(stderr(&out).trim().lines().last().unwrap_or("the cluster script succeeded"));
         let conf = stdout(&out)
             .lines()
             .find_map(|l| l.strip_prefix("export SLURM_CONF="))
@@ -239,7 +239,9 @@ fn a_slurm_array_fills_the_store_like_a_local_run_and_a_resubmission_runs_only_w
     let first = submit(shared.path(), &cluster, &[]);
     assert_eq!(cluster.wait_finished(&first.final_job, Duration::from_secs(1800)), "COMPLETED");
     let slurm_seconds = started.elapsed().as_secs_f64();
-    eprintln!("wall time: local run {local_seconds:.1}s, 4-shard Slurm array + final job {slurm_seconds:.1}s");
+    robbench_reference::ran(&format!(
+        "local run {local_seconds:.1}s, 4-shard Slurm array + final job {slurm_seconds:.1}s"
+    ));
 
     assert_eq!(objects(shared.path()), objects(local.path()), "the array computed other units than a local run");
     let local_tables = tables(local.path(), &[]);

@@ -872,7 +872,7 @@ fn quarantine_part(store: &Store, part: &Path) -> Result<()> {
     fs::create_dir_all(&target)?;
     let table = part.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let moved = target.join(format!("{table}.{name}.{}", crate::store::unix_seconds()));
+    let moved = target.join(crate::store::quarantine_name(&format!("{table}.{name}")));
     fs::rename(part, &moved).with_context(|| format!("cannot move {} to {}", part.display(), moved.display()))?;
     fs::remove_file(part.with_extension("json")).ok();
     Ok(())

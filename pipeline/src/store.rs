@@ -9,7 +9,7 @@
 //! scratch/<key>/                         resumable state of an unfinished unit
 //! locks/<key>.lock                       claim: one process works on a unit at a time
 //! runs/<run_id>.json                     what each run planned and did
-//! quarantine/<key>.<time>/               objects that failed `verify` or lost a file
+//! quarantine/<key>.<time>.<pid>.<n>/     objects that failed `verify` or lost a file
 //! ```
 //! A unit is complete exactly when its directory under `objects/` exists and
 //! every file its manifest lists is there with its recorded size: it is
@@ -121,7 +121,7 @@ impl Store {
     /// so that it can be computed again; returns where it went.
     pub fn quarantine(&self, stage: &str, key: &str) -> Result<PathBuf> {
         let dir = self.root.join("objects").join(stage).join(key);
-        let target = self.root.join("quarantine").join(format!("{key}.{}", unix_seconds()));
+        let target = self.root.join("quarantine").join(quarantine_name(key));
         fs::create_dir_all(self.root.join("quarantine"))?;
         fs::rename(&dir, &target).with_context(|| format!("cannot move {} to {}", dir.display(), target.display()))?;
         Ok(target)
@@ -540,6 +540,13 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// A name under `quarantine/` for `what`, unique even when the same unit or
+/// part is quarantined twice within a second.
+pub(crate) fn quarantine_name(what: &str) -> String {
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{what}.{}.{}.{n}", unix_seconds(), std::process::id())
 }
 
 pub(crate) fn unix_seconds() -> u64 {

@@ -52,6 +52,8 @@ pub fn run(
         let _ = say(format_args!("{stage:<14} {executed:>9} {reused:>7} {failed:>7} {skipped:>7}"));
     }
     // A shard's tables are a slice; the unsharded run that completes the work compacts them.
+    // A training-health check that cannot run fails the command (after the failures are listed).
+    let mut unchecked = false;
     if shard.is_none() {
         // The run's tables as Parquet datasets, ready for SQL and other tools
         // (of a run with failures: what there is, to check its training health).
@@ -64,16 +66,20 @@ pub fn run(
         catalog.take_notices();
         // Training health: networks stored as results although they never
         // learned. A check that cannot run is a failure, not a warning.
-        let warnings = robbench_stages::training_warnings(catalog).with_context(|| {
-            format!("run {} is recorded, but its training health could not be checked", report.record.run_id)
-        })?;
-        for warning in warnings {
-            let _ = say(format_args!("warning: {warning}"));
+        match robbench_stages::training_warnings(catalog) {
+            Ok(warnings) => warnings.iter().for_each(|w| drop(say(format_args!("warning: {w}")))),
+            Err(e) => {
+                unchecked = true;
+                note(format_args!(
+                    "robbench: error: run {} is recorded, but its training health could not be checked: {e:#}",
+                    report.record.run_id
+                ));
+            }
         }
     }
     let failed = report.failed();
     if failed.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if unchecked { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{} unit(s) failed:", failed.len());

@@ -42,6 +42,14 @@ pub fn unavailable(what: &str, why: &str) {
     std::io::stderr().write_all(line.as_bytes()).expect("stderr takes the SKIPPED line");
 }
 
+/// Shows that a check which needs something outside the process really ran
+/// (daemons up, a page rendered): `RAN <test>: <what>` straight to stderr,
+/// past libtest's capture, so a passing run's log says so too.
+pub fn ran(what: &str) {
+    let line = format!("RAN {}: {what}\n", current_test());
+    std::io::stderr().write_all(line.as_bytes()).expect("stderr takes the RAN line");
+}
+
 /// Prints the names in `sys.argv` that the interpreter cannot find and exits 1
 /// if there are any. `find_spec` locates a module without importing it:
 /// milliseconds, where importing torch takes seconds.
