@@ -19,6 +19,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(
     name = "robbench",
+    // Users call `robbench`, which hands this binary their arguments: usage
+    // lines must not name the helper's own file.
+    bin_name = "robbench",
     version,
     about = "Robust NAS benchmarks on NAS-Bench-201: adversarial training, attacks, NTK bounds, SQL over the results."
 )]

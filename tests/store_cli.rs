@@ -33,6 +33,17 @@ fn the_sql_and_planning_binary_does_not_load_libtorch() {
 }
 
 #[test]
+fn help_names_robbench_not_the_helper_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["run", "--help"], &["sql", "--help"]] {
+        let o = robbench(dir.path(), args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).contains("Usage: robbench "), "{args:?}:\n{}", stdout(&o));
+        assert!(!stdout(&o).contains("robbench-torch"), "{args:?}:\n{}", stdout(&o));
+    }
+}
+
+#[test]
 fn sql_answers_from_the_latest_complete_run_and_other_tools_read_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path();
