@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{TINY, robbench, run_tiny, stage_counts, stderr, stdout};
+use common::{TINY, robbench, run_tiny, run_tiny_killed_after_first_network, stage_counts, stderr, stdout};
 
 /// One network, no NTK or AutoAttack: seconds on a CPU.
 const ONE_NETWORK: &[&str] = &["architectures.indices=[1462]", "ntk.enabled=false", "evaluation.autoattack.eps=[]"];
@@ -93,26 +93,7 @@ fn an_unfinished_run_answers_only_when_a_partial_answer_is_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path();
     let sets = ["architectures.indices=[1462, 7581]", "train.epochs=4", "dataset.train_size=400", "ntk.enabled=false"];
-    let mut args =
-        vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), "cpu".into()];
-    for set in TINY.iter().chain(&sets) {
-        args.extend(["--set".to_string(), set.to_string()]);
-    }
-    // Killed (SIGKILL) once the first network is trained.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_robbench"))
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while std::fs::read_dir(store.join("objects/train")).map(|d| d.count()).unwrap_or(0) < 1 {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        assert!(started.elapsed().as_secs() < 300, "no network was trained");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    run_tiny_killed_after_first_network(store, &sets);
     let id = run_ids(store).pop().unwrap();
     let out = dir.path().join("export");
     assert!(stdout(&robbench(store, &["runs"])).contains("interrupted"));

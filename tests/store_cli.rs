@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{TINY, robbench, run_tiny, stage_counts, stderr, stdout};
+use common::{TINY, robbench, run_tiny, run_tiny_killed_after_first_network, stage_counts, stderr, stdout};
 
 fn csv(store: &Path, query: &str) -> Vec<String> {
     let o = robbench(store, &["sql", "--format", "csv", query]);
@@ -114,27 +114,8 @@ fn a_killed_run_keeps_its_finished_units_through_gc() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path();
     let sets = ["architectures.indices=[1462, 7581]", "train.epochs=4", "dataset.train_size=400", "ntk.enabled=false"];
-    // Kill the run once the first network is trained and the second has started.
-    let mut args =
-        vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), "cpu".into()];
-    for set in TINY.iter().chain(&sets) {
-        args.push("--set".into());
-        args.push(set.to_string());
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_robbench"))
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while std::fs::read_dir(store.join("objects/train")).map(|d| d.count()).unwrap_or(0) < 1 {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        assert!(started.elapsed().as_secs() < 300, "no network was trained");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Killed once the first network is trained and the second has started.
+    run_tiny_killed_after_first_network(store, &sets);
 
     let runs = robbench(store, &["runs"]);
     assert!(stdout(&runs).contains("interrupted"), "{}", stdout(&runs));

@@ -81,3 +81,26 @@ pub fn sql_tiny(store: &Path, extra: &[&str], query: &str) -> Vec<Vec<String>> {
     assert!(o.status.success(), "sql failed: {}", stderr(&o));
     stdout(&o).lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
 }
+
+/// `robbench run` with the tiny config plus `extra`, killed (SIGKILL) once
+/// the first network is trained: an interrupted run on record.
+pub fn run_tiny_killed_after_first_network(store: &Path, extra: &[&str]) {
+    let mut args = vec!["--store".to_string(), store.display().to_string(), "run".into(), "--device".into(), device()];
+    for set in TINY.iter().chain(extra) {
+        args.extend(["--set".to_string(), set.to_string()]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_robbench"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(store.join("objects/train")).map(|d| d.count()).unwrap_or(0) < 1 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(started.elapsed().as_secs() < 300, "no network was trained");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
