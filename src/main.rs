@@ -87,6 +87,9 @@ enum Command {
     /// Run the experiment on a Slurm cluster over a shared store: submit, follow.
     #[command(subcommand)]
     Slurm(cli::slurm::SlurmCommand),
+    /// Write the book's reference pages (tables, config keys, command line) from the code.
+    #[command(hide = true)]
+    Reference(cli::reference::ReferenceArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Import(command) => cli::import::import(&cli.store, command),
         Command::Search(args) => cli::search::search(&cli.store, &args, cli.threads),
         Command::Slurm(command) => cli::slurm::slurm(&cli.store, command),
+        Command::Reference(args) => cli::reference::reference(&args, <Cli as clap::CommandFactory>::command()),
     };
     match result {
         Ok(code) => code,

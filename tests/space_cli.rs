@@ -60,11 +60,3 @@ fn bad_configs_are_refused_before_anything_runs() {
     let o = robbench(dir.path(), &["plan", "--config", bad_file.to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("bad.toml"), "{}", stderr(&o));
 }
-
-#[test]
-fn the_readme_documents_every_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let o = robbench(dir.path(), &["schema"]);
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    assert!(readme.contains(&stdout(&o)), "README's Tables section is out of date: paste `robbench schema` into it");
-}

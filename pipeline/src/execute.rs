@@ -18,6 +18,7 @@ use std::time::Instant;
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::host::{hostname, note_slurm_job};
 use crate::key::UnitKey;
 use crate::plan::{Pipeline, Plan};
 use crate::runs::{self, RunHeader, RunKind, RunLog, RunRecord, RunUnit, UnitStatus};
@@ -404,35 +405,4 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".to_string())
-}
-
-pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown".to_string())
-}
-
-/// Records which Slurm job (and array task, and node) computed the unit, when
-/// it ran under Slurm.
-fn note_slurm_job(notes: &mut serde_json::Map<String, serde_json::Value>) {
-    for (variable, note) in [
-        ("SLURM_JOB_ID", "slurm_job_id"),
-        ("SLURM_ARRAY_JOB_ID", "slurm_array_job_id"),
-        ("SLURM_ARRAY_TASK_ID", "slurm_array_task_id"),
-        ("SLURMD_NODENAME", "slurm_node"),
-    ] {
-        if let Ok(value) = std::env::var(variable) {
-            notes.insert(note.to_string(), value.into());
-        }
-    }
-}
-
-/// `ARRAYJOB_TASK` (or the job id outside an array) when running under Slurm.
-pub(crate) fn slurm_job() -> Option<String> {
-    let var = |name| std::env::var(name).ok();
-    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
-        (Some(array), Some(task)) => Some(format!("{array}_{task}")),
-        _ => var("SLURM_JOB_ID"),
-    }
 }

@@ -19,9 +19,10 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Store, lock_is_held, write_atomic};
@@ -244,10 +245,43 @@ impl RunLog {
             units,
         };
         let store = Store::open(&self.root)?;
-        crate::runs_table::write_run(&store, &record)?;
+        write_run(&store, &record)?;
         update_index(&store, &record)?;
         Ok(record)
     }
+}
+
+/// Where a finished run's rows of `runs` are written.
+pub(crate) fn rows_path(store: &Store, run_id: &str) -> PathBuf {
+    store.runs_dir().join(format!("{run_id}.units.parquet"))
+}
+
+/// The run's units as rows of `runs`.
+pub fn batch(record: &RunRecord) -> Result<RecordBatch> {
+    let def = &robbench_schemas::RUNS;
+    let n = record.units.len();
+    let strings = |f: &dyn Fn(&RunUnit) -> String| -> ArrayRef {
+        Arc::new(StringArray::from(record.units.iter().map(f).collect::<Vec<_>>()))
+    };
+    let columns = vec![
+        Arc::new(StringArray::from(vec![record.run_id.as_str(); n])) as ArrayRef,
+        strings(&|u| u.stage.clone()),
+        strings(&|u| u.key.clone()),
+        strings(&|u| u.label.clone()),
+        strings(&|u| u.status.as_str().to_string()),
+        Arc::new(Float64Array::from(record.units.iter().map(|u| u.seconds).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(record.units.iter().map(|u| u.error.clone()).collect::<Vec<_>>())),
+    ];
+    Ok(def.batch(columns)?)
+}
+
+/// Writes a finished run's rows (atomically).
+pub fn write_run(store: &Store, record: &RunRecord) -> Result<()> {
+    let path = rows_path(store, &record.run_id);
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    crate::tables::write_parquet(&tmp, &robbench_schemas::RUNS, &[batch(record)?])?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(())
 }
 
 fn log_path(store: &Store, run_id: &str) -> PathBuf {

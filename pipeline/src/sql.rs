@@ -31,6 +31,7 @@ use crate::compact::{self, Completeness, MissingUnit, Snapshot, TableDataset};
 use crate::parts_table::PartsTable;
 use crate::runs::{self, RunRecord, RunState, RunUnit};
 use crate::store::{Store, write_atomic};
+use crate::tables::plain;
 
 /// The tables of a store as SQL sees them, for one chosen run.
 pub struct Catalog {
@@ -436,11 +437,6 @@ impl Catalog {
             None => Ok(Arc::new(MemTable::try_new(schema, vec![vec![]])?)),
         }
     }
-}
-
-/// Schema without the `robbench.table` tags: a query's result is not a table.
-pub(crate) fn plain(schema: SchemaRef) -> SchemaRef {
-    Arc::new(Schema::new(schema.fields().clone()))
 }
 
 /// The table's schema, from the footer of its smallest part (at the

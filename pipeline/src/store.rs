@@ -167,8 +167,8 @@ impl Store {
             .with_context(|| format!("cannot open lock {}", path.display()))?;
         file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
         // Who holds the claim, for `robbench slurm status`; meaningful only while locked.
-        let mut holder = format!("{} pid {}", crate::execute::hostname(), std::process::id());
-        if let Some(job) = crate::execute::slurm_job() {
+        let mut holder = format!("{} pid {}", crate::host::hostname(), std::process::id());
+        if let Some(job) = crate::host::slurm_job() {
             holder.push_str(&format!(" slurm job {job}"));
         }
         file.set_len(0).and_then(|()| (&file).write_all(holder.as_bytes())).ok();

@@ -2,11 +2,12 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::{ArrayRef, UInt32Array};
 use arrow::compute::{concat_batches, take_record_batch};
-use arrow::datatypes::{DataType, Schema};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use parquet::arrow::ArrowWriter;
@@ -15,6 +16,11 @@ use parquet::basic::Compression;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::WriterProperties;
 use robbench_schemas::{META_TABLE, META_VERSION, SORT_COLUMNS, TableDef};
+
+/// Schema without the `robbench.table` tags: a query's result is not a table.
+pub(crate) fn plain(schema: SchemaRef) -> SchemaRef {
+    Arc::new(Schema::new(schema.fields().clone()))
+}
 
 /// Writes `batches` (which must have the table's schema) to `path`.
 pub fn write_parquet(path: &Path, table: &TableDef, batches: &[RecordBatch]) -> Result<()> {

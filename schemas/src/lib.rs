@@ -85,7 +85,7 @@ pub fn by_name(name: &str) -> Option<&'static TableDef> {
 }
 
 /// Every table as Markdown: a heading with the version, the doc line, and a
-/// column table. The README's "Tables" section is exactly this text.
+/// column table. docs/src/reference/tables.md is generated from these definitions.
 pub fn markdown() -> String {
     let mut out = String::new();
     for t in all() {

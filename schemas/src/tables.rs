@@ -1,4 +1,4 @@
-//! Table definitions. Column docs are what `robbench tables` and the README show.
+//! Table definitions. Column docs are what `robbench tables` and docs/src/reference/tables.md show.
 //!
 //! Conventions: indices and counts are Int64, so joins need no casts; `eps` is
 //! in units of 1/255; accuracies are fractions in [0, 1]; `dataset` uses the

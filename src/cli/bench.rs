@@ -1,11 +1,16 @@
-//! `robbench bench ...`: timings (never asserted by tests).
+//! `robbench bench ...`: timings (never asserted by tests). Each bench prints
+//! its figures and writes them to a results file (see `bench_results`);
+//! `bench render` turns the results files into the benchmarks page.
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use robbench_pipeline::parallelism::Jobs;
+
+use super::bench_process::{child_json, peak_rss_bytes, process_cpu_seconds, python};
+use super::bench_results::{BenchResults, RenderArgs, ResultsArg};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -14,6 +19,8 @@ pub enum BenchCommand {
     Plan {
         #[arg(long, default_value_t = 20_000)]
         units: u64,
+        #[command(flatten)]
+        results: ResultsArg,
     },
     /// SQL over a generated store of the real layout (N evaluation units of S
     /// images each), next to DuckDB over the same per-unit files.
@@ -25,6 +32,8 @@ pub enum BenchCommand {
         /// Build the store here and keep it (default: a temporary directory).
         #[arg(long)]
         keep: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        results: ResultsArg,
     },
     /// Adversarial-training throughput (images/s incl. the PGD steps), and the
     /// same recipe in PyTorch (the venv's torch) for the ratio.
@@ -47,6 +56,8 @@ pub enum BenchCommand {
         /// Internal: print robbench's images/s alone, as JSON (the parent's child process).
         #[arg(long, hide = true)]
         child: bool,
+        #[command(flatten)]
+        results: ResultsArg,
     },
     /// Networks trained per hour with --jobs 1, 2 and auto (the default recipe
     /// and NAS-RobBench-201's), extrapolated from timed batches of the
@@ -70,6 +81,8 @@ pub enum BenchCommand {
         /// set up as `run --jobs` sets itself up, and print JSON (the parent's child process).
         #[arg(long, hide = true)]
         child: bool,
+        #[command(flatten)]
+        results: ResultsArg,
     },
     /// One training unit's time alone and next to busy processes, with the
     /// thread policy and with the spinning OpenMP default it replaces.
@@ -83,6 +96,8 @@ pub enum BenchCommand {
         /// Competing busy processes (default: one per CPU).
         #[arg(long)]
         busy: Option<usize>,
+        #[command(flatten)]
+        results: ResultsArg,
     },
     /// Standard AutoAttack (reference budgets) in seconds per 1,000 images.
     Autoattack {
@@ -105,6 +120,8 @@ pub enum BenchCommand {
         eps: f64,
         #[arg(long, default_value = "auto")]
         device: String,
+        #[command(flatten)]
+        results: ResultsArg,
     },
     /// One NTK unit's kernel work (three per-sample gradient sets, five
     /// kernel blocks, two spectra) with the structured path, the per-sample
@@ -130,7 +147,12 @@ pub enum BenchCommand {
         /// directory and print JSON (the parent's child process).
         #[arg(long, hide = true)]
         child: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        results: ResultsArg,
     },
+    /// Write docs/src/benchmarks.md (or --out) from the results files the
+    /// benches wrote (docs/bench/*.json, or --results DIR).
+    Render(RenderArgs),
 }
 
 /// `ntk.output`: which scalar(s) of the logits the kernel differentiates.
@@ -193,47 +215,11 @@ fn configure_one_unit(threads: Option<NonZeroUsize>, device: &str) -> Result<()>
     Ok(())
 }
 
-/// The venv python with torch (and DuckDB) for the reference sides of the benchmarks.
-pub fn python() -> String {
-    std::env::var("ROBBENCH_PYTHON").unwrap_or_else(|_| {
-        format!("{}/.cache/robbench/torch-2.11.0/bin/python", std::env::var("HOME").unwrap_or_default())
-    })
-}
-
-/// Runs a benchmark's child process (`what` names it in errors) and returns
-/// the JSON it prints; its messages and errors go straight to the terminal.
-pub fn child_json(mut command: std::process::Command, what: &str) -> Result<serde_json::Value> {
-    let out = command
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| anyhow::anyhow!("cannot start {what}: {e}"))?;
-    anyhow::ensure!(out.status.success(), "{what} failed ({}; its messages are above)", out.status);
-    serde_json::from_slice(&out.stdout)
-        .with_context(|| format!("{what} printed no JSON: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-/// Peak resident memory of this process (VmHWM), where Linux reports it.
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
-}
-
-/// On-CPU seconds of all this process's threads so far (schedstat, in ns),
-/// where Linux reports them: unlike wall time, not inflated when other jobs
-/// share the CPUs.
-fn process_cpu_seconds() -> Option<f64> {
-    let mut total = 0.0;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<f64>().ok()? / 1e9;
-    }
-    Some(total)
-}
-
 const NTK_CHECKPOINT: &str = "network.safetensors";
 const NTK_POINTS: &str = "points.safetensors";
 
+/// `bench ntk`: the parent times every method, each in a child process, and
+/// returns the figures; a `--child` prints its one method's as JSON (`None`).
 fn bench_ntk(
     net: &NetworkArgs,
     samples: i64,
@@ -242,7 +228,7 @@ fn bench_ntk(
     device: &str,
     profile: bool,
     child: Option<&std::path::Path>,
-) -> Result<()> {
+) -> Result<Option<BenchResults>> {
     use tch::{Kind, Tensor};
     let output_name = match output {
         KernelOutput::Sum => "sum",
@@ -280,7 +266,7 @@ fn bench_ntk(
             "clean_trace": clean_trace,
         });
         println!("{result}");
-        return Ok(());
+        return Ok(None);
     }
 
     // The network at initialisation with BN calibrated on 256 images, as the
@@ -315,11 +301,8 @@ fn bench_ntk(
     } else {
         methods.to_vec()
     };
-    let device_name = match device {
-        tch::Device::Cuda(n) => format!("cuda:{n}"),
-        _ => "cpu".to_string(),
-    };
-    let mut results = Vec::new();
+    let device_name = device_name(device);
+    let mut runs = Vec::new();
     for method in methods {
         let command = match method {
             NtkMethod::TorchFunc => {
@@ -340,10 +323,19 @@ fn bench_ntk(
             }
         };
         let result = child_json(command, &format!("the {} run", method.name()))?;
-        results.push((method, result));
+        runs.push((method, result));
     }
-    let torch = results.iter().find(|(m, _)| *m == NtkMethod::TorchFunc).map(|(_, r)| r);
-    let reference_trace = results.first().and_then(|(_, r)| r["clean_trace"].as_f64()).unwrap_or(f64::NAN);
+    let torch = runs.iter().find(|(m, _)| *m == NtkMethod::TorchFunc).map(|(_, r)| r);
+    let reference_trace = runs.first().and_then(|(_, r)| r["clean_trace"].as_f64()).unwrap_or(f64::NAN);
+    let mut out = BenchResults::new("ntk", &device_name);
+    out.note(format!(
+        "arch {}, C={}, N={}, {} parameters, {samples} samples, output {output_name}: three gradient sets, \
+         five {samples}x{samples} kernel blocks, two spectra; each method in its own process",
+        spec.arch,
+        net.channels,
+        net.cells,
+        network.parameter_count()
+    ));
     // On-CPU time is what the work costs when other jobs share the machine; wall time is what a lone run takes.
     println!(
         "{:<11} {:>9} {:>9} {:>10} {:>12} {:>11} {:>18}",
@@ -352,7 +344,7 @@ fn bench_ntk(
     let ratio = |r: &serde_json::Value, key: &str| {
         torch.and_then(|t| Some(r[key].as_f64()? / t[key].as_f64()?)).map_or("-".to_string(), |q| format!("{q:.3}"))
     };
-    for (method, r) in &results {
+    for (method, r) in &runs {
         let seconds = r["seconds"].as_f64().unwrap_or(f64::NAN);
         let cpu = r["cpu_seconds"].as_f64().map_or("?".to_string(), |s| format!("{s:.3}"));
         let rss = r["peak_rss_bytes"].as_f64().map_or("?".to_string(), |b| format!("{:.2} GB", b / 1e9));
@@ -364,15 +356,32 @@ fn bench_ntk(
             ratio(r, "seconds"),
             ratio(r, "cpu_seconds")
         );
+        let name = method.name();
+        for (key, what) in [("seconds", "wall time"), ("cpu_seconds", "CPU time")] {
+            let figure = out.figure(format!("{name}: {what}"), r[key].as_f64().unwrap_or(f64::NAN), "s");
+            if let Some(t) = torch.filter(|_| *method != NtkMethod::TorchFunc) {
+                figure.compared_with(
+                    format!("torch.func's {what}"),
+                    r[key].as_f64().unwrap_or(f64::NAN) / t[key].as_f64().unwrap_or(f64::NAN),
+                );
+            }
+        }
+        out.figure(format!("{name}: peak RSS"), r["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e9, "GB");
+        if let Some((first, _)) = runs.first().filter(|(m, _)| m != method) {
+            out.note(format!(
+                "{name}: trace of the clean kernel differs from {}'s by {agreement:.1e} (relative)",
+                first.name()
+            ));
+        }
     }
-    Ok(())
+    Ok(Some(out))
 }
 
 /// Plans the default recipe at NAS-RobBench-201's size (every one of the
 /// 6,466 classes, three seeds: ~330,000 units) with the real stages, and
 /// checks an empty store for them: what a no-op rerun of one dataset's
 /// benchmark pays before doing anything.
-fn benchmark_sized_plan() -> Result<()> {
+fn benchmark_sized_plan(out: &mut BenchResults) -> Result<()> {
     let pipeline = robbench_stages::planner()?;
     let mut config = robbench_pipeline::Config::from_toml_str(robbench_stages::DEFAULT_CONFIG, "configs/default.toml")?;
     config.set("architectures.select=\"unique\"")?;
@@ -387,17 +396,30 @@ fn benchmark_sized_plan() -> Result<()> {
     let checked = started.elapsed().as_secs_f64();
     let stored: usize = summary.iter().map(|s| s.2).sum();
     anyhow::ensure!(stored == 0, "an empty store holds {stored} units");
+    let units = plan.units.len();
     println!(
         "benchmark-sized plan (default recipe, architectures.select=\"unique\", train.seeds=[0,1,2]): \
-         {} units planned in {planned:.3}s + store check {checked:.3}s",
-        plan.units.len()
+         {units} units planned in {planned:.3}s + store check {checked:.3}s"
     );
+    let what = format!("benchmark-sized plan ({units} units, default recipe, all classes, 3 seeds)");
+    out.figure(format!("{what}: planning"), planned, "s");
+    out.figure(format!("{what}: store check"), checked, "s");
     Ok(())
+}
+
+/// The device as results files name it: `cpu`, `cuda:0`, …
+fn device_name(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cpu => "cpu".to_string(),
+        tch::Device::Cuda(n) => format!("cuda:{n}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
 }
 
 pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<ExitCode> {
     match command {
-        BenchCommand::Plan { units } => {
+        BenchCommand::Plan { units, results } => {
+            let mut out = BenchResults::new("plan", "cpu");
             let dir = tempfile::tempdir()?;
             let r = robbench_pipeline::bench::noop_rerun(dir.path(), units)?;
             println!("first run: {} units executed in {:.2}s", r.units, r.first_run);
@@ -405,10 +427,23 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                 "no-op rerun of {} units: plan {:.3}s + store check {:.3}s; full `run` (all reused, run record written) {:.3}s",
                 r.units, r.plan, r.store_check, r.execute
             );
-            benchmark_sized_plan()?;
+            out.figure(format!("first run of {} no-op units", r.units), r.first_run, "s");
+            out.figure(format!("no-op rerun of {} units: plan", r.units), r.plan, "s");
+            out.figure(format!("no-op rerun of {} units: store check", r.units), r.store_check, "s");
+            out.figure(
+                format!("no-op rerun of {} units: full `run` (all reused, run record written)", r.units),
+                r.execute,
+                "s",
+            );
+            benchmark_sized_plan(&mut out)?;
+            out.write(&results.path("plan"))?;
         }
-        BenchCommand::Sql { units, samples, keep } => super::bench_sql::bench_sql(units, samples, keep)?,
-        BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch, child } => {
+        BenchCommand::Sql { units, samples, keep, results } => {
+            let mut out = BenchResults::new("sql", "cpu");
+            super::bench_sql::bench_sql(units, samples, keep, &mut out)?;
+            out.write(&results.path("sql"))?;
+        }
+        BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch, child, results } => {
             configure_one_unit(threads, &device)?;
             let device = robbench_nn::parse_device(&device)?;
             let spec = net.spec()?;
@@ -418,11 +453,13 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                 println!("{}", serde_json::json!({ "images_per_second": ours }));
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
-                "robbench (tch) on {}: {ours:.1} images/s  [arch {arch}, C={channels}, N={cells}, batch {batch}, PGD-{attack_steps}]",
-                robbench_nn::describe_device(device)
-            );
-            if !no_pytorch {
+            let setting = format!("arch {arch}, C={channels}, N={cells}, batch {batch}, PGD-{attack_steps}");
+            println!("robbench (tch) on {}: {ours:.1} images/s  [{setting}]", robbench_nn::describe_device(device));
+            let mut out = BenchResults::new("train", &device_name(device));
+            out.note(format!("{setting}, {batches} timed batch(es) after one warm-up"));
+            if no_pytorch {
+                out.figure("training throughput, robbench (tch)", ours, "images/s");
+            } else {
                 let python = python();
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stages/reference/python/bench_train.py");
                 let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
@@ -450,18 +487,24 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                         result["device"],
                         ours / theirs
                     );
+                    out.figure(format!("training throughput, PyTorch 2.11 ({what})"), theirs, "images/s");
+                    out.figure("training throughput, robbench (tch)", ours, "images/s")
+                        .compared_with(format!("PyTorch 2.11, {what} ({theirs:.1} images/s)"), ours / theirs);
                 }
             }
+            out.write(&results.path("train"))?;
         }
-        BenchCommand::Throughput { recipe, jobs, batch, batches, device, child } => {
+        BenchCommand::Throughput { recipe, jobs, batch, batches, device, child, results } => {
             let args = super::throughput::ThroughputArgs { recipes: recipe, jobs, threads, batch, batches, device };
             if child {
                 super::throughput::time_one_setting(&args)?;
             } else {
-                super::throughput::throughput(&args)?;
+                let mut out = BenchResults::new("throughput", &device_name(robbench_nn::parse_device(&args.device)?));
+                super::throughput::throughput(&args, &mut out)?;
+                out.write(&results.path("throughput"))?;
             }
         }
-        BenchCommand::Contention { net, batch, batches, busy } => {
+        BenchCommand::Contention { net, batch, batches, busy, results } => {
             let args = super::throughput::ContentionArgs {
                 arch: net.arch,
                 channels: net.channels,
@@ -470,13 +513,18 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                 batches,
                 busy,
             };
-            super::throughput::contention(&args)?;
+            let mut out = BenchResults::new("contention", "cpu");
+            super::throughput::contention(&args, &mut out)?;
+            out.write(&results.path("contention"))?;
         }
-        BenchCommand::Ntk { net, samples, output, methods, device, profile, child } => {
+        BenchCommand::Ntk { net, samples, output, methods, device, profile, child, results } => {
             configure_one_unit(threads, &device)?;
-            bench_ntk(&net, samples, output, &methods, &device, profile, child.as_deref())?;
+            // The parent's figures; a child prints its own as JSON.
+            if let Some(out) = bench_ntk(&net, samples, output, &methods, &device, profile, child.as_deref())? {
+                out.write(&results.path("ntk"))?;
+            }
         }
-        BenchCommand::Autoattack { net, checkpoint, images, size, eps, device } => {
+        BenchCommand::Autoattack { net, checkpoint, images, size, eps, device, results } => {
             configure_one_unit(threads, &device)?;
             let device = robbench_nn::parse_device(&device)?;
             let spec = net.spec()?;
@@ -485,15 +533,25 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                 Some(path) => format!("checkpoint {}", path.display()),
                 None => format!("arch {} at initialisation, C={}, N={}", spec.arch, net.channels, net.cells),
             };
+            let per_thousand = t.seconds / t.images as f64 * 1000.0;
             println!(
-                "AutoAttack standard (eps {eps}/255) on {}: {:.1} s per 1,000 images [{network}, {images} images {size}x{size}, {:.1} s]",
+                "AutoAttack standard (eps {eps}/255) on {}: {per_thousand:.1} s per 1,000 images [{network}, {images} images {size}x{size}, {:.1} s]",
                 robbench_nn::describe_device(device),
-                t.seconds / t.images as f64 * 1000.0,
                 t.seconds
             );
             let left: Vec<String> = t.stages.iter().map(|(name, acc)| format!("{name} {acc:.3}")).collect();
             println!("accuracy left after each component: {}", left.join(", "));
+            let mut out = BenchResults::new("autoattack", &device_name(device));
+            out.figure(format!("standard AutoAttack, eps {eps}/255, per 1,000 images"), per_thousand, "s");
+            out.figure(
+                format!("standard AutoAttack, eps {eps}/255, {} images of {size}x{size}", t.images),
+                t.seconds,
+                "s",
+            );
+            out.note(format!("{network}; accuracy left after each component: {}", left.join(", ")));
+            out.write(&results.path("autoattack"))?;
         }
+        BenchCommand::Render(args) => super::bench_results::render(&args.results, &args.out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

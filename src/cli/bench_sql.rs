@@ -11,6 +11,8 @@ use anyhow::{Context, Result, bail};
 use robbench_pipeline::synthetic::{SyntheticConfig, pipeline};
 use robbench_pipeline::{RunKind, RunOptions, Store, execute};
 
+use super::bench_results::BenchResults;
+
 /// Attacks per architecture in the generated store (clean and four PGD radii).
 const ATTACKS: u64 = 5;
 
@@ -92,7 +94,7 @@ fn robbench_sql(exe: &Path, store: &Path, sql: &str) -> Result<(f64, f64)> {
     Ok((s, mb))
 }
 
-pub fn bench_sql(units: u64, samples: u64, keep: Option<PathBuf>) -> Result<()> {
+pub fn bench_sql(units: u64, samples: u64, keep: Option<PathBuf>, out: &mut BenchResults) -> Result<()> {
     let exe = std::env::current_exe()?.parent().context("binary has a directory")?.join("robbench");
     anyhow::ensure!(exe.exists(), "{} is missing (`make build` builds it)", exe.display());
     let tmp = tempfile::tempdir()?;
@@ -110,15 +112,16 @@ pub fn bench_sql(units: u64, samples: u64, keep: Option<PathBuf>) -> Result<()> 
         &RunOptions { jobs: 2, shard: None, device: None, kind: RunKind::Experiment },
     )?;
     anyhow::ensure!(report.failed().is_empty(), "building the store failed");
-    println!(
+    let store_note = format!(
         "store: {} evaluation units ({architectures} architectures × {ATTACKS} attacks), {} rows of evaluation_samples, \
-         written in {:.1}s ({})",
+         written in {:.1}s",
         architectures * ATTACKS,
         architectures * ATTACKS * samples,
         t.elapsed().as_secs_f64(),
-        dir.display()
     );
-    let python = Some(super::bench::python()).filter(|p| Path::new(p).exists());
+    println!("{store_note} ({})", dir.display());
+    out.note(store_note);
+    let python = Some(super::bench_process::python()).filter(|p| Path::new(p).exists());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("stages/reference/python/bench_duckdb.py");
     let duckdb = |sql: &str| -> Option<(f64, f64, f64)> {
         let python = python.as_ref()?;
@@ -128,6 +131,7 @@ pub fn bench_sql(units: u64, samples: u64, keep: Option<PathBuf>) -> Result<()> 
     };
     if duckdb("SELECT 1").is_none() {
         println!("(no DuckDB in ROBBENCH_PYTHON's venv: `make setup` installs it; robbench figures only)");
+        out.note("no DuckDB in ROBBENCH_PYTHON's venv: robbench figures only");
     }
     let arch = architectures / 2;
 
@@ -141,11 +145,21 @@ pub fn bench_sql(units: u64, samples: u64, keep: Option<PathBuf>) -> Result<()> 
         "\n| query | robbench (process, start-up included) | peak MB | DuckDB over per-unit files: process / query | peak MB | ratio |"
     );
     println!("|---|---|---|---|---|---|");
-    let row = |name: &str, s: f64, mb: f64, duck: Option<(f64, f64, f64)>| match duck {
+    let mut row = |name: &str, s: f64, mb: f64, duck: Option<(f64, f64, f64)>| match duck {
         Some((wall, q, dmb)) => {
-            println!("| {name} | {s:.3} s | {mb:.0} | {wall:.3} s / {q:.3} s | {dmb:.0} | {:.2}× |", s / q)
+            println!("| {name} | {s:.3} s | {mb:.0} | {wall:.3} s / {q:.3} s | {dmb:.0} | {:.2}× |", s / q);
+            out.figure(name, s, "s").compared_with(
+                format!("DuckDB in-process query over the per-unit files ({q:.3} s; {wall:.3} s as a process)"),
+                s / q,
+            );
+            out.figure(format!("{name}: peak memory"), mb, "MB")
+                .compared_with(format!("DuckDB's process ({dmb:.0} MB)"), mb / dmb);
         }
-        None => println!("| {name} | {s:.3} s | {mb:.0} | — | — | — |"),
+        None => {
+            println!("| {name} | {s:.3} s | {mb:.0} | — | — | — |");
+            out.figure(name, s, "s");
+            out.figure(format!("{name}: peak memory"), mb, "MB");
+        }
     };
     row(&format!("first query, compaction included: {}", first.name), s, mb, duck);
     for q in queries(arch) {
@@ -162,6 +176,12 @@ pub fn bench_sql(units: u64, samples: u64, keep: Option<PathBuf>) -> Result<()> 
     }
     let (s, mb) = robbench_sql(&exe, &dir, "SELECT 1")?;
     println!("| SELECT 1 | {s:.3} s | {mb:.0} | | | |");
+    out.figure("SELECT 1", s, "s");
+    out.figure("SELECT 1: peak memory", mb, "MB");
     println!("\nratio = robbench process time / DuckDB in-process query time (robbench's start-up counted against it)");
+    out.note(
+        "each query is a fresh `robbench sql` process (start-up included), best of three; \
+         time ratio = robbench process time / DuckDB in-process query time",
+    );
     Ok(())
 }

@@ -1,9 +1,12 @@
 //! Subcommand implementations.
 
 pub mod bench;
+pub mod bench_process;
+pub mod bench_results;
 pub mod bench_sql;
 pub mod import;
 pub mod parallel;
+pub mod reference;
 pub mod report;
 pub mod run;
 pub mod search;

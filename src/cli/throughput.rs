@@ -13,6 +13,8 @@ use robbench_space::{ModelShape, Space};
 use robbench_stages::config::{DatasetConfig, ModelConfig, TrainConfig};
 use robbench_stages::train::{TimedTraining, time_training};
 
+use super::bench_results::BenchResults;
+
 /// NAS-RobBench-201: every isomorphism class of the space, three seeds.
 const NB201_ARCHITECTURES: usize = 6_466;
 const NB201_SEEDS: usize = 3;
@@ -115,22 +117,24 @@ fn timed_training(recipe: &Recipe, args: &ThroughputArgs) -> TimedTraining {
 /// environment when libtorch loads, so only a fresh process can be set up
 /// as `robbench run --jobs N` sets itself up (a 2-thread unit in a process
 /// set up for single-threaded ones runs at about half its speed).
-pub fn throughput(args: &ThroughputArgs) -> Result<()> {
+pub fn throughput(args: &ThroughputArgs, out: &mut BenchResults) -> Result<()> {
     let device = robbench_nn::parse_device(&args.device)?;
     let kind = if device.is_cuda() { DeviceKind::Cuda } else { DeviceKind::Cpu };
     let budget = CpuBudget::detect()?;
     let (arch_index, flops, mean_flops) = mean_cost_architecture();
     let arch = Space::nb201().arch(arch_index)?;
     let device_name = if device.is_cuda() { robbench_nn::describe_device(device) } else { "cpu".to_string() };
-    println!(
-        "{device_name} on {budget}; architecture {arch_index} {arch} ({flops:.1} MFLOPs at C=16 N=5 32x32, the space's mean is {mean_flops:.1}); each --jobs setting in its own process"
+    let setting = format!(
+        "architecture {arch_index} {arch} ({flops:.1} MFLOPs at C=16 N=5 32x32, the space's mean is {mean_flops:.1}); each --jobs setting in its own process"
     );
+    println!("{device_name} on {budget}; {setting}");
+    out.note(format!("{budget}; {setting}"));
     let trainings = NB201_ARCHITECTURES * NB201_SEEDS;
     for &name in &args.recipes {
         let recipe = Recipe::load(name)?;
         let timed = timed_training(&recipe, args);
         let images_per_network = recipe.train.epochs * recipe.train_images;
-        println!(
+        let described = format!(
             "recipe {name:?}: C={} N={} {}x{} PGD-{} {} epochs x {} images; timed: {} batch(es) of {} per unit",
             recipe.model.channels,
             recipe.model.cells,
@@ -142,6 +146,8 @@ pub fn throughput(args: &ThroughputArgs) -> Result<()> {
             timed.batches,
             timed.batch
         );
+        println!("{described}");
+        out.note(described);
         let mut done = Vec::new();
         for &jobs in &args.jobs {
             let p = parallelism::choose(&budget, jobs, args.threads, kind);
@@ -156,16 +162,24 @@ pub fn throughput(args: &ThroughputArgs) -> Result<()> {
                 "  --jobs {jobs:<5} = {} x {} thread(s): {images_per_second:8.1} images/s, {networks_per_hour:10.3} networks/h",
                 p.jobs, p.threads
             );
+            let what = format!("recipe {name:?}, --jobs {jobs} ({} x {} thread(s))", p.jobs, p.threads);
+            out.figure(format!("{what}: training throughput"), images_per_second, "images/s");
+            out.figure(format!("{what}: networks trained per hour"), networks_per_hour, "networks/h");
             if name == RecipeName::Nasrobbench201 {
+                let hours = trainings as f64 / networks_per_hour;
                 line += &format!(
-                    "; {trainings} trainings: {:.0} machine-hours (paper: ~{NB201_T4_GPU_HOURS:.0} T4 GPU-hours)",
-                    trainings as f64 / networks_per_hour
+                    "; {trainings} trainings: {hours:.0} machine-hours (paper: ~{NB201_T4_GPU_HOURS:.0} T4 GPU-hours)"
+                );
+                out.figure(format!("{what}: machine-hours for {trainings} trainings"), hours, "h").compared_with(
+                    format!("the paper's ~{NB201_T4_GPU_HOURS:.0} T4 GPU-hours"),
+                    hours / NB201_T4_GPU_HOURS,
                 );
             }
             println!("{line}");
         }
     }
     println!("(training only, extrapolated from the timed batches; evaluation and NTK not included)");
+    out.note("training only, extrapolated from the timed batches; evaluation and NTK not included");
     Ok(())
 }
 
@@ -183,7 +197,7 @@ fn time_in_child(args: &ThroughputArgs, recipe: RecipeName, jobs: Jobs) -> Resul
     if let Some(threads) = args.threads {
         command.args(["--threads", &threads.to_string()]);
     }
-    let result = super::bench::child_json(command, &format!("timing {recipe:?} with --jobs {jobs}"))?;
+    let result = super::bench_process::child_json(command, &format!("timing {recipe:?} with --jobs {jobs}"))?;
     result["images_per_second"].as_f64().context("the child's JSON has no images_per_second")
 }
 
@@ -266,11 +280,11 @@ fn child_throughput(args: &ContentionArgs, threads: usize, env: &[(&str, String)
         .args(["--threads", &threads.to_string()])
         .env_remove("GOMP_SPINCOUNT")
         .envs(env.iter().map(|(k, v)| (k, v)));
-    let result = super::bench::child_json(command, &format!("bench train with {threads} thread(s)"))?;
+    let result = super::bench_process::child_json(command, &format!("bench train with {threads} thread(s)"))?;
     result["images_per_second"].as_f64().context("bench train's JSON has no images_per_second")
 }
 
-pub fn contention(args: &ContentionArgs) -> Result<()> {
+pub fn contention(args: &ContentionArgs, out: &mut BenchResults) -> Result<()> {
     let budget = CpuBudget::detect()?;
     let cpus = budget.cpus();
     let busy = args.busy.unwrap_or(cpus);
@@ -298,10 +312,12 @@ pub fn contention(args: &ContentionArgs) -> Result<()> {
         (format!("--jobs 1 unit: {cpus} thread(s), short spin"), cpus, short_spin(cpus)),
         (format!("before the policy: {cpus} thread(s), spinning"), cpus, spinning(cpus)),
     ];
-    println!(
+    let setting = format!(
         "one training unit (arch {}, C={}, N={}, batch {}, PGD-7, {} batches) alone and with {busy} busy process(es), on {budget}",
         args.arch, args.channels, args.cells, args.batch, args.batches
     );
+    println!("{setting}");
+    out.note(setting);
     for (label, threads, env) in &scenarios {
         let alone = child_throughput(args, *threads, env)?;
         let contended = {
@@ -312,6 +328,9 @@ pub fn contention(args: &ContentionArgs) -> Result<()> {
             "  {label:<42} alone {alone:6.1} images/s, contended {contended:6.1} images/s: {:.2}x the time",
             alone / contended
         );
+        out.figure(format!("{label}: alone"), alone, "images/s");
+        out.figure(format!("{label}: next to {busy} busy process(es)"), contended, "images/s");
+        out.figure(format!("{label}: time next to busy processes / time alone"), alone / contended, "x");
     }
     Ok(())
 }

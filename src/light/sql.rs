@@ -195,7 +195,8 @@ pub fn tables(store: &Path, run: &RunArgs, config_hash: Option<&str>) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// Markdown description of every table, as in the README.
+/// Markdown description of every table (docs/src/reference/tables.md is
+/// generated with more detail by `robbench reference`).
 pub fn schema_markdown() -> Result<ExitCode> {
     say(format_args!("{}", robbench_schemas::markdown().trim_end()))?;
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,9 @@
 //!
 //! `configs/default.toml` is embedded in the binary; any file may omit keys,
 //! which then take the defaults below (the paper's recipe where one exists).
+//! [`keys`] documents every key as data (docs/src/reference/config.md).
+
+pub mod keys;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@
 use tch::nn::Path;
 use tch::{Kind, Tensor};
 
-use crate::ops::State;
+use crate::state::State;
 use crate::trace::{Tape, TracedLayer};
 
 const MOMENTUM: f64 = 0.1;

@@ -160,6 +160,25 @@ pub fn assign(net: &TinyNetwork, mut tensors: HashMap<String, Tensor>, path: &Pa
     Ok(())
 }
 
+// Saving and loading are methods of the network, defined here beside the
+// format so that the network itself needs nothing of checkpoints.
+impl TinyNetwork {
+    /// Writes a safetensors checkpoint (atomically: temp file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), NnError> {
+        save(self, path)
+    }
+
+    /// Loads a checkpoint written by [`TinyNetwork::save`] (or converted from
+    /// a PyTorch `state_dict()` with the same metadata) onto `device`.
+    pub fn load(path: &Path, device: Device) -> Result<TinyNetwork, NnError> {
+        let (spec, tensors) = read(path)?;
+        spec.validate().map_err(|e| error(path, format!("metadata: {e}")))?;
+        let net = TinyNetwork::build(&spec, device);
+        assign(&net, tensors, path)?;
+        Ok(net)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use robbench_rng::Rng;
 use tch::Tensor;
 
-use crate::ops::State;
+use crate::state::State;
 
 /// Conv2d and Linear weights: `kaiming_uniform_(a = √5)`, whose bound
 /// gain·√(3/fan_in) with gain = √(2/(1+5)) is 1/√fan_in; Linear bias:

@@ -12,6 +12,7 @@ mod init;
 mod network;
 mod ops;
 mod spec;
+mod state;
 mod trace;
 
 pub use device::{describe_device, parse_device, test_device};

@@ -3,13 +3,12 @@
 //! 4C channels with a residual reduction block between stages; BN + ReLU,
 //! global average pool, linear classifier.
 
-use std::path::Path as FsPath;
-
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 use crate::batchnorm::{BatchNorm, BnMode};
-use crate::ops::{Block, Cell, Reduction, State};
+use crate::ops::{Block, Cell, Reduction};
+use crate::state::State;
 use crate::trace::{Tape, Trace, TracedLayer, conv2d};
 use crate::{NetworkSpec, NnError};
 
@@ -39,7 +38,7 @@ impl TinyNetwork {
     }
 
     /// The modules of a valid `spec`, with zero weights.
-    fn build(spec: &NetworkSpec, device: Device) -> TinyNetwork {
+    pub(crate) fn build(spec: &NetworkSpec, device: Device) -> TinyNetwork {
         let vs = VarStore::new(device);
         let root = vs.root();
         let c = spec.channels;
@@ -93,8 +92,8 @@ impl TinyNetwork {
     }
 
     /// The layout measured fastest on this network's device: channels-last
-    /// on the CPU (training and attacks, README "Threads, jobs and
-    /// throughput"); on CUDA the standard layout until it is measured there.
+    /// on the CPU (training and attacks, docs/src/guide/gpus-and-threads.md);
+    /// on CUDA the standard layout until it is measured there.
     pub fn use_fastest_layout(&self) {
         if self.device() == Device::Cpu {
             self.use_channels_last();
@@ -208,21 +207,6 @@ impl TinyNetwork {
             tch::no_grad(|| target.shallow_clone().copy_(&source));
         }
         copy
-    }
-
-    /// Writes a safetensors checkpoint (atomically: temp file, then rename).
-    pub fn save(&self, path: &FsPath) -> Result<(), NnError> {
-        crate::checkpoint::save(self, path)
-    }
-
-    /// Loads a checkpoint written by [`TinyNetwork::save`] (or converted from
-    /// a PyTorch `state_dict()` with the same metadata) onto `device`.
-    pub fn load(path: &FsPath, device: Device) -> Result<TinyNetwork, NnError> {
-        let (spec, tensors) = crate::checkpoint::read(path)?;
-        spec.validate().map_err(|e| crate::checkpoint::error(path, format!("metadata: {e}")))?;
-        let net = Self::build(&spec, device);
-        crate::checkpoint::assign(&net, tensors, path)?;
-        Ok(net)
     }
 }
 

@@ -7,10 +7,8 @@ use tch::Tensor;
 use tch::nn::Path;
 
 use crate::batchnorm::{BatchNorm, BnMode};
+use crate::state::State;
 use crate::trace::{Tape, conv2d};
-
-/// (name, tensor) pairs of a `state_dict()`, in its order.
-pub type State = Vec<(String, Tensor)>;
 
 /// `ReLUConvBN`: ReLU → conv (no bias) → BN, i.e. `op.1` and `op.2`.
 pub struct ReluConvBn {
