@@ -10,3 +10,4 @@
 //! binary does not load libtorch).
 
 pub mod light;
+pub mod serve;

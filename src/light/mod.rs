@@ -47,6 +47,8 @@ pub enum LightCommand {
     Verify,
     /// Remove what no recorded run references (never while a run is alive, never anything recent).
     Gc(store::GcArgs),
+    /// Explore the store in a browser: a local, read-only web server (binds 127.0.0.1 by default).
+    Serve(crate::serve::ServeArgs),
 }
 
 impl LightCommand {
@@ -60,6 +62,7 @@ impl LightCommand {
             LightCommand::Export(args) => export::export(store_dir, args),
             LightCommand::Verify => store::verify(store_dir),
             LightCommand::Gc(args) => store::gc(store_dir, args),
+            LightCommand::Serve(args) => crate::serve::serve(store_dir, args),
         }
     }
 }
