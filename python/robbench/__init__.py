@@ -30,14 +30,27 @@ Traceback (most recent call last):
 robbench.NotFoundError: unknown dataset `cifar` (did you mean `cifar10`? datasets: cifar10, cifar100, imagenet)
 
 A store (``robbench.open``) answers SQL over the tables of one run, with the
-CLI's rules: see ``robbench.open`` and ``robbench.Store``.
+CLI's rules: see ``robbench.open`` and ``robbench.Store``; ``Store.benchmark()``
+answers the calls above from the run's own ``evaluations``, and
+``robbench.model`` loads its trained networks into PyTorch.
+
+An oracle for a NAS method, and robbench's own algorithms on equal budgets:
+
+>>> oracle = robbench.Oracle(bench, "cifar10", ("val_acc", "val_pgd_8.0_acc"), beta=0.5)
+>>> _ = [oracle.query(i) for i in (0, 1462, 2581, 2581)]
+>>> oracle.queries, oracle.calls
+(3, 4)
+>>> steps = robbench.search(bench, "cifar10", ("val_acc", "val_pgd_8.0_acc"), "regularized-evolution",
+...                         beta=0.5, queries=3)
+>>> steps.column_names == oracle.trajectory().column_names
+True
 """
 
 from __future__ import annotations
 
 from . import _native
 from ._native import NasRobBench201 as _NativeNasRobBench201
-from ._native import Store, Table
+from ._native import Oracle, Store, Table, search
 
 __version__ = _native.__version__
 
@@ -52,9 +65,12 @@ __all__ = [
     "RobbenchWarning",
     "PartialAnswerWarning",
     "NasRobBench201",
+    "Oracle",
     "Store",
     "Table",
+    "model",
     "open",
+    "search",
 ]
 
 
@@ -209,8 +225,25 @@ def open(store=None, run=None, allow_partial=False) -> Store:  # noqa: A001 (the
     return _native.open(store, run, allow_partial)
 
 
+def model(index, dataset=None, seed=None, *, store=None, run=None, normalise=True):
+    """The trained network of architecture ``index`` (an int or a cell
+    string) as a ``torch.nn.Module`` in eval mode, from a store's checkpoint
+    (``robbench.open(store, run).model(...)``; see ``Store.model``): the
+    NAS-Bench-201 TinyNetwork of ``robbench.nb201`` with the stored weights
+    loaded strictly, taking pixels in [0, 1]. Needs torch and safetensors;
+    a network the store has not trained raises ``NotFoundError`` naming the
+    command that trains it.
+
+    With a store made by ``robbench run``::
+
+        net = robbench.model(2581, "cifar10", seed=0)
+        logits = net(images)          # images: (N, 3, 32, 32) in [0, 1]
+    """
+    return open(store, run).model(index, dataset, seed, normalise)
+
+
 # Shown as robbench.X in tracebacks and docs.
 for _cls in (Error, StoreError, IncompleteError, NotFoundError, SeedError, SqlError, RobbenchWarning,
-             PartialAnswerWarning, NasRobBench201):
+             PartialAnswerWarning, NasRobBench201, Oracle):
     _cls.__module__ = "robbench"
 del _cls

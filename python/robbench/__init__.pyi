@@ -45,8 +45,9 @@ class Table:
     def to_pylist(self) -> list[dict[str, Any]]: ...
     def to_pyarrow(self) -> Any:
         """A ``pyarrow.Table`` sharing the buffers (needs pyarrow)."""
-    def to_pandas(self) -> Any:
-        """A ``pandas.DataFrame`` (needs pandas and pyarrow)."""
+    def to_pandas(self, numpy: bool = False) -> Any:
+        """A ``pandas.DataFrame`` of Arrow-backed columns sharing the buffers (needs pandas and
+        pyarrow); ``numpy=True``: NumPy dtypes, copied."""
     def to_polars(self) -> Any:
         """A ``polars.DataFrame`` (needs polars)."""
 
@@ -61,6 +62,10 @@ class Store:
     def tables(self) -> Table: ...
     def table(self, name: str) -> Table: ...
     def runs(self) -> Table: ...
+    def benchmark(self, run: str | None = None, allow_partial: bool = False) -> NasRobBench201:
+        """The run's own benchmark: NasRobBench201's calls answered from its ``evaluations``."""
+    def model(self, index: Index, dataset: str | None = None, seed: int | None = None, normalise: bool = True) -> Any:
+        """A trained network as a ``torch.nn.Module`` (needs torch and safetensors)."""
     def __enter__(self) -> Store: ...
     def __exit__(
         self,
@@ -74,6 +79,69 @@ def open(
     run: str | None = None,
     allow_partial: bool = False,
 ) -> Store: ...
+
+def model(
+    index: Index,
+    dataset: str | None = None,
+    seed: int | None = None,
+    *,
+    store: str | os.PathLike[str] | None = None,
+    run: str | None = None,
+    normalise: bool = True,
+) -> Any: ...
+
+Objective: TypeAlias = str | tuple[str, str] | list[str]
+"""A metric name, or two: weighted with ``beta``, else a Pareto pair."""
+
+class Oracle:
+    """A benchmark as the oracle of a NAS method: queries, cost and trajectory."""
+
+    def __init__(
+        self,
+        bench: NasRobBench201,
+        dataset: Dataset,
+        objective: Objective,
+        *,
+        beta: float | None = None,
+        seed: Seed = None,
+        budget: int | None = None,
+        reference: tuple[float, float] = (0.0, 0.0),
+        name: str = "user",
+    ) -> None: ...
+    def query(self, arch: Index) -> float | tuple[float, float]: ...
+    @property
+    def queries(self) -> int: ...
+    @property
+    def calls(self) -> int: ...
+    @property
+    def cost(self) -> float: ...
+    @property
+    def optimum(self) -> float: ...
+    @property
+    def regret(self) -> float: ...
+    def trajectory(self) -> Table: ...
+
+def search(
+    bench: NasRobBench201,
+    dataset: Dataset,
+    objective: Objective,
+    algorithm: str | list[str] | None = None,
+    *,
+    beta: float | None = None,
+    queries: int = 150,
+    trials: int = 1,
+    seed: int = 0,
+    gpu_hours: float | None = None,
+    warm_start: str = "nwot",
+    warm_start_higher_is_better: bool = True,
+    population: int = 20,
+    sample: int = 5,
+    initial: int = 10,
+    candidates: int = 100,
+    warm_pool: int = 500,
+    reference: tuple[float, float] = (0.0, 0.0),
+    benchmark_seed: Seed = None,
+) -> Table: ...
 
 class NasRobBench201:
     """NAS-RobBench-201: the shipped release (means over seeds) or the official files."""

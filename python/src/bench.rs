@@ -20,6 +20,7 @@ use robbench_analysis::{Meta, Record, canonical_dataset, import_nasrobbench201, 
 use robbench_published::{Input, NASROBBENCH201_HTML, ROBUSTNESS_META};
 use robbench_space::{Arch, ModelShape, Space, cost};
 
+use crate::cache;
 use crate::store::closest;
 use crate::table::Table;
 use crate::{Kind, error, guard};
@@ -30,6 +31,58 @@ fn official_dataset(canonical: &str) -> &str {
         robbench_analysis::record::IMAGENET16_120 => "imagenet",
         other => other,
     }
+}
+
+/// The name a dataset is kept under: its canonical name; a run's dataset
+/// robbench has no canonical name for (`synthetic`) keeps its own.
+fn dataset_name(source: Source, name: &str) -> Result<String, String> {
+    match (canonical_dataset(name), source) {
+        (Some(canonical), _) => Ok(canonical.to_string()),
+        (None, Source::Store) => Ok(name.to_string()),
+        (None, Source::Shipped | Source::Files) => Err(format!("unknown dataset {name}")),
+    }
+}
+
+/// An architecture given as an index (int, or its str) or as a NAS-Bench-201
+/// cell string.
+pub fn arch_index(index: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let n = robbench_space::SPACE_SIZE;
+    if let Ok(text) = index.cast::<PyString>() {
+        let text = text.to_str()?.trim();
+        if let Ok(i) = text.parse::<i64>() {
+            return usize::try_from(i).ok().filter(|&i| i < n).ok_or_else(|| out_of_range(text, n));
+        }
+        return match text.parse::<Arch>() {
+            Ok(arch) => Ok(Space::nb201().index_of(&arch)),
+            Err(e) => Err(error(Kind::NotFound, format!("{e}"))),
+        };
+    }
+    match index.extract::<i64>() {
+        Ok(i) => usize::try_from(i).ok().filter(|&i| i < n).ok_or_else(|| out_of_range(&i.to_string(), n)),
+        Err(_) if index.cast::<PyInt>().is_ok() => Err(out_of_range(&index.to_string(), n)),
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "an architecture is an index (int) or a cell string, not {}",
+            index.get_type().name()?
+        ))),
+    }
+}
+
+fn out_of_range(index: &str, n: usize) -> PyErr {
+    error(
+        Kind::NotFound,
+        format!("architecture index `{index}` is out of range (NAS-Bench-201 indices are 0..{})", n - 1),
+    )
+}
+
+/// One row of a run's `evaluations` table.
+pub struct EvaluationRow {
+    pub arch_index: i64,
+    pub dataset: String,
+    pub seed: i64,
+    pub attack: String,
+    pub eps: f64,
+    pub steps: i64,
+    pub accuracy: f64,
 }
 
 /// The official name of a canonical (metric, ε): `val_acc`,
@@ -80,13 +133,14 @@ fn seed_name(seed: Option<i64>) -> String {
 
 /// The loaded benchmark.
 struct Data {
-    /// Where it came from (paths, or `shipped:<file>`).
+    /// Where it came from (paths, `shipped:<file>`, or a store's run).
     origin: String,
-    shipped: bool,
+    source: Source,
     archs: Vec<String>,
     representatives: Vec<u32>,
-    /// Canonical dataset names, in file order.
-    datasets: Vec<&'static str>,
+    /// Canonical dataset names (a store's own names where robbench knows no
+    /// canonical one, e.g. `synthetic`), in file order.
+    datasets: Vec<String>,
     dataset_index: HashMap<String, usize>,
     /// (canonical metric, ε, official name), ordered clean, FGSM, PGD, … by ε.
     metrics: Vec<(String, Option<f64>, String)>,
@@ -99,6 +153,18 @@ struct Data {
     standard: OnceLock<Result<Companion, String>>,
     /// NAS-Bench-Suite-Zero's proxies per dataset, read on first use.
     zero_cost: [OnceLock<Result<Companion, String>>; 2],
+}
+
+/// What the data is, which decides the default seed of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The project-page table compiled into the module: means over seeds only.
+    Shipped,
+    /// The official meta.json and results JSON: seed `'1'` by default, as the
+    /// official class.
+    Files,
+    /// A run's `evaluations`: the mean over the seeds it trained by default.
+    Store,
 }
 
 /// Values shipped beside the release: per index, name → value.
@@ -390,17 +456,17 @@ fn exact_values(records: &mut [Record], exact: &ExactMap) {
 impl Data {
     fn build(
         origin: String,
-        shipped: bool,
+        source: Source,
         archs: Vec<String>,
         representatives: Vec<u32>,
         records: Vec<Record>,
     ) -> Result<Data, String> {
         let n = archs.len();
-        let mut datasets: Vec<&'static str> = Vec::new();
+        let mut datasets: Vec<String> = Vec::new();
         let mut metrics: Vec<(String, Option<f64>)> = Vec::new();
         let mut seeds: Vec<Option<i64>> = Vec::new();
         for r in &records {
-            let d = canonical_dataset(&r.dataset).ok_or_else(|| format!("unknown dataset {}", r.dataset))?;
+            let d = dataset_name(source, &r.dataset)?;
             if !datasets.contains(&d) {
                 datasets.push(d);
             }
@@ -421,7 +487,8 @@ impl Data {
         let (nd, nm, ns) = (datasets.len(), metrics.len(), seeds.len());
         let mut values: Vec<Option<Vec<f64>>> = vec![None; nd * nm * ns];
         for r in &records {
-            let d = datasets.iter().position(|d| Some(*d) == canonical_dataset(&r.dataset)).expect("listed");
+            let name = dataset_name(source, &r.dataset)?;
+            let d = datasets.iter().position(|d| *d == name).expect("listed");
             let m = metrics.iter().position(|(m, e)| *m == r.metric && *e == r.eps).expect("listed");
             let s = seeds.iter().position(|s| *s == r.seed).expect("listed");
             let column = values[(d * nm + m) * ns + s].get_or_insert_with(|| vec![f64::NAN; n]);
@@ -431,27 +498,36 @@ impl Data {
             }
             column[i] = r.value;
         }
+        let metrics = metrics.into_iter().map(|(m, e)| (m.clone(), e, official_metric(&m, e))).collect();
+        Ok(Data::assemble(origin, source, archs, representatives, datasets, metrics, seeds, values))
+    }
+
+    /// The data from its columns, with the lookups by name.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        origin: String,
+        source: Source,
+        archs: Vec<String>,
+        representatives: Vec<u32>,
+        datasets: Vec<String>,
+        metrics: Vec<(String, Option<f64>, String)>,
+        seeds: Vec<Option<i64>>,
+        values: Vec<Option<Vec<f64>>>,
+    ) -> Data {
         let mut dataset_index = HashMap::new();
         for (i, d) in datasets.iter().enumerate() {
             dataset_index.insert(official_dataset(d).to_string(), i);
             dataset_index.insert(d.to_string(), i);
         }
         let mut metric_index = HashMap::new();
-        for (i, (m, e)) in metrics.iter().enumerate() {
+        for (i, (m, e, _)) in metrics.iter().enumerate() {
             for alias in metric_aliases(m, *e) {
                 metric_index.entry(alias).or_insert(i);
             }
         }
-        let metrics = metrics
-            .into_iter()
-            .map(|(m, e)| {
-                let name = official_metric(&m, e);
-                (m, e, name)
-            })
-            .collect();
-        Ok(Data {
+        Data {
             origin,
-            shipped,
+            source,
             archs,
             representatives,
             datasets,
@@ -462,10 +538,19 @@ impl Data {
             values,
             standard: OnceLock::new(),
             zero_cost: [OnceLock::new(), OnceLock::new()],
-        })
+        }
     }
 
+    /// The release compiled into the module, from the parse cache after
+    /// the first open (parsing its table takes ~0.2 s; reading the cache
+    /// back a few milliseconds).
     fn shipped() -> Result<Data, String> {
+        let key = cache::key(b"shipped", NASROBBENCH201_HTML.text().as_bytes());
+        let origin = Input::Shipped(&NASROBBENCH201_HTML).to_string();
+        Data::cached(&key, origin, Source::Shipped, Data::parse_shipped)
+    }
+
+    fn parse_shipped(origin: String) -> Result<Data, String> {
         let table = Input::Shipped(&NASROBBENCH201_HTML);
         let mut records = import_nasrobbench201_html(&table, None).map_err(|e| e.to_string())?;
         exact_values(&mut records, &exact_html(NASROBBENCH201_HTML.text()));
@@ -473,21 +558,121 @@ impl Data {
         let archs = space.archs().iter().map(|a| a.to_string()).collect();
         let representatives =
             (0..robbench_space::SPACE_SIZE).map(|i| space.unique_index(i).expect("in range") as u32).collect();
-        Data::build(table.to_string(), true, archs, representatives, records)
+        Data::build(origin, Source::Shipped, archs, representatives, records)
     }
 
-    fn from_files(meta: Option<PathBuf>, results: PathBuf) -> Result<Data, String> {
-        let meta = meta.map_or(Input::Shipped(&ROBUSTNESS_META), Input::File);
-        let results = Input::File(results);
-        let mut records = import_nasrobbench201(&meta, &results).map_err(|e| e.to_string())?;
-        let parsed = Meta::load(&meta).map_err(|e| e.to_string())?;
+    /// The official files, from the parse cache when these bytes were parsed before.
+    /// Unchanged files (size, time, inode) skip even the hashing.
+    fn from_files(meta_path: Option<PathBuf>, results_path: PathBuf) -> Result<Data, String> {
+        let meta = meta_path.clone().map_or(Input::Shipped(&ROBUSTNESS_META), Input::File);
+        let results = Input::File(results_path.clone());
+        let origin = format!("{meta} + {results}");
+        let files: Vec<&std::path::Path> = meta_path.iter().chain([&results_path]).map(PathBuf::as_path).collect();
+        let key = match cache::known_key(&files) {
+            Some(key) => key,
+            None => {
+                let meta_bytes = meta.bytes().map_err(|e| format!("cannot read {meta}: {e}"))?;
+                let results_bytes = results.bytes().map_err(|e| format!("cannot read {results}: {e}"))?;
+                let key = cache::key(&meta_bytes, &results_bytes);
+                // Without it, the next open hashes the files again.
+                let _ = cache::remember_key(&files, &key);
+                key
+            }
+        };
+        Data::cached(&key, origin, Source::Files, |origin| Data::parse_files(&meta, &results, origin))
+    }
+
+    /// The data cached under `key`, else `parse(origin)`, then cached.
+    fn cached(
+        key: &str,
+        origin: String,
+        source: Source,
+        parse: impl FnOnce(String) -> Result<Data, String>,
+    ) -> Result<Data, String> {
+        if let Some(c) = cache::load(key) {
+            return Ok(Data::assemble(
+                origin,
+                source,
+                c.archs,
+                c.representatives,
+                c.datasets,
+                c.metrics,
+                c.seeds,
+                c.values,
+            ));
+        }
+        let data = parse(origin)?;
+        let columns = cache::Columns {
+            archs: data.archs.clone(),
+            representatives: data.representatives.clone(),
+            datasets: data.datasets.clone(),
+            metrics: data.metrics.clone(),
+            seeds: data.seeds.clone(),
+            present: Vec::new(),
+            values: data.values.clone(),
+        };
+        // A cache that cannot be written costs the next open its parse only.
+        let _ = cache::store(key, &columns);
+        Ok(data)
+    }
+
+    fn parse_files(meta: &Input, results: &Input, origin: String) -> Result<Data, String> {
+        let mut records = import_nasrobbench201(meta, results).map_err(|e| e.to_string())?;
+        let parsed = Meta::load(meta).map_err(|e| e.to_string())?;
         let archs = (0..parsed.len()).map(|i| parsed.arch(i).to_string()).collect();
         let representatives: Vec<u32> =
             (0..parsed.len()).map(|i| parsed.representative(i).expect("in range")).collect();
         // Read again for the exact numbers (the importer validated it).
         let text = results.text().map_err(|e| format!("cannot read {results}: {e}"))?;
         exact_values(&mut records, &exact_results(&text, &representatives));
-        Data::build(format!("{meta} + {results}"), false, archs, representatives, records)
+        Data::build(origin, Source::Files, archs, representatives, records)
+    }
+
+    /// A run's `evaluations` rows: per seed, and their mean (`threeseed`).
+    /// A row answers for its cell's whole isomorphism class, as in the
+    /// released benchmark; two trained members of one class are averaged
+    /// (they are the same function: their difference is training noise).
+    fn from_store(origin: String, rows: Vec<EvaluationRow>) -> Result<Data, String> {
+        let space = Space::nb201();
+        let archs = space.archs().iter().map(|a| a.to_string()).collect();
+        let representatives: Vec<u32> =
+            (0..robbench_space::SPACE_SIZE).map(|i| space.unique_index(i).expect("in range") as u32).collect();
+        // (dataset, class, attack, ε bits, seed) → (sum, count, steps)
+        type Key = (String, u32, String, Option<u64>, Option<i64>);
+        let mut sums: std::collections::BTreeMap<Key, (f64, usize, i64)> = Default::default();
+        for r in &rows {
+            let class = *representatives.get(r.arch_index as usize).ok_or_else(|| {
+                format!("{origin}: arch_index {} is not a NAS-Bench-201 index (0..15624)", r.arch_index)
+            })?;
+            let eps = (r.attack != "clean").then_some(r.eps);
+            for seed in [Some(r.seed), None] {
+                let key = (r.dataset.clone(), class, r.attack.clone(), eps.map(f64::to_bits), seed);
+                let entry = sums.entry(key).or_insert((0.0, 0, r.steps));
+                if entry.2 != r.steps {
+                    return Err(format!(
+                        "{origin}: `{}` at eps {} on {} was evaluated with {} and {} steps; query `evaluations` \
+                         in SQL to choose one",
+                        r.attack, r.eps, r.dataset, entry.2, r.steps
+                    ));
+                }
+                entry.0 += r.accuracy;
+                entry.1 += 1;
+            }
+        }
+        let records = sums
+            .into_iter()
+            .map(|((dataset, class, attack, eps, seed), (sum, n, _))| Record {
+                source: "evaluations".into(),
+                arch_index: class,
+                arch: String::new(),
+                dataset,
+                metric: attack,
+                eps: eps.map(f64::from_bits),
+                seed,
+                value: sum / n as f64,
+            })
+            .collect();
+        Data::build(origin, Source::Store, archs, representatives, records)
     }
 
     fn column(&self, d: usize, m: usize, s: usize) -> Option<&Vec<f64>> {
@@ -540,20 +725,8 @@ impl Data {
     /// (the mean for the shipped release, which holds nothing else).
     fn seed(&self, seed: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
         let wanted: Option<i64> = match seed {
-            None => {
-                if self.shipped {
-                    None
-                } else {
-                    Some(1)
-                }
-            }
-            Some(s) if s.is_none() => {
-                if self.shipped {
-                    None
-                } else {
-                    Some(1)
-                }
-            }
+            None => self.default_seed(),
+            Some(s) if s.is_none() => self.default_seed(),
             Some(s) => {
                 if let Ok(text) = s.cast::<PyString>() {
                     let text = text.to_str()?;
@@ -574,12 +747,23 @@ impl Data {
         self.seeds.iter().position(|s| *s == wanted).ok_or_else(|| self.seed_error(&seed_name(wanted)))
     }
 
+    /// The seed of a request that names none: `'1'`, the official class's
+    /// choice, for its files; the mean for the shipped release (it holds
+    /// nothing else) and for a run (whose seeds are the user's own).
+    fn default_seed(&self) -> Option<i64> {
+        match self.source {
+            Source::Files => Some(1),
+            Source::Shipped | Source::Store => None,
+        }
+    }
+
     fn seed_error(&self, seed: &str) -> PyErr {
-        let hint = if self.shipped {
-            "; the shipped release holds means over the seeds only: load the official files \
-             (NasRobBench201(metapath, datasetpath)) for per-seed values"
-        } else {
-            ""
+        let hint = match self.source {
+            Source::Shipped => {
+                "; the shipped release holds means over the seeds only: load the official files \
+                 (NasRobBench201(metapath, datasetpath)) for per-seed values"
+            }
+            Source::Files | Source::Store => "",
         };
         error(
             Kind::Seed,
@@ -608,10 +792,7 @@ impl Data {
         };
         match value {
             Some(i) if i >= 0 && (i as usize) < n => Ok(i as usize),
-            _ => Err(error(
-                Kind::NotFound,
-                format!("architecture index `{index}` is out of range (NAS-Bench-201 indices are 0..{})", n - 1),
-            )),
+            _ => Err(out_of_range(&index.to_string(), n)),
         }
     }
 
@@ -626,7 +807,7 @@ impl Data {
                      (seeds: {})",
                     self.origin,
                     self.metrics[m].2,
-                    official_dataset(self.datasets[d]),
+                    official_dataset(&self.datasets[d]),
                     seed_name(self.seeds[s]),
                     self.seed_names().join(", ")
                 ),
@@ -649,6 +830,131 @@ impl Data {
 #[pyclass(module = "robbench._native", name = "NasRobBench201", subclass, frozen)]
 pub struct NasRobBench201 {
     data: Arc<Data>,
+}
+
+/// What a search over the benchmark sees: per class with every metric of
+/// the objective, its values and simulated cost.
+pub struct ObjectiveRows {
+    /// The benchmark in `search_steps.source`: `nas-robbench-201` or `evaluations`.
+    pub source: String,
+    /// The dataset's official name.
+    pub dataset: String,
+    /// `(class representative, values, GPU-hours)`.
+    pub rows: Vec<(usize, Vec<f64>, f64)>,
+}
+
+impl NasRobBench201 {
+    /// NAS-Bench-Suite-Zero's proxies of `dataset` (its canonical name, and the table).
+    fn proxies(&self, py: Python<'_>, dataset: &str) -> PyResult<(&'static str, &Companion)> {
+        let canonical = canonical_dataset(dataset);
+        let Some(slot) = ZERO_COST.iter().position(|(d, _)| Some(*d) == canonical) else {
+            return Err(error(
+                Kind::NotFound,
+                format!("no zero-cost proxies for dataset `{dataset}` (shipped: cifar10, imagenet)"),
+            ));
+        };
+        let (name, shipped) = ZERO_COST[slot];
+        py.detach(|| {
+            self.data.zero_cost[slot].get_or_init(|| load_zero_cost(name, shipped));
+        });
+        let proxies = self.data.zero_cost[slot].get().expect("initialised");
+        Ok((name, proxies.as_ref().map_err(|e| error(Kind::Error, e.clone()))?))
+    }
+
+    /// The warm start's score per class: proxy `proxy` of NAS-Bench-Suite-Zero
+    /// on `dataset`, negated unless `higher_is_better`.
+    pub fn proxy_scores(
+        &self,
+        py: Python<'_>,
+        dataset: &str,
+        proxy: &str,
+        higher_is_better: bool,
+    ) -> PyResult<Vec<(usize, f64)>> {
+        let (_, proxies) = self.proxies(py, dataset)?;
+        let Some(column) = proxies.names.iter().position(|n| n == proxy) else {
+            return Err(error(
+                Kind::NotFound,
+                format!(
+                    "unknown zero-cost proxy `{proxy}` ({}proxies: {})",
+                    closest(proxy, proxies.names.iter().map(String::as_str)),
+                    proxies.names.join(", ")
+                ),
+            ));
+        };
+        let sign = if higher_is_better { 1.0 } else { -1.0 };
+        let mut scores: Vec<(usize, f64)> = proxies
+            .rows
+            .iter()
+            .filter(|(i, _)| self.data.representatives[**i] as usize == **i)
+            .filter_map(|(&i, row)| Some((i, row[column])).filter(|(_, v)| v.is_finite()))
+            .map(|(i, v)| (i, sign * v))
+            .collect();
+        scores.sort_by_key(|s| s.0);
+        Ok(scores)
+    }
+
+    /// The classes a search over `metrics` on `dataset` (at `seed`) can
+    /// query. A metric is one of the benchmark's, or a cell's `flops` or
+    /// `params` at the dataset's NAS-Bench-201 size; a leading `-` minimises it.
+    pub fn objective_rows(
+        &self,
+        dataset: &str,
+        metrics: &[String],
+        seed: Option<&Bound<'_, PyAny>>,
+        cost_model: &robbench_search::CostModel,
+    ) -> PyResult<ObjectiveRows> {
+        let data = &self.data;
+        let d = data.dataset(dataset)?;
+        let s = data.seed(seed)?;
+        let shape = dataset_shape(&data.datasets[d]);
+        enum Column<'a> {
+            Measured(Option<&'a Vec<f64>>),
+            Flops,
+            Params,
+        }
+        let mut columns = Vec::new();
+        for metric in metrics {
+            let (name, sign) = metric.strip_prefix('-').map_or((metric.as_str(), 1.0), |n| (n, -1.0));
+            let column = match name {
+                "flops" => Column::Flops,
+                "params" => Column::Params,
+                _ => Column::Measured(data.column(d, data.metric(name)?, s)),
+            };
+            columns.push((column, sign));
+        }
+        let mut rows = Vec::new();
+        for (i, &rep) in data.representatives.iter().enumerate() {
+            if rep as usize != i {
+                continue;
+            }
+            let arch: Arch = data.archs[i].parse().map_err(|e| error(Kind::Error, format!("{e}")))?;
+            let c = cost(&arch, &shape);
+            let values: Vec<f64> = columns
+                .iter()
+                .map(|(column, sign)| {
+                    sign * match column {
+                        Column::Measured(values) => values.map_or(f64::NAN, |v| v[i]),
+                        Column::Flops => c.flops,
+                        Column::Params => c.params as f64,
+                    }
+                })
+                .collect();
+            if values.iter().all(|v| !v.is_nan()) {
+                rows.push((i, values, cost_model.gpu_hours(c.flops)));
+            }
+        }
+        let source = match data.source {
+            Source::Shipped | Source::Files => "nas-robbench-201",
+            Source::Store => "evaluations",
+        };
+        Ok(ObjectiveRows { source: source.into(), dataset: official_dataset(&data.datasets[d]).to_string(), rows })
+    }
+
+    /// The benchmark of a run's `evaluations` (``Store.benchmark``).
+    pub fn from_evaluations(origin: String, rows: Vec<EvaluationRow>) -> PyResult<NasRobBench201> {
+        let data = Data::from_store(origin, rows).map_err(|e| error(Kind::Error, e))?;
+        Ok(NasRobBench201 { data: Arc::new(data) })
+    }
 }
 
 #[pymethods]
@@ -788,7 +1094,7 @@ impl NasRobBench201 {
             let d = data.dataset(dataset)?;
             let i = data.index(index)?;
             let arch: Arch = data.archs[i].parse().map_err(|e| error(Kind::Error, format!("{e}")))?;
-            let c = cost(&arch, &dataset_shape(data.datasets[d]));
+            let c = cost(&arch, &dataset_shape(&data.datasets[d]));
             let out = PyDict::new(py);
             out.set_item("flops", c.flops)?;
             out.set_item("params", c.params as f64 / 1e6)?;
@@ -871,7 +1177,7 @@ impl NasRobBench201 {
             let d = data.dataset(dataset)?;
             let m = data.metric(metric)?;
             let s = data.seed(seed)?;
-            let shape = dataset_shape(data.datasets[d]);
+            let shape = dataset_shape(&data.datasets[d]);
             let best = py.detach(|| {
                 let column = data.column(d, m, s)?;
                 let mut best: Option<(usize, f64)> = None;
@@ -898,7 +1204,7 @@ impl NasRobBench201 {
                     format!(
                         "no architecture has `{}` on {} at seed `{}` within flop_max={} and param_max={}",
                         data.metrics[m].2,
-                        official_dataset(data.datasets[d]),
+                        official_dataset(&data.datasets[d]),
                         seed_name(data.seeds[s]),
                         flop_max.map_or("None".into(), |f| f.to_string()),
                         param_max.map_or("None".into(), |p| p.to_string())
@@ -953,21 +1259,8 @@ impl NasRobBench201 {
         dataset: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
         guard(|| {
-            let data = self.data.clone();
-            let i = data.index(index)?;
-            let canonical = canonical_dataset(dataset);
-            let Some(slot) = ZERO_COST.iter().position(|(d, _)| Some(*d) == canonical) else {
-                return Err(error(
-                    Kind::NotFound,
-                    format!("no zero-cost proxies for dataset `{dataset}` (shipped: cifar10, imagenet)"),
-                ));
-            };
-            let (name, shipped) = ZERO_COST[slot];
-            py.detach(|| {
-                data.zero_cost[slot].get_or_init(|| load_zero_cost(name, shipped));
-            });
-            let proxies = data.zero_cost[slot].get().expect("initialised");
-            let proxies = proxies.as_ref().map_err(|e| error(Kind::Error, e.clone()))?;
+            let i = self.data.index(index)?;
+            let (name, proxies) = self.proxies(py, dataset)?;
             proxies.dict(py, i)?.ok_or_else(|| {
                 error(
                     Kind::NotFound,
@@ -1031,6 +1324,8 @@ fn dataset_shape(dataset: &str) -> ModelShape {
     match dataset {
         robbench_analysis::record::CIFAR100 => ModelShape::nb201(100, 32),
         robbench_analysis::record::IMAGENET16_120 => ModelShape::nb201(120, 16),
+        // The default experiment's generated images (as `robbench search`).
+        "synthetic" => ModelShape::nb201(10, 16),
         _ => ModelShape::nb201(10, 32),
     }
 }

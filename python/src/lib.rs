@@ -8,7 +8,9 @@
 //! [`_register`]; a Rust panic becomes `robbench.Error`, never an abort.
 
 mod bench;
+mod cache;
 mod ffi;
+mod search;
 mod store;
 mod table;
 
@@ -118,6 +120,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Table>()?;
     m.add_class::<store::Store>()?;
     m.add_class::<bench::NasRobBench201>()?;
+    m.add_class::<search::Oracle>()?;
+    m.add_function(wrap_pyfunction!(search::search, m)?)?;
     m.add_function(wrap_pyfunction!(store::open, m)?)?;
     m.add_function(wrap_pyfunction!(_register, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;

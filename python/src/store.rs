@@ -5,13 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt64Array};
+use arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use pyo3::prelude::*;
 use robbench_pipeline::compact::Completeness;
 use robbench_pipeline::sql::{Catalog, RunChoice, choose_run, query};
 use robbench_pipeline::{RunKind, RunRecord, Store as PipelineStore, runs};
 
+use crate::bench::{EvaluationRow, NasRobBench201, arch_index};
 use crate::table::Table;
 use crate::{Kind, error, guard, warn};
 
@@ -159,12 +160,64 @@ impl Store {
     }
 
     fn run_query(&self, py: Python<'_>, sql: &str) -> PyResult<Table> {
+        let (schema, batches) = self.batches(py, sql)?;
+        Table::new(schema, batches)
+    }
+
+    fn batches(&self, py: Python<'_>, sql: &str) -> PyResult<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
         let catalog = self.catalog.clone();
         let result = py.detach(|| guard(|| query(catalog, sql).map_err(|e| engine_error(&e))));
         self.notices(py)?;
-        let (schema, batches) = result?;
-        Table::new(schema, batches)
+        result
     }
+
+    /// Whether the run's catalog has table `name`.
+    fn has_table(&self, py: Python<'_>, name: &str) -> bool {
+        let catalog = self.catalog.clone();
+        py.detach(|| catalog.names()).iter().any(|n| n == name)
+    }
+
+    /// What a message calls the store and its run.
+    fn describe(&self) -> String {
+        match self.catalog.run_id() {
+            Some(run) => format!("run {run} of {}", self.root.display()),
+            None => format!("{} (imports only, no run)", self.root.display()),
+        }
+    }
+}
+
+/// Column `name` of `batch` as `to` (SQL may widen or relabel types).
+fn column(batch: &RecordBatch, name: &str, to: &DataType) -> PyResult<ArrayRef> {
+    let c =
+        batch.column_by_name(name).ok_or_else(|| error(Kind::Error, format!("no column `{name}` in the result")))?;
+    arrow::compute::cast(c, to).map_err(|e| error(Kind::Error, format!("column `{name}`: {e}")))
+}
+
+fn ints(batch: &RecordBatch, name: &str) -> PyResult<Vec<i64>> {
+    let c = column(batch, name, &DataType::Int64)?;
+    let c = c.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+    Ok(c.iter().map(|v| v.unwrap_or(0)).collect())
+}
+
+fn floats(batch: &RecordBatch, name: &str) -> PyResult<Vec<f64>> {
+    let c = column(batch, name, &DataType::Float64)?;
+    let c = c.as_any().downcast_ref::<Float64Array>().expect("cast to Float64");
+    Ok(c.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+fn strings(batch: &RecordBatch, name: &str) -> PyResult<Vec<String>> {
+    let c = column(batch, name, &DataType::Utf8)?;
+    let c = c.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
+    Ok(c.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+}
+
+/// The command that computes one network's checkpoint in a store.
+fn train_command(root: &Path, index: usize, dataset: &str, seed: i64) -> String {
+    format!(
+        "robbench --store {} run --set architectures.select=indices --set 'architectures.indices=[{index}]' \
+         --set 'train.seeds=[{seed}]' (with the config whose dataset is `{dataset}`)",
+        root.display()
+    )
 }
 
 #[pymethods]
@@ -172,7 +225,7 @@ impl Store {
     /// Runs one SQL statement (DataFusion's dialect, as ``robbench sql``) over
     /// the run's tables and returns the result as a ``robbench.Table``.
     ///
-    /// Tables: every table of the README's "Tables" section, ``<table>_history``
+    /// Tables: every table of docs/src/reference/tables.md (``tables()`` lists them), ``<table>_history``
     /// (every run's rows, with ``run_id``), ``runs``, and ``<table>_v<k>`` for
     /// files of older schema versions.
     fn sql(&self, py: Python<'_>, query: &str) -> PyResult<Table> {
@@ -288,6 +341,170 @@ impl Store {
             ];
             let batch = RecordBatch::try_new(schema, arrays).map_err(|e| error(Kind::Error, e.to_string()))?;
             Table::from_batch(batch)
+        })
+    }
+
+    /// The run's own benchmark: ``NasRobBench201``'s calls answered from its
+    /// ``evaluations`` (accuracy per attack and ε, official metric names such
+    /// as ``val_pgd_8.0_acc``; the run's dataset names), so a NAS method can
+    /// be evaluated on a benchmark built with robbench. A cell answers for
+    /// its isomorphism class; the default seed is the mean over the run's
+    /// seeds (``seed=`` picks one). ``run`` reads another run of the store.
+    #[pyo3(signature = (run=None, allow_partial=false))]
+    fn benchmark(&self, py: Python<'_>, run: Option<String>, allow_partial: bool) -> PyResult<NasRobBench201> {
+        guard(|| {
+            let other;
+            let store = match run {
+                Some(id) if Some(id.as_str()) != self.catalog.run_id() => {
+                    let catalog = py.detach(|| guard(|| open_catalog(&self.root, Some(&id), allow_partial)))?;
+                    other = Store { catalog: Arc::new(catalog), root: self.root.clone() };
+                    &other
+                }
+                _ => self,
+            };
+            let none = || {
+                error(
+                    Kind::NotFound,
+                    format!(
+                        "{} has no `evaluations` rows: `robbench run` trains and attacks networks (an import \
+                         alone has none; NasRobBench201() serves the released benchmark)",
+                        store.describe()
+                    ),
+                )
+            };
+            if !store.has_table(py, robbench_schemas::EVALUATIONS.name) {
+                return Err(none());
+            }
+            let (_, batches) = store.batches(
+                py,
+                "SELECT arch_index, dataset, seed, attack, eps, steps, accuracy FROM evaluations \
+                 ORDER BY dataset, arch_index, seed, attack, eps",
+            )?;
+            let mut rows = Vec::new();
+            for batch in &batches {
+                let (index, dataset, seed) =
+                    (ints(batch, "arch_index")?, strings(batch, "dataset")?, ints(batch, "seed")?);
+                let (attack, eps, steps) = (strings(batch, "attack")?, floats(batch, "eps")?, ints(batch, "steps")?);
+                let accuracy = floats(batch, "accuracy")?;
+                for i in 0..batch.num_rows() {
+                    rows.push(EvaluationRow {
+                        arch_index: index[i],
+                        dataset: dataset[i].clone(),
+                        seed: seed[i],
+                        attack: attack[i].clone(),
+                        eps: eps[i],
+                        steps: steps[i],
+                        accuracy: accuracy[i],
+                    });
+                }
+            }
+            if rows.is_empty() {
+                return Err(none());
+            }
+            NasRobBench201::from_evaluations(format!("store:{}", store.describe()), rows)
+        })
+    }
+
+    /// The trained network of architecture ``index`` (int, or its cell
+    /// string) on ``dataset`` at ``seed`` as a ``torch.nn.Module`` in eval
+    /// mode: NAS-Bench-201's TinyNetwork (``robbench.nb201``, the official
+    /// ``state_dict()`` names) with the unit's safetensors weights loaded
+    /// strictly. It takes pixels in [0, 1] and normalises them itself
+    /// (``normalise=False``: normalised inputs). ``dataset`` and ``seed`` may
+    /// be left out when the run trained one. Needs torch and safetensors.
+    #[pyo3(signature = (index, dataset=None, seed=None, normalise=true))]
+    fn model<'py>(
+        &self,
+        py: Python<'py>,
+        index: &Bound<'py, PyAny>,
+        dataset: Option<String>,
+        seed: Option<i64>,
+        normalise: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let index = arch_index(index)?;
+            if !self.has_table(py, robbench_schemas::MODELS.name) {
+                return Err(error(
+                    Kind::NotFound,
+                    format!(
+                        "{} has no trained networks (no `models` table): {}",
+                        self.describe(),
+                        train_command(&self.root, index, dataset.as_deref().unwrap_or("…"), seed.unwrap_or(0))
+                    ),
+                ));
+            }
+            let (_, batches) = self.batches(py, "SELECT arch_index, dataset, seed, checkpoint FROM models")?;
+            let mut models: Vec<(i64, String, i64, String)> = Vec::new();
+            for batch in &batches {
+                let (i, d) = (ints(batch, "arch_index")?, strings(batch, "dataset")?);
+                let (s, c) = (ints(batch, "seed")?, strings(batch, "checkpoint")?);
+                models.extend((0..batch.num_rows()).map(|r| (i[r], d[r].clone(), s[r], c[r].clone())));
+            }
+            let pick = |what: &str, given: Option<String>, known: Vec<String>| -> PyResult<String> {
+                let mut known = known;
+                known.sort();
+                known.dedup();
+                match given {
+                    Some(v) if known.contains(&v) || known.is_empty() => Ok(v),
+                    Some(v) => Err(error(
+                        Kind::NotFound,
+                        format!(
+                            "no {what} `{v}` among the trained networks of {} ({}{what}s: {})",
+                            self.describe(),
+                            closest(&v, known.iter().map(String::as_str)),
+                            known.join(", ")
+                        ),
+                    )),
+                    None if known.len() == 1 => Ok(known.remove(0)),
+                    None => Err(error(
+                        Kind::NotFound,
+                        format!("{} trained several {what}s ({}): pass {what}=", self.describe(), known.join(", ")),
+                    )),
+                }
+            };
+            let dataset = pick("dataset", dataset, models.iter().map(|m| m.1.clone()).collect())?;
+            let seeds = models.iter().filter(|m| m.1 == dataset).map(|m| m.2.to_string()).collect();
+            let seed: i64 = pick("seed", seed.map(|s| s.to_string()), seeds)?.parse().expect("an integer seed");
+            let Some(found) = models.iter().find(|m| m.0 == index as i64 && m.1 == dataset && m.2 == seed) else {
+                let mut trained: Vec<i64> =
+                    models.iter().filter(|m| m.1 == dataset && m.2 == seed).map(|m| m.0).collect();
+                trained.sort();
+                trained.dedup();
+                let shown: Vec<String> = trained.iter().take(20).map(i64::to_string).collect();
+                return Err(error(
+                    Kind::NotFound,
+                    format!(
+                        "no checkpoint of architecture {index} on {dataset} at seed {seed} in {} (trained there: \
+                         {}{}); compute it with: {}",
+                        self.describe(),
+                        shown.join(", "),
+                        if trained.len() > 20 { ", …" } else { "" },
+                        train_command(&self.root, index, &dataset, seed)
+                    ),
+                ));
+            };
+            let path = self.root.join(&found.3);
+            if !path.is_file() {
+                return Err(error(
+                    Kind::Store,
+                    format!(
+                        "the checkpoint {} of architecture {index} is missing from the store: `robbench verify` \
+                         checks the store, and {} computes it again",
+                        path.display(),
+                        train_command(&self.root, index, &dataset, seed)
+                    ),
+                ));
+            }
+            let nb201 = py.import("robbench.nb201").map_err(|e| {
+                error(
+                    Kind::Error,
+                    format!(
+                        "robbench.model needs PyTorch and safetensors (`pip install torch safetensors`): {}",
+                        e.value(py)
+                    ),
+                )
+            })?;
+            nb201.call_method1("load", (path, normalise))
         })
     }
 

@@ -200,11 +200,21 @@ impl Table {
         pyarrow.call_method1("table", (slf,))
     }
 
-    /// A ``pandas.DataFrame`` (needs pandas and pyarrow; numeric columns
-    /// without nulls are not copied).
-    fn to_pandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        import(slf.py(), "pandas", "to_pandas")?;
-        Table::to_pyarrow(slf)?.call_method0("to_pandas")
+    /// A ``pandas.DataFrame`` (needs pandas and pyarrow). Its columns are
+    /// Arrow-backed (``pandas.ArrowDtype``) and share this table's buffers:
+    /// nothing is copied, whatever the size. ``numpy=True`` gives NumPy
+    /// dtypes instead, which copies (a result arrives in many batches, and a
+    /// NumPy column is one contiguous array).
+    #[pyo3(signature = (numpy=false))]
+    fn to_pandas<'py>(slf: &Bound<'py, Self>, numpy: bool) -> PyResult<Bound<'py, PyAny>> {
+        let pandas = import(slf.py(), "pandas", "to_pandas")?;
+        let table = Table::to_pyarrow(slf)?;
+        if numpy {
+            return table.call_method0("to_pandas");
+        }
+        let options = pyo3::types::PyDict::new(slf.py());
+        options.set_item("types_mapper", pandas.getattr("ArrowDtype")?)?;
+        table.call_method("to_pandas", (), Some(&options))
     }
 
     /// A ``polars.DataFrame`` (needs polars).

@@ -90,6 +90,24 @@ def test_conveniences(bench, store):
     frame = table.to_pandas()
     assert isinstance(frame, pd.DataFrame) and frame.shape == (15625, 9)
     assert frame["val_acc"].iloc[2581] == bench.get_result("imagenet", 2581, "val_acc")
+    # Arrow-backed columns over robbench's own buffers: no copy.
+    shared = table.to_pyarrow().column("val_acc").chunk(0).buffers()[1].address
+    assert frame["val_acc"].array._pa_array.chunk(0).buffers()[1].address == shared
+    classic = table.to_pandas(numpy=True)
+    assert str(classic["val_acc"].dtype) == "float64" and classic.equals(frame.astype(classic.dtypes))
+
+
+def test_a_large_result_reaches_pandas_without_a_copy(store):
+    pd = pytest.importorskip("pandas")
+    db = robbench.open(store)
+    table = db.sql("SELECT arch_index, value FROM benchmark CROSS JOIN (VALUES (1), (2), (3), (4)) c")
+    assert table.num_rows == 4 * 6466 * 18
+    frame = table.to_pandas()
+    arrow = table.to_pyarrow()
+    for name in ("arch_index", "value"):
+        ours = [c.buffers()[1].address for c in arrow.column(name).chunks]
+        theirs = [c.buffers()[1].address for c in frame[name].array._pa_array.chunks]
+        assert len(ours) > 1 and theirs == ours
 
 
 def test_polars_reads_the_capsule(bench):

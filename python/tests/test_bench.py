@@ -192,7 +192,7 @@ def test_wrong_types_and_paths(shipped, tmp_path):
 
 def test_find_best_with_and_without_cost_limits(shipped, loaded, official):
     pa = pytest.importorskip("pyarrow")
-    # The README's robust optimum: cell 2581, PGD@8 0.4811.
+    # The guide's robust optimum (docs/src/guide/search.md): cell 2581, PGD@8 0.4811.
     index, value = shipped.find_best("cifar10", "val_pgd_8.0_acc")
     assert index == 2581 and value == shipped.get_result("cifar10", 2581, "val_pgd_8.0_acc")
     table = pa.table(shipped.metrics("cifar100")).to_pylist()
@@ -235,7 +235,7 @@ def test_standard_training_and_zero_cost_beside_the_adversarial_results(shipped)
         standard = shipped.standard_training(index)
         assert standard["test_acc"] == float(rows[index]["test-accuracy"]) / 100
         assert standard["train_loss"] == float(rows[index]["train-loss"])
-    # NB201's standard-training optimum (README, "Architecture search") is a near miss under PGD@8.
+    # NB201's standard-training optimum (docs/src/guide/search.md) is a near miss under PGD@8.
     assert round(shipped.standard_training(1459)["test_acc"], 4) == 0.9152
     with open(DATA / "zero-cost" / "nb201_cifar10_zc_proxies.csv") as f:
         proxies = list(csv.DictReader(f))
@@ -253,3 +253,53 @@ def test_standard_training_and_zero_cost_beside_the_adversarial_results(shipped)
     dead = next(i for i in range(15625) if "none~0|+|none~0|none~1|" in shipped.id_to_string(i))
     with pytest.raises(robbench.NotFoundError, match="dead"):
         shipped.zero_cost(dead, "cifar10")
+
+
+def test_official_files_are_parsed_once_and_cached_by_content(official_files, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ROBBENCH_CACHE_DIR", str(cache))
+    meta, results = official_files
+    first = robbench.NasRobBench201(str(meta), str(results))
+    files = list(cache.glob("*.bin"))
+    assert len(files) == 1
+    # The same bytes at another path: answered from the cache, identically.
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(results.read_bytes())
+    second = robbench.NasRobBench201(str(meta), str(copy))
+    assert list(cache.glob("*.bin")) == files
+    for dataset in ("cifar10", "imagenet"):
+        assert second.metrics(dataset, seed="2").to_pylist() == first.metrics(dataset, seed="2").to_pylist()
+    assert second.seeds == first.seeds and second.metric_names == first.metric_names
+    # A damaged cache file is parsed again, not trusted.
+    files[0].write_bytes(files[0].read_bytes()[:-8])
+    third = robbench.NasRobBench201(str(meta), str(copy))
+    assert third.get_result("cifar10", 7, "val_acc", seed=3) == first.get_result("cifar10", 7, "val_acc", seed=3)
+    # Other bytes, another entry.
+    data = json.loads(results.read_text())
+    data["cifar10"].popitem()
+    copy.write_text(json.dumps(data))
+    robbench.NasRobBench201(str(meta), str(copy))
+    assert len(list(cache.glob("*.bin"))) == 2
+
+
+def test_a_file_changed_in_place_is_hashed_again(official_files, tmp_path, monkeypatch):
+    """The cache trusts a file's size, time and inode only while they are
+    unchanged: a same-size edit is read and parsed again."""
+    monkeypatch.setenv("ROBBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    meta, results = official_files
+    copy = tmp_path / "results.json"
+    copy.write_bytes(results.read_bytes())
+    before = robbench.NasRobBench201(str(meta), str(copy))
+    data = json.loads(copy.read_text())
+    uid, entry = next(iter(data["cifar10"].items()))
+    old = entry["val_acc"]["1"]
+    text = copy.read_text()
+    needle = json.dumps({"1": old})[1:-1]  # '"1": 0.123…'
+    assert needle in text
+    new = 0.5 if old != 0.5 else 0.25
+    replacement = ('"1": ' + repr(new)).ljust(len(needle))[: len(needle)]
+    copy.write_text(text.replace(needle, replacement, 1))
+    assert len(copy.read_text()) == len(text)
+    after = robbench.NasRobBench201(str(meta), str(copy))
+    assert before.get_result("cifar10", int(uid), "val_acc") == old
+    assert after.get_result("cifar10", int(uid), "val_acc") == float(replacement.split(":")[1])

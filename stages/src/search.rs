@@ -20,7 +20,8 @@ use robbench_pipeline::{
     Config, ConfigError, ConfigSchema, Pipeline, Runnable, Stage, UnitContext, UnitSpec, Upstream, invalid,
 };
 use robbench_schemas::{SEARCH_RESULTS, SEARCH_STEPS, TableDef};
-use robbench_search::{Algorithm, Budget, Objective, Optimum, Settings, Table, Trace};
+pub use robbench_search::CostModel;
+use robbench_search::{Algorithm, Budget, Objective, Settings, Table, Trace, TraceNames, trace_batches};
 use robbench_space::{ModelShape, SPACE_SIZE, Space};
 use serde::{Deserialize, Serialize};
 
@@ -132,36 +133,6 @@ impl ObjectiveSpec {
             ObjectiveSpec::Weighted { beta, .. } => Objective::Weighted { beta: *beta },
             ObjectiveSpec::Pareto { .. } => Objective::Pareto,
         }
-    }
-}
-
-/// Simulated cost of evaluating one architecture: training it with the
-/// recipe, from its FLOPs (forward + backward ≈ 3 forward passes, each PGD
-/// step one more forward and backward) at an effective GPU throughput.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CostModel {
-    pub epochs: f64,
-    /// PGD steps per training batch (0 for standard training).
-    pub attack_steps: f64,
-    pub train_images: f64,
-    /// Sustained TFLOP/s of the simulated GPU.
-    pub tflops: f64,
-}
-
-impl Default for CostModel {
-    /// NAS-RobBench-201's recipe on CIFAR-10: 50 epochs of 7-step PGD training on 50,000 images.
-    fn default() -> CostModel {
-        CostModel { epochs: 50.0, attack_steps: 7.0, train_images: 50_000.0, tflops: 10.0 }
-    }
-}
-
-impl CostModel {
-    /// GPU-hours to train a network of `mflops` million multiply-accumulates per image.
-    pub fn gpu_hours(&self, mflops: f64) -> f64 {
-        let flops_per_pass = 2.0 * mflops * 1e6;
-        let passes = 3.0 * (1.0 + self.attack_steps) * self.epochs * self.train_images;
-        flops_per_pass * passes / (self.tflops * 1e12) / 3600.0
     }
 }
 
@@ -483,8 +454,8 @@ impl Stage for SearchStage {
 impl Runnable for SearchStage {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let p: UnitParams = serde_json::from_value(unit.params().clone())?;
-        let names = Names {
-            algorithm: p.algorithm,
+        let names = TraceNames {
+            algorithm: p.algorithm.name().to_string(),
             objective: p.objective.name(),
             source: p.source.clone(),
             dataset: p.dataset.clone(),
@@ -507,83 +478,10 @@ impl Runnable for SearchStage {
 }
 
 /// What identifies a trial's rows in the tables.
-struct Names {
-    algorithm: Algorithm,
-    objective: String,
-    source: String,
-    dataset: String,
-    trial: u64,
-}
-
-fn write_trace(unit: &mut UnitContext<'_>, names: &Names, trace: &Trace) -> Result<()> {
-    let (steps, results) = batches(names, trace)?;
+fn write_trace(unit: &mut UnitContext<'_>, names: &TraceNames, trace: &Trace) -> Result<()> {
+    let (steps, results) = trace_batches(names, trace)?;
     unit.write_table(&SEARCH_STEPS, &[steps])?;
     unit.write_table(&SEARCH_RESULTS, &[results])
-}
-
-fn arch_string(class: usize) -> String {
-    Space::nb201().archs()[class].to_string()
-}
-
-/// The unit's `search_steps` and `search_results` rows.
-fn batches(p: &Names, trace: &Trace) -> Result<(RecordBatch, RecordBatch)> {
-    let objective = &p.objective;
-    let constant = |n: usize, s: &str| -> ArrayRef { Arc::new(StringArray::from(vec![s; n])) };
-    let n = trace.steps.len();
-    let steps = SEARCH_STEPS.batch(vec![
-        constant(n, p.algorithm.name()),
-        constant(n, objective),
-        constant(n, &p.source),
-        constant(n, &p.dataset),
-        Arc::new(Int64Array::from(vec![p.trial as i64; n])),
-        Arc::new(Int64Array::from_iter_values(trace.steps.iter().map(|s| s.step as i64))),
-        Arc::new(Int64Array::from_iter_values(trace.steps.iter().map(|s| s.class as i64))),
-        Arc::new(StringArray::from_iter_values(trace.steps.iter().map(|s| arch_string(s.class)))),
-        Arc::new(Float64Array::from_iter_values(
-            trace.steps.iter().map(|s| trace.objective.scalar(&s.values).unwrap_or(s.values[0])),
-        )),
-        Arc::new(Float64Array::from_iter(
-            trace.steps.iter().map(|s| (trace.objective == Objective::Pareto).then(|| s.values[1])),
-        )),
-        Arc::new(Float64Array::from_iter_values(trace.steps.iter().map(|s| s.best_so_far))),
-        Arc::new(Float64Array::from_iter_values(trace.steps.iter().map(|s| s.regret))),
-        Arc::new(Float64Array::from_iter_values(trace.steps.iter().map(|s| s.cost))),
-    ])?;
-
-    // (role, arch, value, value2)
-    let mut rows: Vec<(&str, Option<usize>, f64, Option<f64>)> = Vec::new();
-    let last = trace.steps.last();
-    match &trace.optimum {
-        Optimum::Scalar { class, value } => {
-            if let Some(best) = trace.best() {
-                rows.push(("final", Some(best.class), trace.objective.scalar(&best.values).expect("scalar"), None));
-            }
-            rows.push(("optimum", Some(*class), *value, None));
-        }
-        Optimum::Front { front, hypervolume } => {
-            rows.push(("final", None, last.map_or(0.0, |s| s.best_so_far), None));
-            rows.push(("optimum", None, *hypervolume, None));
-            rows.extend(trace.front().into_iter().map(|(c, [a, b])| ("front", Some(c), a, Some(b))));
-            rows.extend(front.iter().map(|&(c, [a, b])| ("optimum-front", Some(c), a, Some(b))));
-        }
-    }
-    let m = rows.len();
-    let results = SEARCH_RESULTS.batch(vec![
-        constant(m, p.algorithm.name()),
-        constant(m, objective),
-        constant(m, &p.source),
-        constant(m, &p.dataset),
-        Arc::new(Int64Array::from(vec![p.trial as i64; m])),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
-        Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.1.map(|c| c as i64)))),
-        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.1.map(arch_string)))),
-        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.2))),
-        Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.3))),
-        Arc::new(Int64Array::from(vec![n as i64; m])),
-        Arc::new(Float64Array::from(vec![last.map_or(0.0, |s| s.cost); m])),
-        Arc::new(Float64Array::from(vec![trace.final_regret().unwrap_or(trace.optimum.value()); m])),
-    ])?;
-    Ok((steps, results))
 }
 
 /// The pipeline `robbench search` runs over `data`.
@@ -658,8 +556,8 @@ impl Stage for LiveRecord {
 impl Runnable for LiveRecord {
     fn run(&self, unit: &mut UnitContext<'_>) -> Result<()> {
         let t: LiveTrial = serde_json::from_value(unit.params().clone())?;
-        let names = Names {
-            algorithm: t.algorithm,
+        let names = TraceNames {
+            algorithm: t.algorithm.name().to_string(),
             objective: t.objective.name(),
             source: t.source,
             dataset: t.dataset,

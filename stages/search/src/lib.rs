@@ -19,21 +19,25 @@
 //! free score (NTK, zero-cost proxy) and hands the best to evolution.
 
 mod algorithms;
+mod cost;
 mod encoding;
 mod gp;
 mod moves;
 mod objective;
 mod oracle;
 mod pareto;
+mod rows;
 mod table;
 
 pub use algorithms::{Algorithm, Budget, Exploration, Optimum, Settings, Step, Trace, Visit, explore, search};
+pub use cost::CostModel;
 pub use encoding::path_encoding;
 pub use gp::GaussianProcess;
 pub use moves::{mutate, neighbours};
 pub use objective::Objective;
 pub use oracle::Oracle;
 pub use pareto::{hypervolume, pareto_front};
+pub use rows::{TraceNames, trace_batches};
 pub use table::{Entry, Table};
 
 #[derive(Debug, thiserror::Error)]
