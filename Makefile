@@ -5,8 +5,10 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 ROBBENCH := $(TARGET_DIR)/debug/robbench
 STORE ?= artifacts
 CONFIG ?= configs/default.toml
+# scripts/setup.sh's venv (torch, and the Python package's test and bench tools).
+VENV := $(or $(ROBBENCH_TORCH_VENV),$(HOME)/.cache/robbench/torch-2.11.0)
 
-.PHONY: setup build pipeline lint test python-test test-gpu bench clean
+.PHONY: setup build pipeline lint test python-test test-gpu bench bench-render clean
 
 setup:
 	@scripts/setup.sh
@@ -32,16 +34,26 @@ lint: setup
 # sleeps when idle, or their spinning OpenMP threads fight over the CPUs
 # (stages/attacks/tests/autoattack.rs, whose PyTorch cross-check runs beside
 # our attacks: 403 s this way, 673 s with libtorch's defaults, on 2 cores).
-test: lint pipeline python-test
+test: lint pipeline python-test docs
 	OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE $(CARGO) test --workspace
 
-# The Python package (python/, README "Python"): an abi3 wheel built by
+# The book (docs/, mdBook): built outside the clone, every relative link and
+# anchor checked, and the links of README.md, ARCHITECTURE.md, CONTRIBUTING.md.
+.PHONY: docs
+docs:
+	@scripts/setup-mdbook.sh
+	@scripts/check-docs.sh
+
+# The Python package (python/, docs/src/guide/python.md): an abi3 wheel built by
 # maturin in the dev profile, installed into setup's venv, then its pytest
 # suite (doctests included).
-python-test: build
-	CARGO="$(CARGO)" python/build.sh
+# Its run-store tests read the default pipeline's store, so the pipeline runs first.
+python-test: pipeline
+	CARGO="$(CARGO)" ROBBENCH_PIPELINE_STORE="$(abspath $(STORE))" python/build.sh
 
 # Timings (never asserted by tests): engine overhead, training throughput vs PyTorch, AutoAttack cost.
+# Each bench writes its figures to docs/bench/<bench>.json; bench-render turns
+# them into docs/src/benchmarks.md.
 bench: build
 	$(ROBBENCH) bench plan --units 20000
 	$(ROBBENCH) bench sql --units 1000 --samples 1000
@@ -49,8 +61,14 @@ bench: build
 	$(ROBBENCH) bench autoattack --images 4
 	$(ROBBENCH) bench throughput --batch 32 --batches 1
 	$(ROBBENCH) bench contention --batch 16 --batches 1
+	CARGO="$(CARGO)" python/build.sh --no-test
+	$(VENV)/bin/python python/bench.py
+	$(MAKE) --no-print-directory bench-render
 
-# The device-dependent tests on CUDA (needs a GPU; see README, "Threads, jobs and throughput").
+bench-render: build
+	$(ROBBENCH) bench render --results docs/bench --out docs/src/benchmarks.md
+
+# The device-dependent tests on CUDA (needs a GPU; see docs/src/guide/gpus-and-threads.md).
 # --workspace, as everywhere: `-p` would resolve features differently and rebuild dependencies.
 TEST_DEVICE ?= cuda
 test-gpu: build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The GPU checks of issue #14 in one call of the `device` tool (README,
-# "Checking on a lent GPU"). The lent machine has PyTorch 2.11.0+cu130 (the
-# wheel libtorch comes from here too) but no Rust toolchain and no network,
+# The GPU checks of issue #14 in one call of the `device` tool
+# (docs/src/guide/gpus-and-threads.md, "Checking on a lent GPU"). The lent
+# machine has PyTorch 2.11.0+cu130 (the wheel libtorch comes from here too)
+# but no Rust toolchain and no network,
 # so the binaries are built here and carried there:
 #
 #   scripts/gpu-check.sh pack        here: build, strip and pack into .gpu/

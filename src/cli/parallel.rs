@@ -26,7 +26,7 @@ const DECISION: &str = "ROBBENCH_PARALLELISM";
 /// an idle thread of a multi-threaded unit sleeps at a barrier. Measured on a
 /// 2-thread training unit: no spin at all runs it at half speed alone; 3,000
 /// rounds at 0.98x the speed of 30,000 alone, and far less slowed down by
-/// busy neighbours than the default (README, "Threads, jobs and throughput").
+/// busy neighbours than the default (docs/src/guide/gpus-and-threads.md).
 pub const SHORT_SPIN: u32 = 3_000;
 
 /// Chooses jobs and per-unit threads (unless the process was re-executed with
