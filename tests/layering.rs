@@ -3,8 +3,7 @@
 //! 1. no crate of the workspace's code (`pipeline/`, the root crate's
 //!    library and binaries, every crate under `stages/`) has files whose
 //!    imports run in a circle, so each module can be read knowing only the
-//!    ones below it (a circle not untied yet is listed in [`KNOWN_CYCLES`],
-//!    a list that may only shrink). A submodule belongs to its parent: its
+//!    ones below it. A submodule belongs to its parent: its
 //!    uses of what an ancestor defines (`super::say`, `crate::NnError`)
 //!    close no circle, while a parent using its children and siblings using
 //!    each other do;
@@ -61,37 +60,17 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Circles not untied yet, one entry per circle, its files sorted. Untie
-/// one and remove it here; the test fails while a listed circle is gone, so
-/// the list only shrinks.
-const KNOWN_CYCLES: &[&[&str]] = &[
-    // `light` hands `serve` over as one of its commands, and `serve` takes
-    // `light`'s `RunArgs`.
-    &["src/light/mod.rs", "src/serve/mod.rs"],
-];
-
 #[test]
 fn no_crate_has_an_import_cycle() {
-    let mut new = Vec::new();
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     for graph in workspace_graphs(&workspace()) {
-        for cycle in graph.cycles() {
-            let names: Vec<String> = cycle.iter().map(|f| graph.name(f).into_owned()).collect();
-            if KNOWN_CYCLES.iter().any(|known| *known == names) {
-                found.insert(names);
-            } else {
-                new.push(graph.describe_cycle(&cycle));
-            }
-        }
+        found.extend(graph.cycles().iter().map(|cycle| graph.describe_cycle(cycle)));
     }
-    let gone: Vec<String> = KNOWN_CYCLES
-        .iter()
-        .map(|known| known.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .filter(|known| !found.contains(known))
-        .map(|known| known.join(", "))
-        .collect();
-    assert!(new.is_empty(), "import cycles (a cycle's files, then the imports that tie them):\n\n{}", new.join("\n\n"));
-    assert!(gone.is_empty(), "no longer a cycle, remove from KNOWN_CYCLES: {}", gone.join("; "));
+    assert!(
+        found.is_empty(),
+        "import cycles (a cycle's files, then the imports that tie them):\n\n{}",
+        found.join("\n\n")
+    );
 }
 
 #[test]

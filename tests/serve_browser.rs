@@ -3,7 +3,8 @@
 //! checks that none logs a console error, hovers a point of the trade-off
 //! scatter and clicks it (real mouse events) to land on that architecture's
 //! page, types a filter into the table's form and applies it, and saves
-//! screenshots (docs/src/images/serve-*.png).
+//! screenshots (into the target dir; with `ROBBENCH_UPDATE_SCREENSHOTS=1`,
+//! docs/src/images/serve-*.png, which the docs show).
 //!
 //! Needs Chromium (`ROBBENCH_CHROMIUM`, else on PATH, else installed with
 //! apt-get); without one the test fails under CI and is skipped, with a
@@ -15,88 +16,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use common::chromium::{FLAGS, chromium};
 use common::{robbench, stderr, stdout};
 use serde_json::{Value, json};
-
-/// The Chromium that renders the pages: `ROBBENCH_CHROMIUM` when set, else
-/// one on PATH, else Debian's, installed with apt-get (as root). `None`,
-/// after `unavailable` said why, when there is none or it cannot render a
-/// page here. (As in tests/report_browser.rs.)
-fn chromium() -> Option<PathBuf> {
-    const WHAT: &str = "headless Chromium";
-    let chromium = match std::env::var_os("ROBBENCH_CHROMIUM") {
-        Some(path) => PathBuf::from(path),
-        None => match on_path().map_or_else(install, Ok) {
-            Ok(path) => path,
-            Err(why) => {
-                robbench_reference::unavailable(WHAT, &why);
-                return None;
-            }
-        },
-    };
-    let blank = headless(&chromium, "about:blank");
-    if !blank.status.success() || !stdout(&blank).contains("<body>") {
-        let why = format!("{} cannot render an empty page ({}):\n{}", chromium.display(), blank.status, stderr(&blank));
-        robbench_reference::unavailable(WHAT, &why);
-        return None;
-    }
-    Some(chromium)
-}
-
-fn on_path() -> Option<PathBuf> {
-    ["chromium", "chromium-browser"].iter().find_map(|name| {
-        let out = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().ok()?;
-        out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-    })
-}
-
-fn install() -> Result<PathBuf, String> {
-    for args in [&["update"][..], &["install", "-y", "--no-install-recommends", "chromium"]] {
-        let out = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .output()
-            .map_err(|e| format!("chromium is not on PATH and apt-get cannot run: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "chromium is not on PATH and `apt-get {}` failed (it needs root and the network): {}",
-                args.join(" "),
-                stderr(&out).trim()
-            ));
-        }
-    }
-    on_path().ok_or_else(|| "apt-get installed chromium, but neither chromium nor chromium-browser is on PATH".into())
-}
-
-const FLAGS: [&str; 8] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-];
-
-/// `url` loaded in headless Chromium: its DOM after load on stdout, its log on stderr.
-fn headless(chromium: &Path, url: &str) -> Output {
-    let profile = tempfile::tempdir().unwrap();
-    Command::new("timeout")
-        .arg("180")
-        .arg(chromium)
-        .args(FLAGS)
-        .args(["--enable-logging=stderr", "--v=0"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .output()
-        .expect("timeout runs")
-}
 
 /// A Chromium driven over the DevTools protocol on fds 3 (commands in) and
 /// 4 (replies and events out), messages separated by NUL bytes.
@@ -305,7 +231,12 @@ impl Browser {
         let shot = self.call("Page.captureScreenshot", json!({ "format": "png" }));
         let png = base64(shot["data"].as_str().expect("png data"));
         assert!(png.starts_with(b"\x89PNG"), "not a PNG");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/images");
+        // The docs' copies change only when asked for: a run's pages carry
+        // its times, and a test run should leave the checkout as it was.
+        let dir = match std::env::var_os("ROBBENCH_UPDATE_SCREENSHOTS") {
+            Some(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/images"),
+            None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-screenshots"),
+        };
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("serve-{name}.png")), png).unwrap();
     }

@@ -1,5 +1,6 @@
 //! The commands that touch no tensor.
 
+mod common;
 pub mod export;
 pub mod plan;
 pub mod runs;
@@ -11,6 +12,8 @@ use std::process::ExitCode;
 
 use robbench_experiment::DEFAULT_CONFIG;
 use robbench_pipeline::Config;
+
+pub use common::{RunArgs, say};
 
 /// The tensor-free commands, as both binaries parse them.
 #[derive(clap::Subcommand)]
@@ -113,26 +116,5 @@ pub fn parse_shard(spec: Option<&str>) -> anyhow::Result<Option<(u64, u64)>> {
     match parsed {
         Some((i, n)) if n > 0 && i < n => Ok(Some((i, n))),
         _ => anyhow::bail!("--shard {spec}: expected I/N with 0 <= I < N, e.g. 0/4"),
-    }
-}
-
-/// Which run a reading command uses.
-#[derive(clap::Args, Clone, Default)]
-pub struct RunArgs {
-    /// A run id (`robbench runs` lists them) instead of the latest complete run.
-    #[arg(long)]
-    pub run: Option<String>,
-    /// Answer even when units of the run are missing (they are listed on stderr).
-    #[arg(long)]
-    pub allow_partial: bool,
-}
-
-/// Writes a line to stdout; a closed pipe (`| head`) ends the output quietly.
-pub fn say(line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
     }
 }

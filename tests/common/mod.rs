@@ -1,6 +1,8 @@
 //! Helpers for driving the `robbench` binary.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod chromium;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -15,7 +15,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 /// The config paths a view reads: its serde field names, in declaration order.
 pub fn paths<T: DeserializeOwned>() -> Vec<&'static str> {
     let mut fields = None;
-    let _ = T::deserialize(FieldNames(&mut fields));
+    let _ = T::deserialize(Names(&mut fields));
     fields.expect("a config view is a struct with named fields, without #[serde(flatten)]").to_vec()
 }
 
@@ -31,15 +31,24 @@ pub fn read<T: DeserializeOwned>(config: &Config) -> Result<T> {
     Ok(Config::from_table(table).typed("")?)
 }
 
-/// A deserializer that only records the field names a struct asks for.
-struct FieldNames<'a>(&'a mut Option<&'static [&'static str]>);
+/// The names a serde enum accepts, in declaration order (its `rename`s
+/// applied): a config key's choices.
+pub fn variants<T: DeserializeOwned>() -> &'static [&'static str] {
+    let mut names = None;
+    let _ = T::deserialize(Names(&mut names));
+    names.expect("a choice is a serde enum")
+}
+
+/// A deserializer that only records the names a struct's fields or an enum's
+/// variants go by.
+struct Names<'a>(&'a mut Option<&'static [&'static str]>);
 
 #[derive(Debug)]
 struct Recorded;
 
 impl std::fmt::Display for Recorded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("field names recorded")
+        f.write_str("names recorded")
     }
 }
 
@@ -51,7 +60,7 @@ impl de::Error for Recorded {
     }
 }
 
-impl<'de> Deserializer<'de> for FieldNames<'_> {
+impl<'de> Deserializer<'de> for Names<'_> {
     type Error = Recorded;
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -64,13 +73,23 @@ impl<'de> Deserializer<'de> for FieldNames<'_> {
         Err(Recorded)
     }
 
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        variants: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Recorded> {
+        *self.0 = Some(variants);
+        Err(Recorded)
+    }
+
     fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Recorded> {
         Err(Recorded)
     }
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
-        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        unit_struct newtype_struct seq tuple tuple_struct map identifier ignored_any
     }
 }
 

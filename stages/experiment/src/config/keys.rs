@@ -14,9 +14,8 @@
 //! [`Experiment::validate`]: super::Experiment::validate
 //! [`Experiment::default`]: super::Experiment
 
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
-
 use super::{AutoAttackVersion, DatasetName, NtkAttack, NtkOutputKind, NtkWeights, ReleasedDataset, Selection};
+pub use crate::reads::variants;
 
 /// One config key.
 pub struct KeyDoc {
@@ -657,54 +656,4 @@ pub static KEYS: &[KeyDoc] = &[
 /// The documentation of `key`, if it is a config key.
 pub fn by_key(key: &str) -> Option<&'static KeyDoc> {
     KEYS.iter().find(|k| k.key == key)
-}
-
-/// The names a serde enum accepts, in declaration order (its `rename`s applied).
-pub fn variants<T: DeserializeOwned>() -> &'static [&'static str] {
-    let mut names = None;
-    let _ = T::deserialize(VariantNames(&mut names));
-    names.expect("a choice is a serde enum")
-}
-
-/// A deserializer that only records the variant names an enum asks for.
-struct VariantNames<'a>(&'a mut Option<&'static [&'static str]>);
-
-#[derive(Debug)]
-struct Recorded;
-
-impl std::fmt::Display for Recorded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("variant names recorded")
-    }
-}
-
-impl std::error::Error for Recorded {}
-
-impl de::Error for Recorded {
-    fn custom<T: std::fmt::Display>(_: T) -> Self {
-        Recorded
-    }
-}
-
-impl<'de> Deserializer<'de> for VariantNames<'_> {
-    type Error = Recorded;
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        variants: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Recorded> {
-        *self.0 = Some(variants);
-        Err(Recorded)
-    }
-
-    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Recorded> {
-        Err(Recorded)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
-        unit_struct newtype_struct seq tuple tuple_struct map struct identifier ignored_any
-    }
 }
