@@ -602,14 +602,13 @@ impl Data {
             ));
         }
         let data = parse(origin)?;
-        let columns = cache::Columns {
-            archs: data.archs.clone(),
-            representatives: data.representatives.clone(),
-            datasets: data.datasets.clone(),
-            metrics: data.metrics.clone(),
-            seeds: data.seeds.clone(),
-            present: Vec::new(),
-            values: data.values.clone(),
+        let columns = cache::ColumnsRef {
+            archs: &data.archs,
+            representatives: &data.representatives,
+            datasets: &data.datasets,
+            metrics: &data.metrics,
+            seeds: &data.seeds,
+            values: &data.values,
         };
         // A cache that cannot be written costs the next open its parse only.
         let _ = cache::store(key, &columns);

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 /// Bumped whenever the parse or this layout changes, so old files are not read.
 const FORMAT: &str = "robbench-python-official-v1";
 
-/// The parsed columns of a benchmark (see `bench::Data`).
-#[derive(Serialize, Deserialize)]
+/// The parsed columns of a benchmark (see `bench::Data`), as `load` reads them.
+#[derive(Deserialize)]
 pub struct Columns {
     pub archs: Vec<String>,
     pub representatives: Vec<u32>,
@@ -26,10 +26,31 @@ pub struct Columns {
     pub seeds: Vec<Option<i64>>,
     /// Which of the (dataset, metric, seed) columns hold values; their
     /// values follow the header, little-endian.
-    #[serde(default)]
     pub present: Vec<bool>,
     #[serde(skip)]
     pub values: Vec<Option<Vec<f64>>>,
+}
+
+/// The same columns, borrowed from the data they were parsed into, as
+/// `store` writes them.
+pub struct ColumnsRef<'a> {
+    pub archs: &'a [String],
+    pub representatives: &'a [u32],
+    pub datasets: &'a [String],
+    pub metrics: &'a [(String, Option<f64>, String)],
+    pub seeds: &'a [Option<i64>],
+    pub values: &'a [Option<Vec<f64>>],
+}
+
+/// What precedes the values in a cache file (`Columns`' fields but `values`).
+#[derive(Serialize)]
+struct Header<'a> {
+    archs: &'a [String],
+    representatives: &'a [u32],
+    datasets: &'a [String],
+    metrics: &'a [(String, Option<f64>, String)],
+    seeds: &'a [Option<i64>],
+    present: Vec<bool>,
 }
 
 /// The content hash of what was parsed (two files, or a tag and one), as a
@@ -110,17 +131,16 @@ pub fn load(key: &str) -> Option<Columns> {
 }
 
 /// Writes `columns` under `key` (atomically: a temporary file renamed).
-pub fn store(key: &str, columns: &Columns) -> std::io::Result<()> {
+pub fn store(key: &str, columns: &ColumnsRef<'_>) -> std::io::Result<()> {
     let Some(dir) = directory() else { return Ok(()) };
     std::fs::create_dir_all(&dir)?;
-    let header = serde_json::to_vec(&Columns {
-        archs: columns.archs.clone(),
-        representatives: columns.representatives.clone(),
-        datasets: columns.datasets.clone(),
-        metrics: columns.metrics.clone(),
-        seeds: columns.seeds.clone(),
+    let header = serde_json::to_vec(&Header {
+        archs: columns.archs,
+        representatives: columns.representatives,
+        datasets: columns.datasets,
+        metrics: columns.metrics,
+        seeds: columns.seeds,
         present: columns.values.iter().map(Option::is_some).collect(),
-        values: Vec::new(),
     })?;
     let temporary = dir.join(format!(".{key}.{}.tmp", std::process::id()));
     let mut file = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
