@@ -1,16 +1,24 @@
 //! `robbench bench render`: results files written by the benches become one
-//! Markdown page, a section per bench in name order; a file that is not a
-//! results file is an error naming it. No benchmark runs here.
+//! Markdown page, a section per bench in name order, and the figures marked
+//! `headline` a table in the README; a file that is not a results file is an
+//! error naming it. No benchmark runs here.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// `bench render` without a README.
 fn render(results: &Path, out: &Path) -> Output {
+    render_with_readme(results, out, Path::new("-"))
+}
+
+fn render_with_readme(results: &Path, out: &Path, readme: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_robbench"))
         .args(["bench", "render", "--results"])
         .arg(results)
         .arg("--out")
         .arg(out)
+        .arg("--readme")
+        .arg(readme)
         .env("CUDA_VISIBLE_DEVICES", "")
         .output()
         .expect("robbench runs")
@@ -24,7 +32,7 @@ const SQL: &str = r#"{
   "date": "2025-06-01T12:00:00Z",
   "machine": {"cpus": 2, "cpu_model": "Test CPU", "memory_gb": 7.8, "device": "cpu"},
   "figures": [
-    {"name": "GROUP BY attack | eps", "value": 0.0183, "unit": "s", "reference": "DuckDB (0.176 s)", "ratio": 0.104},
+    {"name": "GROUP BY attack | eps", "value": 0.0183, "unit": "s", "reference": "DuckDB (0.176 s)", "ratio": 0.104, "headline": true},
     {"name": "SELECT 1", "value": 0.013, "unit": "s", "ratio": null}
   ],
   "notes": ["store: 10 units"]
@@ -103,4 +111,35 @@ fn a_malformed_results_file_is_an_error_naming_it() {
         assert!(stderr.contains(name), "{name}: the error does not name the file: {stderr}");
         assert!(!out.exists(), "{name}: a page was written anyway");
     }
+}
+
+#[test]
+fn headline_figures_replace_the_readmes_table_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sql.json"), SQL).unwrap();
+    std::fs::write(dir.path().join("plan.json"), PLAN).unwrap();
+    let readme = dir.path().join("README.md");
+    let start = "<!-- headline figures: written by `robbench bench render`; do not edit -->";
+    let end = "<!-- end of headline figures -->";
+    std::fs::write(&readme, format!("# Title\n\nBefore.\n\n{start}\n| old | table |\n{end}\n\nAfter.\n")).unwrap();
+    let out = dir.path().join("benchmarks.md");
+    let o = render_with_readme(dir.path(), &out, &readme);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&readme).unwrap();
+    assert!(text.starts_with("# Title\n\nBefore.\n\n") && text.ends_with(&format!("{end}\n\nAfter.\n")), "{text}");
+    assert!(!text.contains("| old | table |"), "{text}");
+    // Only the marked figure, with its bench, commit (+: uncommitted changes) and date.
+    assert!(
+        text.contains(
+            "| GROUP BY attack \\| eps | 0.0183 s | DuckDB (0.176 s) | 0.104× | `sql`, abc1234+, 2025-06-01 |"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("SELECT 1") && !text.contains("no-op rerun"), "{text}");
+
+    // A README without the block is an error, and is left as it was.
+    std::fs::write(&readme, "# No block here\n").unwrap();
+    let o = render_with_readme(dir.path(), &out, &readme);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no headline block"));
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), "# No block here\n");
 }

@@ -231,7 +231,7 @@ pub fn compact(
     let mut tables = Vec::new();
     let mut jobs = Vec::new();
     for ((table, version), files) in files {
-        let dir = store.root().join("parts").join(format!("{table}.v{version}"));
+        let dir = store.derived().join("parts").join(format!("{table}.v{version}"));
         fs::create_dir_all(&dir)?;
         for part in cut_into_parts(files, part_bytes) {
             jobs.push((tables.len(), dir.join(part_hash(&part)), part));
@@ -648,7 +648,7 @@ fn materialise(store: &Store, tables: Vec<TableDataset>) -> Result<Snapshot> {
         hasher.update(b"\n");
     }
     let id = hasher.finalize().to_hex()[..24].to_string();
-    let root = store.root().join("tables");
+    let root = store.derived().join("tables");
     let dir = root.join(&id);
     let mut snapshot = Snapshot { id: id.clone(), tables, dir: dir.clone() };
     if dir.join("_SUCCESS.json").exists() {
@@ -661,7 +661,7 @@ fn materialise(store: &Store, tables: Vec<TableDataset>) -> Result<Snapshot> {
     for t in &snapshot.tables {
         let table_dir = tmp.join(t.served_name(current.get(t.table.as_str()).copied()));
         fs::create_dir_all(&table_dir)?;
-        let parts_dir = store.root().join("parts").join(format!("{}.v{}", t.table, t.version));
+        let parts_dir = store.derived().join("parts").join(format!("{}.v{}", t.table, t.version));
         for part in &t.parts {
             let source = parts_dir.join(part.name.trim_start_matches("part-"));
             let target = table_dir.join(&part.name);
@@ -686,7 +686,7 @@ fn materialise(store: &Store, tables: Vec<TableDataset>) -> Result<Snapshot> {
 
 /// Reads a snapshot written by [`compact`].
 pub fn read_snapshot(store: &Store, id: &str) -> Result<Option<Snapshot>> {
-    let dir = store.root().join("tables").join(id);
+    let dir = store.derived().join("tables").join(id);
     let Ok(text) = fs::read(dir.join("_SUCCESS.json")) else { return Ok(None) };
     let mut snapshot: Snapshot =
         serde_json::from_slice(&text).with_context(|| format!("corrupt {}", dir.join("_SUCCESS.json").display()))?;
@@ -696,7 +696,7 @@ pub fn read_snapshot(store: &Store, id: &str) -> Result<Option<Snapshot>> {
 
 /// Points `tables/latest` at a snapshot (atomically: a new link renamed over the old).
 pub fn point_latest(store: &Store, snapshot: &Snapshot) -> Result<()> {
-    let root = store.root().join("tables");
+    let root = store.derived().join("tables");
     let tmp = root.join(format!(".latest.tmp.{}", std::process::id()));
     fs::remove_file(&tmp).ok();
     std::os::unix::fs::symlink(&snapshot.id, &tmp)?;
@@ -786,14 +786,14 @@ pub fn damaged_parts(snapshot: &Snapshot, rehash: Rehash) -> Result<Vec<DamagedP
 /// it are removed.
 pub fn discard(store: &Store, snapshot: &Snapshot, damaged: &[DamagedPart]) -> Result<()> {
     for part in damaged {
-        let base = store.root().join("parts").join(format!("{}.v{}", part.table, part.version));
+        let base = store.derived().join("parts").join(format!("{}.v{}", part.table, part.version));
         let stored = base.join(part.name.trim_start_matches("part-"));
         let intact = crate::store::hash_file(&stored).is_ok_and(|(hash, _)| hash == part.recorded);
         if !intact && stored.exists() {
             quarantine_part(store, &stored)?;
         }
     }
-    let pointers = store.root().join("tables").join("runs");
+    let pointers = store.derived().join("tables").join("runs");
     for entry in fs::read_dir(&pointers).into_iter().flatten().filter_map(|e| e.ok()) {
         if fs::read_to_string(entry.path()).is_ok_and(|id| id.trim() == snapshot.id) {
             fs::remove_file(entry.path()).with_context(|| format!("cannot remove {}", entry.path().display()))?;
@@ -812,7 +812,7 @@ pub fn verify_tables(store: &Store) -> Result<(usize, Vec<String>)> {
     // Inodes found intact through a snapshot: its hard links are the parts
     // themselves, so each file is read once.
     let mut hashed: HashSet<u64> = HashSet::new();
-    let tables = store.root().join("tables");
+    let tables = store.derived().join("tables");
     let mut snapshots: Vec<String> = fs::read_dir(&tables)
         .into_iter()
         .flatten()
@@ -843,7 +843,7 @@ pub fn verify_tables(store: &Store) -> Result<(usize, Vec<String>)> {
             }));
         }
     }
-    let parts = store.root().join("parts");
+    let parts = store.derived().join("parts");
     for table in fs::read_dir(&parts).into_iter().flatten().filter_map(|e| e.ok()) {
         for entry in fs::read_dir(table.path())?.filter_map(|e| e.ok()) {
             let path = entry.path();
@@ -894,7 +894,7 @@ fn snapshot_inodes(snapshot: &Snapshot) -> Vec<(PathBuf, u64)> {
 /// Moves a stored part into `quarantine/parts/` and drops its metadata, so
 /// compaction writes it again instead of trusting it.
 fn quarantine_part(store: &Store, part: &Path) -> Result<()> {
-    let target = store.root().join("quarantine").join("parts");
+    let target = store.derived().join("quarantine").join("parts");
     fs::create_dir_all(&target)?;
     let table = part.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

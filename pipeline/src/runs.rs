@@ -193,6 +193,7 @@ pub struct RunLog {
 impl RunLog {
     /// Starts the log of a new run (and holds its lock while it lives).
     pub fn create(store: &Store, header: RunHeader) -> Result<RunLog> {
+        store.require_writable("start a run")?;
         // Index the runs already on record first (a store of an older version).
         ensure_index(store)?;
         let lock = File::options()
@@ -293,7 +294,7 @@ fn lock_path(store: &Store, run_id: &str) -> PathBuf {
 }
 
 fn index_dir(store: &Store) -> PathBuf {
-    store.runs_dir().join("index")
+    store.index_dir().to_path_buf()
 }
 
 fn update_index(store: &Store, record: &RunRecord) -> Result<()> {

@@ -197,8 +197,12 @@ impl Catalog {
         let run_id = self.run_id.as_deref().unwrap_or("imports");
         // A complete run's units are fixed: with the imports it sees, they name
         // its snapshot, found without reading its record or listing a unit.
-        let pointer =
-            self.store.root().join("tables").join("runs").join(format!("{run_id}.{}.complete", units_hash(&globals)));
+        let pointer = self
+            .store
+            .derived()
+            .join("tables")
+            .join("runs")
+            .join(format!("{run_id}.{}.complete", units_hash(&globals)));
         if let Ok(id) = std::fs::read_to_string(&pointer)
             && let Some(snapshot) = compact::read_snapshot(&self.store, id.trim())?
             && self.intact(&snapshot)?

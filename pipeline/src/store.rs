@@ -10,7 +10,12 @@
 //! locks/<key>.lock                       claim: one process works on a unit at a time
 //! runs/<run_id>.json                     what each run planned and did
 //! quarantine/<key>.<time>.<pid>.<n>/     objects that failed `verify` or lost a file
+//! runs/index/, parts/, tables/           derived by queries (runs index, compacted tables)
 //! ```
+//! A store this process cannot write (a release shared read-only, a mount
+//! owned by another user) still answers queries: what they derive goes to a
+//! per-user cache directory instead ([`Store::derived`]), and commands that
+//! would add or remove units refuse with the reason.
 //! A unit is complete exactly when its directory under `objects/` exists and
 //! every file its manifest lists is there with its recorded size: it is
 //! assembled under `tmp/` and renamed in one step, so a crash leaves either
@@ -64,6 +69,12 @@ pub struct Corruption {
 
 pub struct Store {
     root: PathBuf,
+    /// Where queries keep what they derive from the objects and run records:
+    /// the store itself, or a per-user cache directory when it is read-only.
+    derived: PathBuf,
+    /// The runs index, valid for one state of `runs/`.
+    index: PathBuf,
+    writable: bool,
 }
 
 /// Whether the store holds a unit.
@@ -79,18 +90,69 @@ pub enum UnitState {
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl Store {
-    /// Opens (creating if needed) a store at `root`.
+    /// Opens (creating if needed) a store at `root`. An existing store that
+    /// cannot be written opens read-only (see [`Store::derived`]).
     pub fn open(root: &Path) -> Result<Store> {
-        for dir in ["objects", "tmp", "scratch", "locks", "runs"] {
+        let created = ["objects", "tmp", "scratch", "locks", "runs"].iter().try_for_each(|dir| {
             fs::create_dir_all(root.join(dir))
-                .with_context(|| format!("cannot create store directory {}", root.join(dir).display()))?;
+                .with_context(|| format!("cannot create store directory {}", root.join(dir).display()))
+        });
+        if let Err(e) = created.as_ref()
+            && !root.join("objects").is_dir()
+        {
+            // Neither a store we can create nor one that exists.
+            return Err(anyhow::anyhow!("{e:#}"));
         }
         let root = root.canonicalize().with_context(|| format!("cannot open store {}", root.display()))?;
-        Ok(Store { root })
+        if created.is_ok() && can_write_in(&root.join("tmp")) {
+            let index = root.join("runs").join("index");
+            return Ok(Store { derived: root.clone(), index, root, writable: true });
+        }
+        let derived = read_only_cache(&root)?;
+        // The owner may add runs meanwhile; each record is renamed into `runs/`,
+        // which moves the directory's mtime, so an index keyed by it never goes stale.
+        let stamp = fs::metadata(root.join("runs"))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let index = derived.join("runs-index").join(stamp.to_string());
+        Ok(Store { root, derived, index, writable: false })
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Where the runs index and compacted tables (`parts/`, `tables/`) live:
+    /// the store root, or for a store this process cannot write,
+    /// `$ROBBENCH_STORE_CACHE/<hash of the root>` (default
+    /// `~/.cache/robbench/stores/…`). Either way they are rebuilt from the
+    /// objects and run records, so the answers are the same.
+    pub fn derived(&self) -> &Path {
+        &self.derived
+    }
+
+    /// The directory of the runs index (pointers to the latest runs).
+    pub fn index_dir(&self) -> &Path {
+        &self.index
+    }
+
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Fails, naming the store, where it cannot be written: `what` needs to add or remove units.
+    pub fn require_writable(&self, what: &str) -> Result<()> {
+        if self.writable {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "cannot {what}: the store {} is read-only for this process (queries still work; \
+             they keep what they derive in {})",
+            self.root.display(),
+            self.derived.display()
+        )
     }
 
     /// Where the complete units of `stage` are.
@@ -120,6 +182,7 @@ impl Store {
     /// Moves a unit that is not whole out of `objects/` (into `quarantine/`),
     /// so that it can be computed again; returns where it went.
     pub fn quarantine(&self, stage: &str, key: &str) -> Result<PathBuf> {
+        self.require_writable("quarantine a unit")?;
         let dir = self.root.join("objects").join(stage).join(key);
         let target = self.root.join("quarantine").join(quarantine_name(key));
         fs::create_dir_all(self.root.join("quarantine"))?;
@@ -158,6 +221,7 @@ impl Store {
     /// Claims a unit for this process, waiting while another process works on
     /// it. The claim ends when the returned guard is dropped.
     pub fn claim(&self, key: &UnitKey) -> Result<UnitClaim> {
+        self.require_writable("compute units")?;
         let path = self.root.join("locks").join(format!("{}.lock", key.to_hex()));
         let file = File::options()
             .create(true)
@@ -262,7 +326,7 @@ impl Store {
     /// Forgets which compacted snapshot each run's tables are in, so the next
     /// query lists the runs' units again (after units were quarantined).
     pub fn forget_snapshots(&self) -> Result<()> {
-        let dir = self.root.join("tables").join("runs");
+        let dir = self.derived.join("tables").join("runs");
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
         }
@@ -295,6 +359,9 @@ impl Store {
     /// run is alive (it may be about to reuse any unit). Returns what was (or,
     /// with `dry_run`, would be) removed, and what was kept and why.
     pub fn gc(&self, referenced: &HashSet<String>, alive: &[String], policy: &GcPolicy) -> Result<GcReport> {
+        if !policy.dry_run {
+            self.require_writable("collect garbage")?;
+        }
         let mut report = GcReport::default();
         if let Some(run) = alive.first() {
             report.kept.push((format!("runs/{run}"), "a run is in progress: gc removes nothing until it ends".into()));
@@ -346,7 +413,7 @@ impl Store {
             }
         }
         // Snapshots no run points at any more, then parts no snapshot links (a hard link count of 1).
-        let tables = self.root.join("tables");
+        let tables = self.derived.join("tables");
         let pointed: HashSet<String> = sorted_entries(&tables.join("runs"))
             .unwrap_or_default()
             .iter()
@@ -359,7 +426,7 @@ impl Store {
                 remove(snapshot, "compacted snapshot no run points at", &mut report)?;
             }
         }
-        for table in sorted_entries(&self.root.join("parts")).unwrap_or_default() {
+        for table in sorted_entries(&self.derived.join("parts")).unwrap_or_default() {
             for part in sorted_entries(&table).unwrap_or_default() {
                 use std::os::unix::fs::MetadataExt;
                 let unused = part.extension().is_some_and(|e| e == "parquet")
@@ -391,7 +458,9 @@ pub struct GcReport {
 
 /// Whether another process holds the lock at `path` (a unit's claim, a live run).
 pub(crate) fn lock_is_held(path: &Path) -> bool {
-    let Ok(file) = File::options().write(true).open(path) else { return false };
+    // Write access where there is (NFS emulates flock with POSIX locks, which
+    // need it); a read-only store's locks are tested through a read handle.
+    let Ok(file) = File::options().write(true).open(path).or_else(|_| File::open(path)) else { return false };
     matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
 }
 
@@ -551,6 +620,46 @@ pub(crate) fn quarantine_name(what: &str) -> String {
 
 pub(crate) fn unix_seconds() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Whether this process may create files in `dir`: access(2) with the
+/// effective ids, which also says EROFS for a read-only mount (root passes
+/// permission checks, not that). Asking writes nothing, so serving a store
+/// leaves every mtime as it was.
+fn can_write_in(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
+/// The per-user directory that holds what queries derive from the read-only store at `root`.
+fn read_only_cache(root: &Path) -> Result<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = var("ROBBENCH_STORE_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("robbench").join("stores")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("robbench").join("stores")))
+        .with_context(|| {
+            format!(
+                "the store {} is read-only and no cache directory is known: set ROBBENCH_STORE_CACHE",
+                root.display()
+            )
+        })?;
+    let name = blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex()[..16].to_string();
+    let dir = base.join(name);
+    fs::create_dir_all(&dir).with_context(|| {
+        format!(
+            "the store {} is read-only and its cache {} cannot be created (set ROBBENCH_STORE_CACHE)",
+            root.display(),
+            dir.display()
+        )
+    })?;
+    // For a person wondering what the directory is.
+    let label = dir.join("store");
+    if !label.exists() {
+        write_atomic(&label, root.as_os_str().as_encoded_bytes())?;
+    }
+    Ok(dir)
 }
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory, then rename).

@@ -4,8 +4,11 @@ networks as PyTorch modules."""
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -89,3 +92,28 @@ def test_a_missing_checkpoint_names_the_command_that_trains_it(db):
         db.model(min(trained), "cifar10")
     with pytest.raises(robbench.NotFoundError, match=r"no seed `99`"):
         db.model(min(trained), seed=99)
+
+
+def test_a_read_only_store_answers_the_same_without_being_written(db, tmp_path):
+    """The pipeline's store on a real read-only mount (a private mount
+    namespace: root's permission bypass cannot hide a write): the query's
+    derived tables go to the user's cache, and the answer is the same."""
+    root = pathlib.Path(os.environ.get("ROBBENCH_PIPELINE_STORE", REPO / "artifacts")).resolve()
+    query = "SELECT arch_index, attack, eps, avg(accuracy) AS accuracy FROM evaluations GROUP BY ALL ORDER BY 1, 2, 3"
+    program = (
+        "import json, sys, robbench\n"
+        f"rows = robbench.open({str(root)!r}).sql({query!r}).to_pylist()\n"
+        "json.dump(rows, sys.stdout)\n"
+    )
+    script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" || exit 97\nshift; exec "$@"'
+    cache = tmp_path / "cache"
+    done = subprocess.run(
+        ["unshare", "--map-root-user", "--mount", "sh", "-c", script, "sh", str(root), sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ROBBENCH_STORE_CACHE": str(cache)},
+    )
+    assert done.returncode != 97, f"cannot make a read-only bind mount: {done.stderr}"
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == db.sql(query).to_pylist()
+    assert any(cache.rglob("_SUCCESS.json")), "the derived tables were not built in the cache"

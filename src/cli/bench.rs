@@ -35,6 +35,21 @@ pub enum BenchCommand {
         #[command(flatten)]
         results: ResultsArg,
     },
+    /// `robbench serve`'s page latency (first byte, median and p99) on the
+    /// shipped release and on a generated store, requests/s with concurrent
+    /// clients, and the server's memory.
+    Serve {
+        /// Timed requests per page.
+        #[arg(long, default_value_t = 50)]
+        requests: usize,
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Evaluation units of the generated store.
+        #[arg(long, default_value_t = 2_000)]
+        units: u64,
+        #[command(flatten)]
+        results: ResultsArg,
+    },
     /// Adversarial-training throughput (images/s incl. the PGD steps), and the
     /// same recipe in PyTorch (the venv's torch) for the ratio.
     Train {
@@ -402,7 +417,7 @@ fn benchmark_sized_plan(out: &mut BenchResults) -> Result<()> {
          {units} units planned in {planned:.3}s + store check {checked:.3}s"
     );
     let what = format!("benchmark-sized plan ({units} units, default recipe, all classes, 3 seeds)");
-    out.figure(format!("{what}: planning"), planned, "s");
+    out.figure(format!("{what}: planning"), planned, "s").headline();
     out.figure(format!("{what}: store check"), checked, "s");
     Ok(())
 }
@@ -443,6 +458,11 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             super::bench_sql::bench_sql(units, samples, keep, &mut out)?;
             out.write(&results.path("sql"))?;
         }
+        BenchCommand::Serve { requests, clients, units, results } => {
+            let mut out = BenchResults::new("serve", "cpu");
+            super::bench_serve::bench_serve(requests, clients, units, &mut out)?;
+            out.write(&results.path("serve"))?;
+        }
         BenchCommand::Train { net, batch, batches, attack_steps, device, no_pytorch, child, results } => {
             configure_one_unit(threads, &device)?;
             let device = robbench_nn::parse_device(&device)?;
@@ -465,31 +485,58 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                 let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
                 // `lean`: the bare PGD + SGD step; `full`: also the unit's augmentation,
                 // input normalisation, clean-accuracy pass and read-outs, as robbench does.
+                // Each in the layouts an engineer tuning PyTorch would try; the
+                // headline compares with the fastest setting that does robbench's work.
+                let mut strongest: Option<(f64, String)> = None;
                 for (recipe, what) in [("lean", "bare PGD+SGD step"), ("full", "the same work as robbench's step")] {
-                    let mut command = std::process::Command::new(&python);
-                    command.args([
-                        script,
-                        &arch.to_string(),
-                        &channels.to_string(),
-                        &cells.to_string(),
-                        "10",
-                        &batch.to_string(),
-                        &batches.to_string(),
-                        &attack_steps.to_string(),
-                        device_name,
-                        recipe,
-                    ]);
-                    let result =
-                        child_json(command, &format!("the PyTorch benchmark ({python}; set ROBBENCH_PYTHON)"))?;
-                    let theirs = result["images_per_second"].as_f64().unwrap_or(f64::NAN);
-                    println!(
-                        "PyTorch 2.11 on {} ({what}): {theirs:.1} images/s; robbench / PyTorch = {:.2}",
-                        result["device"],
-                        ours / theirs
-                    );
-                    out.figure(format!("training throughput, PyTorch 2.11 ({what})"), theirs, "images/s");
-                    out.figure("training throughput, robbench (tch)", ours, "images/s")
-                        .compared_with(format!("PyTorch 2.11, {what} ({theirs:.1} images/s)"), ours / theirs);
+                    for layout in ["default", "channels_last", "compile"] {
+                        let mut command = std::process::Command::new(&python);
+                        command.args([
+                            script,
+                            &arch.to_string(),
+                            &channels.to_string(),
+                            &cells.to_string(),
+                            "10",
+                            &batch.to_string(),
+                            &batches.to_string(),
+                            &attack_steps.to_string(),
+                            device_name,
+                            recipe,
+                            layout,
+                        ]);
+                        let setting = format!("{what}, {layout} layout");
+                        let result = match child_json(
+                            command,
+                            &format!("the PyTorch benchmark ({python}; set ROBBENCH_PYTHON)"),
+                        ) {
+                            Ok(result) => result,
+                            // torch.compile needs a working C++ toolchain for its CPU kernels.
+                            Err(e) if layout == "compile" => {
+                                println!("PyTorch 2.11 ({setting}): did not run: {e:#}");
+                                out.note(format!("PyTorch 2.11 ({setting}) did not run here: {e:#}"));
+                                continue;
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        let theirs = result["images_per_second"].as_f64().unwrap_or(f64::NAN);
+                        println!(
+                            "PyTorch 2.11 on {} ({setting}): {theirs:.1} images/s; robbench / PyTorch = {:.2}",
+                            result["device"],
+                            ours / theirs
+                        );
+                        out.figure(format!("training throughput, PyTorch 2.11 ({setting})"), theirs, "images/s");
+                        out.figure("training throughput, robbench (tch)", ours, "images/s")
+                            .compared_with(format!("PyTorch 2.11, {setting} ({theirs:.1} images/s)"), ours / theirs);
+                        if recipe == "full" && strongest.as_ref().is_none_or(|(best, _)| theirs > *best) {
+                            strongest = Some((theirs, setting));
+                        }
+                    }
+                }
+                if let Some((theirs, setting)) = strongest {
+                    println!("against the strongest PyTorch setting ({setting}): {:.2}", ours / theirs);
+                    out.figure("training throughput, robbench / the strongest PyTorch setting", ours / theirs, "x")
+                        .compared_with(format!("PyTorch 2.11, {setting} ({theirs:.1} images/s)"), ours / theirs)
+                        .headline();
                 }
             }
             out.write(&results.path("train"))?;
@@ -542,7 +589,7 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             let left: Vec<String> = t.stages.iter().map(|(name, acc)| format!("{name} {acc:.3}")).collect();
             println!("accuracy left after each component: {}", left.join(", "));
             let mut out = BenchResults::new("autoattack", &device_name(device));
-            out.figure(format!("standard AutoAttack, eps {eps}/255, per 1,000 images"), per_thousand, "s");
+            out.figure(format!("standard AutoAttack, eps {eps}/255, per 1,000 images"), per_thousand, "s").headline();
             out.figure(
                 format!("standard AutoAttack, eps {eps}/255, {} images of {size}x{size}", t.images),
                 t.seconds,
@@ -551,7 +598,10 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             out.note(format!("{network}; accuracy left after each component: {}", left.join(", ")));
             out.write(&results.path("autoattack"))?;
         }
-        BenchCommand::Render(args) => super::bench_results::render(&args.results, &args.out)?,
+        BenchCommand::Render(args) => {
+            let readme = Some(args.readme.as_path()).filter(|p| *p != std::path::Path::new("-"));
+            super::bench_results::render(&args.results, &args.out, readme)?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -90,6 +90,9 @@ pub struct Figure {
     /// The figure over the reference (in the sense `reference` states).
     #[serde(default)]
     pub ratio: Option<f64>,
+    /// Shown in the README's headline table too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headline: bool,
 }
 
 impl Figure {
@@ -97,6 +100,12 @@ impl Figure {
     pub fn compared_with(&mut self, reference: impl Into<String>, ratio: f64) -> &mut Figure {
         self.reference = Some(reference.into());
         self.ratio = Some(ratio).filter(|r| r.is_finite());
+        self
+    }
+
+    /// Puts the figure in the README's headline table.
+    pub fn headline(&mut self) -> &mut Figure {
+        self.headline = true;
         self
     }
 }
@@ -125,7 +134,14 @@ impl BenchResults {
 
     /// Adds a figure; chain [`Figure::compared_with`] to compare it.
     pub fn figure(&mut self, name: impl Into<String>, value: f64, unit: &str) -> &mut Figure {
-        self.figures.push(Figure { name: name.into(), value, unit: unit.to_string(), reference: None, ratio: None });
+        self.figures.push(Figure {
+            name: name.into(),
+            value,
+            unit: unit.to_string(),
+            reference: None,
+            ratio: None,
+            headline: false,
+        });
         self.figures.last_mut().expect("just pushed")
     }
 
@@ -219,9 +235,14 @@ fn utc_now() -> String {
     format!("{}-{}-{}T{}:{}:{}Z", &c[0..4], &c[4..6], &c[6..8], &c[9..11], &c[11..13], &c[13..15])
 }
 
+/// The README's headline table lies between these lines; `bench render` rewrites what is between.
+const HEADLINE_START: &str = "<!-- headline figures: written by `robbench bench render`; do not edit -->";
+const HEADLINE_END: &str = "<!-- end of headline figures -->";
+
 /// `robbench bench render`: every `*.json` in `results` as one Markdown
-/// page, a section per bench in the order of their names.
-pub fn render(results: &Path, out: &Path) -> Result<()> {
+/// page, a section per bench in the order of their names, and the figures
+/// marked as headline into `readme`'s headline table.
+pub fn render(results: &Path, out: &Path, readme: Option<&Path>) -> Result<()> {
     let entries = std::fs::read_dir(results)
         .with_context(|| format!("cannot list {} (`make bench` writes the results there)", results.display()))?;
     let mut files: Vec<PathBuf> = Vec::new();
@@ -233,10 +254,46 @@ pub fn render(results: &Path, out: &Path) -> Result<()> {
     }
     let mut benches = files.iter().map(|p| Ok((BenchResults::read(p)?, p))).collect::<Result<Vec<_>>>()?;
     benches.sort_by(|a, b| (&a.0.bench, a.1).cmp(&(&b.0.bench, b.1)));
-    let page = render_page(&benches.iter().map(|(r, _)| r).collect::<Vec<_>>(), results);
-    write_atomic(out, page.as_bytes())?;
+    let benches: Vec<&BenchResults> = benches.iter().map(|(r, _)| r).collect();
+    write_atomic(out, render_page(&benches, results).as_bytes())?;
     println!("{}: {} bench(es) from {}", out.display(), benches.len(), results.display());
+    if let Some(readme) = readme {
+        let text = std::fs::read_to_string(readme).with_context(|| format!("cannot read {}", readme.display()))?;
+        let (Some(start), Some(end)) = (text.find(HEADLINE_START), text.find(HEADLINE_END)) else {
+            anyhow::bail!("{} has no headline block ({HEADLINE_START} … {HEADLINE_END})", readme.display());
+        };
+        let block = headline_table(&benches, out);
+        let updated = format!("{}{HEADLINE_START}\n{block}{}", &text[..start], &text[end..]);
+        write_atomic(readme, updated.as_bytes())?;
+        println!("{}: headline figures", readme.display());
+    }
     Ok(())
+}
+
+/// The headline figures as a table: value, what it is compared with, and
+/// the commit and date of the bench that measured it.
+fn headline_table(benches: &[&BenchResults], page: &Path) -> String {
+    let mut table =
+        String::from("| figure | value | compared with | ratio | bench, commit, date |\n|---|---:|---|---:|---|\n");
+    for r in benches {
+        for f in r.figures.iter().filter(|f| f.headline) {
+            let _ = writeln!(
+                table,
+                "| {} | {} {} | {} | {} | `{}`, {}{}, {} |",
+                cell(&f.name),
+                number(f.value),
+                cell(&f.unit),
+                cell(f.reference.as_deref().unwrap_or("")),
+                f.ratio.map_or(String::new(), |q| format!("{}×", number(q))),
+                r.bench,
+                r.commit,
+                if r.dirty { "+" } else { "" },
+                r.date.get(..10).unwrap_or(&r.date)
+            );
+        }
+    }
+    let _ = writeln!(table, "\nEvery figure with its command and machine: [the benchmarks page]({}).", page.display());
+    table
 }
 
 fn render_page(benches: &[&BenchResults], results: &Path) -> String {
@@ -318,6 +375,9 @@ pub struct RenderArgs {
     /// The page to write.
     #[arg(long, default_value = RENDERED_PAGE)]
     pub out: PathBuf,
+    /// The README whose headline table to rewrite (`-` for none).
+    #[arg(long, default_value = "README.md")]
+    pub readme: PathBuf,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_process;
 pub mod bench_results;
+pub mod bench_serve;
 pub mod bench_sql;
 pub mod import;
 pub mod parallel;

@@ -160,25 +160,9 @@ pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
     receive.await.map_err(|_| anyhow!("the query failed (its thread panicked)"))?
 }
 
-/// A message for the user: what went wrong and, for a store that cannot be
-/// written, what to do.
+/// A message for the user: the error with its causes.
 pub fn explain(error: &anyhow::Error) -> String {
-    let text = format!("{error:#}");
-    let read_only = error.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
-            matches!(io.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem)
-        })
-    }) || text.contains("Read-only file system")
-        || text.contains("Permission denied");
-    if read_only {
-        format!(
-            "{text}\n\nThe store cannot be written here, and SQL builds a run's compacted tables (and their \
-             index) in the store on the first query that needs them. Run any query once as a user who can \
-             write the store (e.g. `robbench --store DIR sql \"SELECT 1\"`), then serve it read-only."
-        )
-    } else {
-        text
-    }
+    format!("{error:#}")
 }
 
 /// Runs `sql` and returns its batches.
@@ -390,14 +374,6 @@ mod tests {
         assert_eq!(metric_name("clean", Some(0.0)), "clean");
         assert_eq!(metric_name("pgd-sweep", Some(0.5)), "pgd-sweep@0.5");
         assert_eq!(metric_name("synflow", None), "synflow");
-    }
-
-    #[test]
-    fn a_store_that_cannot_be_written_is_explained() {
-        let e =
-            anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::PermissionDenied)).context("cannot write x");
-        assert!(explain(&e).contains("as a user who can write the store"), "{}", explain(&e));
-        assert!(!explain(&anyhow!("no such table")).contains("write the store"));
     }
 
     #[test]

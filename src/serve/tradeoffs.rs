@@ -227,33 +227,36 @@ fn truncate(text: &str, n: usize) -> String {
     if text.chars().count() <= n { text.to_string() } else { text.chars().take(n - 1).chain(['…']).collect() }
 }
 
-/// `/tradeoffs.json`: the same points as data.
+/// `/tradeoffs.json`: the same points as data. Written straight into one
+/// string: a `serde_json::Value` per point cost most of the request.
 pub async fn json(State(app): State<Arc<App>>, Query(pairs): Query<Vec<(String, String)>>) -> Page {
+    use std::fmt::Write as _;
     let s = scatter(&app, pairs).await?;
     let table = &s.view.table;
     let infos = arch_infos();
-    let number = |v: f64| if v.is_finite() { serde_json::json!(v) } else { serde_json::Value::Null };
-    let points: Vec<serde_json::Value> = s
-        .points
-        .iter()
-        .map(|p| {
-            let index = table.rows[p.0].index;
-            serde_json::json!({
-                "index": index,
-                "cell": infos[index].text,
-                "x": p.1,
-                "y": p.2,
-                "color": number(p.3),
-                "front": p.4,
-            })
-        })
-        .collect();
-    let body = serde_json::json!({
-        "source": table.name,
-        "x": s.x.name(table),
-        "y": s.y.name(table),
-        "color": s.color.name(table),
-        "points": points,
-    });
-    Ok(([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+    let text = |t: &str| serde_json::Value::from(t).to_string();
+    // Rust prints the shortest form that reads back as the same f64; JSON has no NaN.
+    let number = |v: f64| if v.is_finite() { format!("{v}") } else { "null".to_string() };
+    let mut body = format!(
+        "{{\"source\":{},\"x\":{},\"y\":{},\"color\":{},\"points\":[",
+        text(&table.name),
+        text(&s.x.name(table)),
+        text(&s.y.name(table)),
+        text(&s.color.name(table))
+    );
+    for (i, p) in s.points.iter().enumerate() {
+        let index = table.rows[p.0].index;
+        let _ = write!(
+            body,
+            "{}{{\"index\":{index},\"cell\":{},\"x\":{},\"y\":{},\"color\":{},\"front\":{}}}",
+            if i == 0 { "" } else { "," },
+            text(&infos[index].text),
+            number(p.1),
+            number(p.2),
+            number(p.3),
+            p.4
+        );
+    }
+    body.push_str("]}");
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

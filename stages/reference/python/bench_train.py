@@ -8,8 +8,13 @@ besides: random crop (zero padding 4) and horizontal flip per image, input
 normalisation inside every forward pass, the clean-accuracy forward pass and
 the loss/accuracy read-outs. `lean` (the default) is the bare step.
 
-usage: bench_train.py ARCH C N CLASSES BATCH BATCHES STEPS DEVICE [lean|full]
-       -> JSON {"images_per_second": ...}
+LAYOUT is what an engineer tuning PyTorch would try: `default` (NCHW),
+`channels_last` (the network and its inputs in NHWC, the one-line change
+that speeds up convolutions on CPU), or `compile` (torch.compile of the
+network, default mode; its compilation happens in the untimed warm-up step).
+
+usage: bench_train.py ARCH C N CLASSES BATCH BATCHES STEPS DEVICE [lean|full] [default|channels_last|compile]
+       -> JSON {"images_per_second": ..., "device": ..., "layout": ...}
 """
 import json
 import os
@@ -26,6 +31,9 @@ from nb201_model import TinyNetwork  # noqa: E402
 def main():
     arch, C, N, classes, batch, batches, steps, device = sys.argv[1:9]
     full = len(sys.argv) > 9 and sys.argv[9] == "full"
+    layout = sys.argv[10] if len(sys.argv) > 10 else "default"
+    if layout not in ("default", "channels_last", "compile"):
+        sys.exit(f"unknown layout {layout!r}: expected default, channels_last or compile")
     C, N, classes, batch, batches, steps = map(int, (C, N, classes, batch, batches, steps))
     device = "cuda" if device.startswith("cuda") and torch.cuda.is_available() else "cpu"
     torch.set_num_threads(torch.get_num_threads())
@@ -33,11 +41,18 @@ def main():
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     eps, alpha = 8 / 255, 2 / 255
     x_all = torch.rand(batch * (batches + 1), 3, 32, 32, device=device)
+    forward = net
+    if layout == "channels_last":
+        net = net.to(memory_format=torch.channels_last)
+        forward = net
+        x_all = x_all.contiguous(memory_format=torch.channels_last)
+    elif layout == "compile":
+        forward = torch.compile(net)
     y_all = torch.randint(classes, (batch * (batches + 1),), device=device)
 
     mean = torch.tensor([0.49, 0.48, 0.45], device=device).view(1, 3, 1, 1)
     std = torch.tensor([0.25, 0.24, 0.26], device=device).view(1, 3, 1, 1)
-    model = (lambda v: net((v - mean) / std)) if full else net
+    model = (lambda v: forward((v - mean) / std)) if full else forward
 
     def augment(x):
         n, c, h, w = x.shape
@@ -82,7 +97,8 @@ def main():
         step(x_all[b * batch:(b + 1) * batch], y_all[b * batch:(b + 1) * batch])
     if device == "cuda":
         torch.cuda.synchronize()
-    json.dump({"images_per_second": batch * batches / (time.perf_counter() - start), "device": device}, sys.stdout)
+    seconds = time.perf_counter() - start
+    json.dump({"images_per_second": batch * batches / seconds, "device": device, "layout": layout}, sys.stdout)
 
 
 if __name__ == "__main__":
