@@ -11,6 +11,10 @@
 //! reused unit costs what it cost then). Nobody knows the best architecture of
 //! a live recipe, so regret is measured against the best any trial of the same
 //! search measured (see [`live_trials`]).
+//!
+//! A warm start ranks its pool by a column of `ntk` or `bounds` at
+//! initialisation: the pool's `prepare`, `ntk` (and `bound`) units run in one
+//! run of the experiment before the first query, and cost what they measured.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -19,11 +23,12 @@ use anyhow::{Context, Result, bail};
 use robbench_pipeline::compact::Completeness;
 use robbench_pipeline::sql::Catalog;
 use robbench_pipeline::{Config, Pipeline, RunOptions, Store, execute_selected};
-use robbench_search::{Budget, Entry, Optimum, Oracle, SearchError, explore};
+use robbench_search::{Algorithm, Budget, Entry, Optimum, Oracle, SearchError, explore};
 use robbench_space::{ModelShape, SPACE_SIZE, Space};
 
+use crate::config::NtkWeights;
 use crate::reads::read;
-use crate::search::{LIVE_SOURCE, LiveTrial, ObjectiveSpec, SearchConfig, metric_rows};
+use crate::search::{LIVE_SOURCE, LiveTrial, NtkKernel, ObjectiveSpec, ScoreSpec, SearchConfig, metric_rows};
 use crate::select::{ArchitecturesReads, model_shape};
 
 /// The experiment sections a query's units read: a recipe is identified by them.
@@ -48,12 +53,17 @@ pub struct LiveOracle<'a> {
     cells: Vec<usize>,
     classes: usize,
     measured: HashMap<usize, Measured>,
+    /// The warm start's score (`ntk` or `bounds` at initialisation), when a warm start runs.
+    warm_start: Option<ScoreSpec>,
+    /// Scored classes: their score, signed so that higher is better (`None`
+    /// where it is infinite or undefined), and the hours its units took.
+    scores: HashMap<usize, (Option<f64>, f64)>,
     /// `live:<recipe hash>`.
     pub source: String,
     pub dataset: String,
-    /// The experiment runs the queries made.
+    /// The experiment runs the queries (and a warm start's scores) made.
     pub runs: Vec<String>,
-    /// Per stage (`train`, `evaluate`): units [executed, reused].
+    /// Per stage (`train`, `evaluate`; a warm start's `ntk` and `bound`): units [executed, reused].
     pub units: BTreeMap<String, [usize; 2]>,
 }
 
@@ -124,6 +134,25 @@ impl<'a> LiveOracle<'a> {
                 metrics.insert(name.to_string());
             }
         }
+        let warm_start = if cfg.algorithms.contains(&Algorithm::WarmStartEvolution) {
+            let betas: Vec<f64> = probe.config.typed("ntk.betas")?;
+            let beta = match &cfg.warm_start {
+                ScoreSpec::Ntk { kernel: NtkKernel::All | NtkKernel::RobustAll, beta, .. }
+                | ScoreSpec::Bounds { beta, .. } => Some(*beta),
+                _ => None,
+            };
+            if let Some(beta) = beta
+                && !betas.contains(&beta)
+            {
+                bail!(
+                    "search.warm_start: {} needs beta {beta} in the experiment's ntk.betas ({betas:?})",
+                    cfg.warm_start.name()
+                );
+            }
+            Some(cfg.warm_start.clone())
+        } else {
+            None
+        };
         let sections = probe.config.slice(&RECIPE_SECTIONS).canonical_json();
         let hash = blake3::hash(sections.to_string().as_bytes()).to_hex();
         Ok(LiveOracle {
@@ -136,6 +165,8 @@ impl<'a> LiveOracle<'a> {
             cells: (0..SPACE_SIZE).collect(),
             classes: Space::nb201().representatives().len(),
             measured: HashMap::new(),
+            warm_start,
+            scores: HashMap::new(),
             source: format!("{LIVE_SOURCE}:{}", &hash[..12]),
             dataset,
             runs: Vec::new(),
@@ -156,33 +187,8 @@ impl<'a> LiveOracle<'a> {
             _ => false,
         };
         let selected: Vec<bool> = plan.units.iter().map(wanted).collect();
-        let report = execute_selected(self.pipeline, &plan, self.store, &self.options, selected.clone())?;
-        let run_id = report.record.run_id.clone();
-        self.runs.push(run_id.clone());
-        let failed: Vec<String> = report
-            .record
-            .units
-            .iter()
-            .filter(|u| !u.status.succeeded())
-            .map(|u| format!("{} {}: {}", u.stage, u.label, u.error.as_deref().unwrap_or(u.status.as_str())))
-            .collect();
-        if !failed.is_empty() {
-            bail!("experiment run {run_id} of the live search failed:\n  {}", failed.join("\n  "));
-        }
-        for (stage, [executed, reused, ..]) in report.summary() {
-            if stage == "train" || stage == "evaluate" {
-                let counts = self.units.entry(stage).or_default();
-                counts[0] += executed;
-                counts[1] += reused;
-            }
-        }
-
-        let mut hours: BTreeMap<usize, f64> = BTreeMap::new();
-        for (unit, _) in plan.units.iter().zip(&selected).filter(|(u, s)| **s && u.stage_name != "prepare") {
-            let arch = unit.spec.params["arch_index"].as_u64().context("a unit without arch_index")? as usize;
-            let manifest = self.store.read_manifest(unit.stage_name, &unit.key)?;
-            *hours.entry(arch).or_default() += manifest.seconds / 3600.0;
-        }
+        let run_id = self.execute(&plan, selected.clone(), &["train", "evaluate"])?;
+        let hours = unit_hours(self.store, &plan, &selected)?;
         let catalog = Arc::new(Catalog::new(self.store, Some(run_id.clone()), Completeness::Whole));
         let list = new.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
         let rows = metric_rows(
@@ -212,6 +218,67 @@ impl<'a> LiveOracle<'a> {
         Ok(())
     }
 
+    /// Computes the warm start's score of the `classes` not scored yet, in one
+    /// run of the experiment (their `prepare`, `ntk` and `bound` units at
+    /// initialisation), and returns the hours the units of all `classes` took.
+    fn score(&mut self, classes: &[usize]) -> Result<f64> {
+        let spec = self.warm_start.clone().context("a live search without a warm start has no scores")?;
+        let new: Vec<usize> = classes.iter().copied().filter(|c| !self.scores.contains_key(c)).collect();
+        if !new.is_empty() {
+            let mut raw = restricted(&self.recipe, &new)?;
+            // Which NTK units exist: those at initialisation, whatever the recipe computes.
+            raw.set("ntk.enabled=true")?;
+            raw.set("ntk.weights=[\"init\"]")?;
+            let plan = self.pipeline.plan(&raw)?;
+            let init = serde_json::json!(NtkWeights::Init);
+            let wanted = |u: &robbench_pipeline::PlannedUnit| match u.stage_name {
+                "prepare" => true,
+                "ntk" => u.spec.params["weights"] == init,
+                "bound" => matches!(spec, ScoreSpec::Bounds { .. }) && u.spec.params["weights"] == init,
+                _ => false,
+            };
+            let selected: Vec<bool> = plan.units.iter().map(wanted).collect();
+            let run_id = self.execute(&plan, selected.clone(), &["ntk", "bound"])?;
+            let hours = unit_hours(self.store, &plan, &selected)?;
+            let catalog = Arc::new(Catalog::new(self.store, Some(run_id), Completeness::Whole));
+            // Per class (the run's architectures are the representatives); an
+            // infinite or undefined score leaves its class out of the pool.
+            let scores = spec.load(&catalog, &self.dataset)?;
+            for class in new {
+                let hours = hours.get(&class).copied().unwrap_or_default();
+                self.scores.insert(class, (scores.get(&class).copied(), hours));
+            }
+        }
+        Ok(classes.iter().map(|c| self.scores[c].1).sum())
+    }
+
+    /// Runs the `selected` units of `plan` as an experiment run of its own
+    /// and counts the units of `stages` it executed and reused; fails naming
+    /// every unit that failed. Returns the run's id.
+    fn execute(&mut self, plan: &robbench_pipeline::Plan, selected: Vec<bool>, stages: &[&str]) -> Result<String> {
+        let report = execute_selected(self.pipeline, plan, self.store, &self.options, selected)?;
+        let run_id = report.record.run_id.clone();
+        self.runs.push(run_id.clone());
+        let failed: Vec<String> = report
+            .record
+            .units
+            .iter()
+            .filter(|u| !u.status.succeeded())
+            .map(|u| format!("{} {}: {}", u.stage, u.label, u.error.as_deref().unwrap_or(u.status.as_str())))
+            .collect();
+        if !failed.is_empty() {
+            bail!("experiment run {run_id} of the live search failed:\n  {}", failed.join("\n  "));
+        }
+        for (stage, [executed, reused, ..]) in report.summary() {
+            if stages.contains(&stage.as_str()) {
+                let counts = self.units.entry(stage).or_default();
+                counts[0] += executed;
+                counts[1] += reused;
+            }
+        }
+        Ok(run_id)
+    }
+
     /// The oracle of one objective.
     pub fn view<'o>(&'o mut self, objective: &ObjectiveSpec) -> LiveView<'o, 'a> {
         let columns = objective
@@ -226,6 +293,19 @@ impl<'a> LiveOracle<'a> {
     pub fn measured(&self) -> usize {
         self.measured.len()
     }
+}
+
+/// Hours the `selected` units of `plan` other than `prepare` took, per
+/// architecture: their seconds when they ran (from their manifests, so a
+/// reused unit costs what it cost then).
+fn unit_hours(store: &Store, plan: &robbench_pipeline::Plan, selected: &[bool]) -> Result<BTreeMap<usize, f64>> {
+    let mut hours: BTreeMap<usize, f64> = BTreeMap::new();
+    for (unit, _) in plan.units.iter().zip(selected).filter(|(u, s)| **s && u.stage_name != "prepare") {
+        let arch = unit.spec.params["arch_index"].as_u64().context("a unit without arch_index")? as usize;
+        let manifest = store.read_manifest(unit.stage_name, &unit.key)?;
+        *hours.entry(arch).or_default() += manifest.seconds / 3600.0;
+    }
+    Ok(hours)
 }
 
 /// A [`LiveOracle`] answering for one objective's metrics (a leading `-` negated).
@@ -251,8 +331,16 @@ impl Oracle for LiveView<'_, '_> {
         class < SPACE_SIZE
     }
 
-    fn score(&self, _: usize) -> Option<f64> {
-        None
+    fn score(&self, class: usize) -> Option<f64> {
+        self.live.scores.get(&class).and_then(|s| s.0)
+    }
+
+    fn scores_on_request(&self) -> bool {
+        self.live.warm_start.is_some()
+    }
+
+    fn compute_scores(&mut self, classes: &[usize]) -> Result<f64, SearchError> {
+        self.live.score(classes).map_err(|e| SearchError::Oracle(format!("{e:#}").into()))
     }
 
     fn evaluate(&mut self, classes: &[usize]) -> Result<Vec<Entry>, SearchError> {
@@ -322,6 +410,7 @@ pub fn live_trials(oracle: &mut LiveOracle<'_>, cfg: &SearchConfig) -> Result<Ve
                 settings: cfg.settings.clone(),
                 source: oracle.source.clone(),
                 dataset: oracle.dataset.clone(),
+                warm_start: (algorithm == Algorithm::WarmStartEvolution).then(|| cfg.warm_start.clone()),
                 trace: exploration.against(optimum.clone()),
             });
         }

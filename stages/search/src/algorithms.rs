@@ -612,18 +612,37 @@ fn gp_bayesopt(s: &mut State, settings: &Settings) {
 
 /// The best `population` classes of `warm_pool` random cells by the table's
 /// training-free score, evaluated (each a query) as evolution's first population.
+/// A table draws among the cells it has scores of; an oracle that computes
+/// scores on request is asked for those of the classes drawn, in one batch,
+/// and what that cost counts before the first query.
 fn warm_start(s: &mut State, settings: &Settings) -> Result<Vec<(usize, Vec<f64>)>, SearchError> {
-    let scored: Vec<usize> =
-        s.oracle.cells().iter().copied().filter(|&c| s.oracle.score(class_of(c)).is_some()).collect();
-    if scored.is_empty() {
-        return Err(SearchError::NoScores);
-    }
     let mut pool: Vec<(usize, f64)> = Vec::new();
-    for _ in 0..settings.warm_pool {
-        let cell = scored[s.rng.below(scored.len() as u64) as usize];
-        let class = class_of(cell);
-        if !pool.iter().any(|&(c, _)| c == class) {
-            pool.push((class, s.oracle.score(class).expect("scored")));
+    if s.oracle.scores_on_request() {
+        let mut classes: Vec<usize> = Vec::new();
+        for _ in 0..settings.warm_pool {
+            let cells = s.oracle.cells();
+            let class = class_of(cells[s.rng.below(cells.len() as u64) as usize]);
+            if !classes.contains(&class) {
+                classes.push(class);
+            }
+        }
+        s.cost += s.oracle.compute_scores(&classes)?;
+        pool.extend(classes.into_iter().filter_map(|class| s.oracle.score(class).map(|score| (class, score))));
+        if pool.is_empty() {
+            return Err(SearchError::NoScores);
+        }
+    } else {
+        let scored: Vec<usize> =
+            s.oracle.cells().iter().copied().filter(|&c| s.oracle.score(class_of(c)).is_some()).collect();
+        if scored.is_empty() {
+            return Err(SearchError::NoScores);
+        }
+        for _ in 0..settings.warm_pool {
+            let cell = scored[s.rng.below(scored.len() as u64) as usize];
+            let class = class_of(cell);
+            if !pool.iter().any(|&(c, _)| c == class) {
+                pool.push((class, s.oracle.score(class).expect("scored")));
+            }
         }
     }
     pool.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

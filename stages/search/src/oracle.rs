@@ -27,6 +27,23 @@ pub trait Oracle {
     /// Training-free score of a class for the warm start; higher is better.
     fn score(&self, class: usize) -> Option<f64>;
 
+    /// Does the warm start ask for its scores ([`Oracle::compute_scores`])
+    /// rather than find them known? True of an oracle that computes a score
+    /// per architecture on request, as a live search does; a table knows its
+    /// scores (the default).
+    fn scores_on_request(&self) -> bool {
+        false
+    }
+
+    /// Computes the scores of `classes` (distinct representatives, in one
+    /// batch), which [`Oracle::score`] answers afterwards (`None` where a
+    /// score is undefined), and returns what computing them cost, in the unit
+    /// of [`Entry::cost`]. Called only when [`Oracle::scores_on_request`].
+    fn compute_scores(&mut self, classes: &[usize]) -> Result<f64, SearchError> {
+        let _ = classes;
+        Ok(0.0)
+    }
+
     /// The entries of `classes` (distinct representatives it answers, each
     /// asked for once per search), in order.
     fn evaluate(&mut self, classes: &[usize]) -> Result<Vec<Entry>, SearchError>;

@@ -182,3 +182,69 @@ fn the_optimum_of_points_breaks_ties_by_index_whatever_their_order() {
     assert_eq!(optimum, Some(Optimum::Scalar { class: 4, value: 0.5 }));
     assert_eq!(Optimum::of(std::iter::empty(), Objective::Single, [0.0; 2]), None);
 }
+
+/// A table whose scores are computed on request: `cost` per class asked for.
+struct Scoring<'a> {
+    table: &'a Table,
+    computed: std::collections::HashMap<usize, f64>,
+    requests: Vec<Vec<usize>>,
+    cost: f64,
+}
+
+impl Oracle for Scoring<'_> {
+    fn arity(&self) -> usize {
+        self.table.arity()
+    }
+    fn cells(&self) -> &[usize] {
+        self.table.cells()
+    }
+    fn classes(&self) -> usize {
+        self.table.len()
+    }
+    fn answers(&self, class: usize) -> bool {
+        self.table.get(class).is_some()
+    }
+    fn score(&self, class: usize) -> Option<f64> {
+        self.computed.get(&class).copied()
+    }
+    fn scores_on_request(&self) -> bool {
+        true
+    }
+    fn compute_scores(&mut self, classes: &[usize]) -> Result<f64, SearchError> {
+        self.requests.push(classes.to_vec());
+        // Every third class has no score (a singular kernel, say).
+        self.computed.extend(classes.iter().filter(|&&c| c % 3 != 0).map(|&c| (c, self.table.score(c).unwrap())));
+        Ok(self.cost * classes.len() as f64)
+    }
+    fn evaluate(&mut self, classes: &[usize]) -> Result<Vec<Entry>, SearchError> {
+        Ok(classes.iter().map(|&c| self.table.get(c).unwrap().clone()).collect())
+    }
+}
+
+#[test]
+fn a_warm_start_on_request_scores_its_pool_in_one_batch_and_pays_for_it() {
+    let table = landscape(false);
+    let settings = Settings { population: 6, warm_pool: 40, ..Settings::default() };
+    let budget = Budget { queries: 20, cost: None };
+    let mut oracle = Scoring { table: &table, computed: Default::default(), requests: Vec::new(), cost: 0.5 };
+    let explored =
+        explore(&mut oracle, Objective::Single, Algorithm::WarmStartEvolution, &settings, budget, 5, [0.0, 0.0]);
+    let visits = explored.unwrap().visits;
+    // One request: the distinct classes of the pool's draws.
+    let [pool] = oracle.requests.as_slice() else { panic!("{:?}", oracle.requests) };
+    assert!(pool.len() > settings.population && pool.len() <= settings.warm_pool, "{pool:?}");
+    let mut distinct = pool.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), pool.len());
+    // The first population: the best scored classes of the pool, best first.
+    let mut ranked: Vec<(usize, f64)> = pool.iter().filter_map(|&c| oracle.computed.get(&c).map(|&s| (c, s))).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let first: Vec<usize> = visits[..settings.population].iter().map(|v| v.class).collect();
+    let best: Vec<usize> = ranked[..settings.population].iter().map(|r| r.0).collect();
+    assert_eq!(first, best);
+    // Scoring costs before the first query.
+    let scoring = 0.5 * pool.len() as f64;
+    assert!((visits[0].cost - scoring - table.get(first[0]).unwrap().cost).abs() < 1e-9, "{}", visits[0].cost);
+    assert_eq!(visits.len(), budget.queries);
+}
