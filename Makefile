@@ -58,6 +58,7 @@ bench: build
 	$(ROBBENCH) bench plan --units 20000
 	$(ROBBENCH) bench sql --units 1000 --samples 1000
 	$(ROBBENCH) bench serve --requests 50 --clients 4 --units 2000
+	$(ROBBENCH) bench corruptions --images 10000 --reference-images 20
 	$(ROBBENCH) bench train --batch 64 --batches 2
 	$(ROBBENCH) bench autoattack --images 4
 	$(ROBBENCH) bench throughput --batch 32 --batches 1

@@ -62,6 +62,18 @@ if [[ -n "$python_bin" && ! -f "$venv/.robbench-python-1" ]]; then
     touch "$venv/.robbench-python-1"
 fi
 
+# The CIFAR-10-C cross-check (stages/corruptions/tests/reference.rs) runs the
+# published make_cifar_c.py, which imports scikit-image, OpenCV, Pillow and
+# Wand; these versions run it on the venv's NumPy 2 (the driver shims the few
+# APIs they dropped). Wand loads ImageMagick's libMagickWand, a system library
+# (Debian: libmagickwand-6.q16-6, which .ci/run installs).
+if [[ -n "$python_bin" && ! -f "$venv/.robbench-corruptions-1" ]]; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        scikit-image==0.26.0 opencv-python-headless==4.14.0.94 pillow==12.1.0 wand==0.7.2
+    "$python_bin" -c "import skimage, cv2, PIL, wand"
+    touch "$venv/.robbench-corruptions-1"
+fi
+
 config="$repo_root/.cargo/config.toml"
 mkdir -p "$repo_root/.cargo"
 new_config=$(cat <<TOML

@@ -8,6 +8,8 @@
 //! (`robbench_experiment::config::keys`) names every key and no other, its
 //! types match the defaults, and its ranges are what validation enforces;
 //! every key a unit reads is documented; every column has a description.
+//! The search config's key table (`robbench_stages::search_keys`, rendered as
+//! `search-config.md`) is checked the same way by that module's own tests.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,7 +20,7 @@ use robbench_experiment::{DEFAULT_CONFIG, ExperimentSchema};
 use robbench_pipeline::{Config, ConfigError, ConfigSchema};
 use toml::Value;
 
-const PAGES: [&str; 3] = ["tables.md", "config.md", "cli.md"];
+const PAGES: [&str; 4] = ["tables.md", "config.md", "search-config.md", "cli.md"];
 const UPDATE_VAR: &str = "ROBBENCH_UPDATE_REFERENCE";
 const REGENERATE: &str = "ROBBENCH_UPDATE_REFERENCE=1 cargo test --workspace --test reference_docs";
 

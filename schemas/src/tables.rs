@@ -165,6 +165,46 @@ pub static EVALUATION_SAMPLES: TableDef = TableDef {
     ],
 };
 
+pub static CORRUPTION_EVALUATIONS: TableDef = TableDef {
+    name: "corruption_evaluations",
+    version: 1,
+    doc: "Accuracy of each trained network on the test images under each common corruption of CIFAR-10-C (Hendrycks & Dietterich, ICLR 2019; make_cifar_c.py's parameters) and severity. The mean over the 15 standard corruptions × 5 severities is RobustBench's corruption accuracy.",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!(
+            "corruption",
+            Utf8,
+            "gaussian_noise | shot_noise | impulse_noise | defocus_blur | glass_blur | motion_blur | zoom_blur | snow | frost | fog | brightness | contrast | elastic_transform | pixelate | jpeg_compression, or an extra: speckle_noise | gaussian_blur | spatter | saturate"
+        ),
+        col!("family", Utf8, "noise | blur | weather | digital"),
+        col!("standard", Boolean, "one of the 15 standard corruptions (false: an extra)"),
+        col!("severity", Int64, "1 (mildest) to 5"),
+        col!("n_samples", Int64, "test images corrupted and classified"),
+        col!("n_correct", Int64, "images classified correctly"),
+        col!("accuracy", Float64, "n_correct / n_samples"),
+        col!("loss", Float64, "mean cross-entropy"),
+        col!("confidence", Float64, "mean softmax probability of the predicted class"),
+    ],
+};
+
+pub static CORRUPTION_SAMPLES: TableDef = TableDef {
+    name: "corruption_samples",
+    version: 1,
+    doc: "Per-image outcome under every corruption and severity, as `evaluation_samples` has it for attacks.",
+    columns: &[
+        ARCH_INDEX,
+        DATASET,
+        SEED,
+        col!("sample_index", Int64, "index into the test split of `samples`"),
+        col!("corruption", Utf8, "corruption name as in `corruption_evaluations`"),
+        col!("severity", Int64, "1 to 5"),
+        col!("predicted", Int64, "predicted class"),
+        col!("correct", Boolean, "classified correctly"),
+    ],
+};
+
 pub static ALERTS: TableDef = TableDef {
     name: "alerts",
     version: 1,
@@ -340,6 +380,8 @@ pub(crate) static ALL_TABLES: &[&TableDef] = &[
     &MODELS,
     &EVALUATIONS,
     &EVALUATION_SAMPLES,
+    &CORRUPTION_EVALUATIONS,
+    &CORRUPTION_SAMPLES,
     &ALERTS,
     &NTK,
     &BOUNDS,

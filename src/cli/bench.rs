@@ -35,6 +35,17 @@ pub enum BenchCommand {
         #[command(flatten)]
         results: ResultsArg,
     },
+    /// Generating every common corruption (19 × 5 severities) of N 32×32
+    /// images, next to the reference generator (make_cifar_c.py) on the first M.
+    Corruptions {
+        #[arg(long, default_value_t = 10_000)]
+        images: usize,
+        /// Images the (much slower) reference corrupts; 0 skips it.
+        #[arg(long, default_value_t = 20)]
+        reference_images: usize,
+        #[command(flatten)]
+        results: ResultsArg,
+    },
     /// `robbench serve`'s page latency (first byte, median and p99) on the
     /// shipped release and on a generated store, requests/s with concurrent
     /// clients, and the server's memory.
@@ -457,6 +468,11 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             let mut out = BenchResults::new("sql", "cpu");
             super::bench_sql::bench_sql(units, samples, keep, &mut out)?;
             out.write(&results.path("sql"))?;
+        }
+        BenchCommand::Corruptions { images, reference_images, results } => {
+            let mut out = BenchResults::new("corruptions", "cpu");
+            super::bench_corruptions::bench_corruptions(images, reference_images, &mut out)?;
+            out.write(&results.path("corruptions"))?;
         }
         BenchCommand::Serve { requests, clients, units, results } => {
             let mut out = BenchResults::new("serve", "cpu");

@@ -1,6 +1,7 @@
 //! Subcommand implementations.
 
 pub mod bench;
+pub mod bench_corruptions;
 pub mod bench_process;
 pub mod bench_results;
 pub mod bench_serve;

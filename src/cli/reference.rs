@@ -1,7 +1,9 @@
 //! `robbench reference` (hidden): the book's reference pages, generated from
 //! the code — every table and column ([`robbench_schemas`]), every config key
 //! ([`robbench_experiment::config::keys`], with its defaults and the stages
-//! that read it, from a plan), every command and flag (clap). The output is
+//! that read it, from a plan), every key of a search config
+//! ([`robbench_stages::search_keys`], with the shapes of its tagged tables),
+//! every command and flag (clap). The output is
 //! deterministic; `tests/reference_docs.rs` regenerates the pages and fails
 //! when a checked-in one differs.
 
@@ -13,21 +15,22 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{ArgAction, Command, Subcommand as _};
 use robbench::light::LightCommand;
-use robbench_experiment::config::keys::{self, Check, KeyDoc, Kind, Rule};
+use robbench_experiment::config::keys::{self, Check, Kind, Rule};
 use robbench_experiment::config::{DatasetName, Experiment};
 use robbench_experiment::{DEFAULT_CONFIG, ExperimentSchema};
 use robbench_pipeline::{Config, ConfigSchema, Plan};
+use robbench_stages::search_keys::{self, KeyType, SearchKey, Tagged};
 use toml::Value;
 
 /// The command that regenerates the pages, as each page's first line names it.
 pub const REGENERATE: &str = "robbench reference --out docs/src/reference";
 
 /// The pages, by file name under `docs/src/reference/`.
-pub const PAGES: [&str; 3] = ["tables.md", "config.md", "cli.md"];
+pub const PAGES: [&str; 4] = ["tables.md", "config.md", "search-config.md", "cli.md"];
 
 #[derive(clap::Args)]
 pub struct ReferenceArgs {
-    /// Directory to write tables.md, config.md and cli.md into.
+    /// Directory to write tables.md, config.md, search-config.md and cli.md into.
     #[arg(long, default_value = "docs/src/reference")]
     out: PathBuf,
 }
@@ -48,7 +51,12 @@ pub fn reference(args: &ReferenceArgs, cli: Command) -> Result<ExitCode> {
 
 /// Every page, as (file name, text).
 pub fn pages(cli: Command) -> Result<Vec<(&'static str, String)>> {
-    let pages = vec![(PAGES[0], tables_page()), (PAGES[1], config_page()?), (PAGES[2], cli_page(cli))];
+    let pages = vec![
+        (PAGES[0], tables_page()),
+        (PAGES[1], config_page()?),
+        (PAGES[2], search_config_page()?),
+        (PAGES[3], cli_page(cli)),
+    ];
     debug_assert!(pages.iter().map(|p| p.0).eq(PAGES));
     Ok(pages)
 }
@@ -131,7 +139,7 @@ fn config_page() -> Result<String> {
              values it reads, so changing a key reruns those units and what depends on them. A key that no \
              unit reads is read while planning: it decides which units there are (architectures, seeds, ε, \
              NTK weights). The `[search]` section of `robbench search` (`configs/search.toml`) is not part of \
-             the experiment config and is not listed here.",
+             the experiment config: its keys are in [Search configuration keys](search-config.md).",
             READERS_SETS.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
         ),
     );
@@ -152,7 +160,7 @@ fn config_page() -> Result<String> {
             doc.key,
             type_name(&doc.kind),
             default_cell(embedded.get(doc.key), built_in.get(doc.key)),
-            valid_cell(doc),
+            valid_cell(&doc.kind, doc.rules),
             readers_cell(doc.key, &plan, &stages),
             doc.doc.replace('|', "\\|"),
         )
@@ -174,27 +182,36 @@ fn type_name(kind: &Kind) -> String {
 }
 
 fn default_cell(embedded: Option<&Value>, built_in: Option<&Value>) -> String {
-    let show =
-        |v: Option<&Value>| v.map_or("unset".to_string(), |v| format!("`{}`", v.to_string().replace('|', "\\|")));
+    default_cell_with(embedded, built_in, Value::to_string)
+}
+
+/// [`default_cell`], each value written by `show`.
+fn default_cell_with(embedded: Option<&Value>, built_in: Option<&Value>, show: impl Fn(&Value) -> String) -> String {
+    let show = |v: Option<&Value>| v.map_or("unset".to_string(), |v| format!("`{}`", show(v).replace('|', "\\|")));
     if embedded == built_in { show(embedded) } else { format!("{}; omitted: {}", show(embedded), show(built_in)) }
 }
 
-fn valid_cell(doc: &KeyDoc) -> String {
+fn valid_cell(kind: &Kind, rules: &[Rule]) -> String {
     let mut parts = Vec::new();
-    let choices = |names: &[&str]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-    match &doc.kind {
-        Kind::Choice(names) => parts.push(format!("one of {}", choices(names()))),
-        Kind::List(Kind::Choice(names)) => parts.push(format!("each one of {}", choices(names()))),
+    match kind {
+        Kind::Choice(names) => parts.push(format!("one of {}", code_list(names()))),
+        Kind::List(Kind::Choice(names)) => parts.push(format!("each one of {}", code_list(names()))),
         _ => {}
     }
-    parts.extend(doc.rules.iter().map(|r| rule_text(r, &doc.kind)));
+    parts.extend(rules.iter().map(|r| rule_text(r, kind)));
     if parts.is_empty() { "—".into() } else { parts.join("; ").replace('|', "\\|") }
 }
 
+/// Names as code spans, separated by commas.
+fn code_list(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
 fn rule_text(rule: &Rule, kind: &Kind) -> String {
-    let finite = matches!(kind, Kind::Float);
     let text = match &rule.check {
-        Check::Range { min, min_inclusive, max, .. } if max.is_infinite() => {
+        Check::Range { min, min_inclusive, max, max_inclusive } if max.is_infinite() => {
+            // An upper bound of infinity that is inclusive: infinity itself is accepted.
+            let finite = matches!(kind, Kind::Float) && !max_inclusive;
             format!("{} {min}{}", if *min_inclusive { "≥" } else { ">" }, if finite { ", finite" } else { "" })
         }
         Check::Range { min, min_inclusive, max, max_inclusive } => {
@@ -251,6 +268,169 @@ fn readers_cell(key: &str, plan: &Plan, stages: &[&'static str]) -> String {
         cells.push(format!("`{stage}` ({})", qualifier.unwrap_or_else(|| "some units".into())));
     }
     if cells.is_empty() { "planning only".into() } else { cells.join(", ") }
+}
+
+// ---------------------------------------------------------------- search-config.md
+
+fn search_config_page() -> Result<String> {
+    let embedded = search_keys::embedded()?;
+    let built_in = search_keys::built_in()?;
+    let mut out = header(
+        "Search configuration keys",
+        "Every key of the `[search]` section that `robbench search` reads (`--config FILE`, `--set \
+         search.key=value`), from `SearchConfig` in `stages/src/search.rs` and its key table \
+         (`stages/src/search_keys.rs`). It is a config of its own, not part of the experiment's (whose keys are \
+         in [Configuration keys](config.md)); a live search (`search.source = \"live\"`) reads the experiment \
+         from `--experiment`. **Default** is the value in `configs/search.toml`, the config embedded in the \
+         binary and used when no `--config` is given; a config file that omits a key gets the built-in value \
+         (`SearchConfig::default()`), shown after \"omitted:\" where the two differ. **Valid** is what the \
+         search accepts beyond the type: any other value, and any unknown key of `[search]`, is refused before \
+         anything runs, naming the key; a check \"when the search plans\" needs the store's tables (or, live, \
+         the experiment) and comes once the search has read them, still before any unit runs. A unit's key \
+         hashes the values it searches with, so rerunning an unchanged search does nothing and raising \
+         `search.trials` runs only the new trials. The objectives and the warm start's score are tables of \
+         several shapes, each with fields of its own: [Objectives](#objectives) and [Warm start](#warm-start) \
+         below list them.",
+    );
+    // One table per section, in the order of first appearance.
+    let mut sections: Vec<(&str, Vec<&SearchKey>)> = Vec::new();
+    for key in search_keys::KEYS {
+        let section = key.key.rsplit_once('.').map_or(key.key, |(section, _)| section);
+        match sections.iter_mut().find(|(s, _)| *s == section) {
+            Some((_, keys)) => keys.push(key),
+            None => sections.push((section, vec![key])),
+        }
+    }
+    for (section, keys) in sections {
+        write!(out, "\n## `[{section}]`\n\n| key | type | default | valid | meaning |\n|---|---|---|---|---|\n")
+            .unwrap();
+        for key in keys {
+            let see = |tagged: &Tagged| format!("see [{}](#{})", tagged.title, anchor(tagged.title));
+            let (type_cell, kind, tagged) = match &key.value {
+                KeyType::Plain(kind) => (type_name(kind), kind, None),
+                KeyType::Table(tagged) => (format!("table, {}", see(tagged)), &Kind::String, Some(*tagged)),
+                KeyType::Tables(tagged) => (format!("list of tables, {}", see(tagged)), &Kind::String, Some(*tagged)),
+            };
+            let show = |value: &Value| match tagged {
+                Some(tagged) => tagged_toml(value, tagged),
+                None => value.to_string(),
+            };
+            writeln!(
+                out,
+                "| `{}` | {type_cell} | {} | {} | {} |",
+                key.key,
+                default_cell_with(embedded.get(key.key), built_in.get(key.key), show),
+                valid_cell(kind, key.rules),
+                key.doc.replace('|', "\\|"),
+            )
+            .unwrap();
+        }
+    }
+    for key in search_keys::KEYS {
+        match &key.value {
+            KeyType::Table(tagged) => tagged_section(&mut out, key, tagged, false)?,
+            KeyType::Tables(tagged) => tagged_section(&mut out, key, tagged, true)?,
+            KeyType::Plain(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// A value of a tagged key as TOML, each table's tag first and its fields in
+/// the order of their declaration (TOML's own writer sorts them by name).
+fn tagged_toml(value: &Value, tagged: &Tagged) -> String {
+    match value {
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(|v| tagged_toml(v, tagged)).collect::<Vec<_>>().join(", "))
+        }
+        Value::Table(table) => {
+            let names = (tagged.names)();
+            let fields = table
+                .get(names.tag)
+                .and_then(Value::as_str)
+                .and_then(|shape| names.shapes.iter().find(|s| s.0 == shape).map(|s| s.1));
+            let order: Vec<&str> =
+                std::iter::once(names.tag).chain(fields.unwrap_or_default().iter().copied()).collect();
+            let mut keys: Vec<&String> = table.keys().collect();
+            keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+            let entries: Vec<String> = keys.iter().map(|k| format!("{k} = {}", table[k.as_str()])).collect();
+            format!("{{ {} }}", entries.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The anchor mdBook gives a heading of plain words.
+fn anchor(title: &str) -> String {
+    assert!(title.chars().all(|c| c.is_alphanumeric() || c == ' '), "a section title of plain words: {title}");
+    title.to_lowercase().replace(' ', "-")
+}
+
+/// Names as code spans: `a`, `b` or `c`.
+fn code_alternatives(names: &[&str]) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// The shapes of a tagged key's tables, each with its fields.
+fn tagged_section(out: &mut String, key: &SearchKey, tagged: &Tagged, list: bool) -> Result<()> {
+    let names = (tagged.names)();
+    let shape_names: Vec<&str> = names.shapes.iter().map(|s| s.0).collect();
+    let tag = names.tag;
+    let implied = match search_keys::implied_tag(key) {
+        Some(name) => format!("left out: `{name}`"),
+        None => "required".into(),
+    };
+    write!(
+        out,
+        "\n## {}\n\n`{}` is {} (`{}` in `stages/src/search.rs`) of one of the shapes below, which its `{tag}` names \
+         ({implied}): {}. {}\n",
+        tagged.title,
+        key.key,
+        if list { "a list of tables, each" } else { "a table" },
+        tagged.rust,
+        code_alternatives(&shape_names),
+        tagged.doc,
+    )
+    .unwrap();
+    for (name, fields) in &names.shapes {
+        let shape = tagged.shape(name).with_context(|| format!("{}: shape `{name}` has no doc entry", tagged.rust))?;
+        let example = shape.example();
+        let full = (tagged.filled)(&example).map_err(|e| anyhow::anyhow!("the example of `{name}`: {e}"))?;
+        write!(
+            out,
+            "\n### `{tag} = \"{name}\"`\n\n{} Example: `{}`.\n\n| field | type | default | valid | meaning \
+             |\n|---|---|---|---|---|\n",
+            shape.doc, shape.example,
+        )
+        .unwrap();
+        for &field_name in *fields {
+            let field = shape
+                .field(field_name)
+                .with_context(|| format!("{}::{name}: field `{field_name}` has no doc entry", tagged.rust))?;
+            let default = if example.get(field_name).is_some() {
+                "required".to_string()
+            } else if let Some(words) = field.default {
+                words()
+            } else if let Some(value) = full.get(field_name) {
+                format!("`{}`", Value::try_from(value)?.to_string().replace('|', "\\|"))
+            } else {
+                "unset".to_string()
+            };
+            writeln!(
+                out,
+                "| `{field_name}` | {} | {default} | {} | {} |",
+                type_name(&field.kind),
+                valid_cell(&field.kind, field.rules),
+                field.doc.replace('|', "\\|"),
+            )
+            .unwrap();
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- cli.md

@@ -1,6 +1,7 @@
 //! The commands that touch no tensor.
 
 mod common;
+pub mod corruptions;
 pub mod export;
 pub mod plan;
 pub mod runs;
@@ -52,6 +53,8 @@ pub enum LightCommand {
     Gc(store::GcArgs),
     /// Explore the store in a browser: a local, read-only web server (binds 127.0.0.1 by default).
     Serve(crate::serve::ServeArgs),
+    /// One test image under every common corruption (CIFAR-10-C) and severity: a picture grid, or numpy arrays.
+    Corruptions(corruptions::CorruptionsArgs),
 }
 
 impl LightCommand {
@@ -66,6 +69,7 @@ impl LightCommand {
             LightCommand::Verify => store::verify(store_dir),
             LightCommand::Gc(args) => store::gc(store_dir, args),
             LightCommand::Serve(args) => crate::serve::serve(store_dir, args),
+            LightCommand::Corruptions(args) => corruptions::corruptions(args),
         }
     }
 }

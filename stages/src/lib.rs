@@ -6,6 +6,7 @@
 //! | `architectures` | experiment | `[model]`, dataset shape | `architectures` |
 //! | `train` | architecture × seed | `[model]`, `[train]` | `training`, `models`, checkpoint |
 //! | `evaluate` | trained model × attack × ε | `[evaluation.*]` | `evaluations`, `evaluation_samples` |
+//! | `corrupt` | trained model | `[evaluation.corruptions]` | `corruption_evaluations`, `corruption_samples` |
 //! | `checks` | trained model | `[checks]` | `alerts` |
 //! | `ntk` | architecture × seed × weights | `[ntk]`, `[model]` | `ntk`, the kernel matrices |
 //! | `bound` | NTK unit | `[bound]`, `ntk.betas` | `bounds` |
@@ -22,6 +23,7 @@
 mod analysis;
 mod bound;
 mod checks;
+mod corrupt;
 mod data;
 mod evaluate;
 pub mod import;
@@ -30,6 +32,7 @@ mod ntk;
 mod prepare;
 pub mod report;
 pub mod search;
+pub mod search_keys;
 pub mod svg;
 pub mod train;
 
@@ -54,6 +57,7 @@ pub fn pipeline(device: tch::Device) -> anyhow::Result<Pipeline> {
             Box::new(select::Architectures),
             Box::new(train::Train { device }),
             Box::new(evaluate::Evaluate { device }),
+            Box::new(corrupt::Corrupt { device }),
             Box::new(checks::Checks),
             Box::new(ntk::Ntk { device }),
             Box::new(bound::Bound),

@@ -791,8 +791,22 @@ impl ConfigSchema for SearchSchema {
         if search.objectives.is_empty() {
             return fail("objectives", "name at least one objective");
         }
-        if search.gpu_hours.is_nan() || search.gpu_hours < 0.0 {
-            return fail("gpu_hours", "must be >= 0 (0: no cost budget)");
+        if !(search.gpu_hours.is_finite() && search.gpu_hours >= 0.0) {
+            return fail("gpu_hours", "must be a finite number >= 0 (0: no cost budget)");
+        }
+        let c = &search.cost;
+        for (key, value, zero_allowed) in [
+            ("cost.epochs", c.epochs, false),
+            ("cost.attack_steps", c.attack_steps, true),
+            ("cost.train_images", c.train_images, false),
+            ("cost.tflops", c.tflops, false),
+        ] {
+            if !(value.is_finite() && (value > 0.0 || zero_allowed && value == 0.0)) {
+                return fail(
+                    key,
+                    if zero_allowed { "must be a finite number >= 0" } else { "must be a finite number > 0" },
+                );
+            }
         }
         for o in &search.objectives {
             if let ObjectiveSpec::Weighted { beta, .. } = o
@@ -811,7 +825,8 @@ impl ConfigSchema for SearchSchema {
                 ScoreSpec::Benchmark { .. } => {
                     return fail(
                         "warm_start",
-                        "a live warm start computes its score: a column of `ntk` or `bounds` (table = \"ntk\" or                          \"bounds\"), not a `benchmark` metric",
+                        "a live warm start computes its score: a column of `ntk` or `bounds` (table = \"ntk\" or \"bounds\"), \
+                         not a `benchmark` metric",
                     );
                 }
                 ScoreSpec::Ntk { weights: NtkWeights::Trained, .. }

@@ -106,6 +106,9 @@ fn reads(key: &str, stage: &str, params: &Value) -> bool {
             k if k.starts_with("evaluation.sweep.") => attack == "pgd-sweep" && k != "evaluation.sweep.eps",
             _ => false,
         },
+        ("evaluation", "corrupt") => {
+            matches!(key, "evaluation.samples" | "evaluation.batch_size") || key.starts_with("evaluation.corruptions.")
+        }
         ("checks", "checks") => true,
         ("ntk", "ntk") => match key {
             "ntk.enabled" | "ntk.weights" => false,

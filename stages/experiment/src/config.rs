@@ -8,6 +8,7 @@ pub mod keys;
 
 use std::path::Path;
 
+use robbench_corruptions::Corruption;
 use robbench_pipeline::{Config, ConfigError, ConfigSchema, invalid};
 use robbench_published::Input;
 use serde::{Deserialize, Serialize};
@@ -205,6 +206,7 @@ pub struct EvaluationConfig {
     pub pgd: PgdConfig,
     pub autoattack: AutoAttackConfig,
     pub sweep: SweepConfig,
+    pub corruptions: CorruptionsConfig,
 }
 
 impl Default for EvaluationConfig {
@@ -217,6 +219,7 @@ impl Default for EvaluationConfig {
             pgd: PgdConfig::default(),
             autoattack: AutoAttackConfig::default(),
             sweep: SweepConfig::default(),
+            corruptions: CorruptionsConfig::default(),
         }
     }
 }
@@ -341,6 +344,29 @@ pub struct SweepConfig {
 impl Default for SweepConfig {
     fn default() -> Self {
         SweepConfig { eps: vec![3.0, 8.0, 16.0, 32.0, 64.0, 128.0, 255.0], samples: 0, steps: 20 }
+    }
+}
+
+/// Common-corruption accuracy (CIFAR-10-C's corruptions and parameters,
+/// Hendrycks & Dietterich 2019): each trained network classifies the first
+/// `samples` test images under every corruption × severity.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorruptionsConfig {
+    /// `[]` turns the evaluation off.
+    pub names: Vec<Corruption>,
+    /// Each 1 (mildest) to 5.
+    pub severities: Vec<u64>,
+    /// The first N evaluated images (0 = all of `evaluation.samples`).
+    pub samples: usize,
+    /// Seed of the random corruptions (noise, glass blur, snow, spatter, ...).
+    pub seed: u64,
+}
+
+impl Default for CorruptionsConfig {
+    /// RobustBench's corruption accuracy: the 15 standard corruptions at every severity.
+    fn default() -> Self {
+        CorruptionsConfig { names: Corruption::STANDARD.to_vec(), severities: vec![1, 2, 3, 4, 5], samples: 0, seed: 0 }
     }
 }
 
@@ -679,7 +705,33 @@ impl Experiment {
                 ));
             }
         }
-        check_eps("evaluation.sweep.eps", &e.sweep.eps)
+        check_eps("evaluation.sweep.eps", &e.sweep.eps)?;
+        self.validate_corruptions()
+    }
+
+    fn validate_corruptions(&self) -> Result<(), ConfigError> {
+        let c = &self.evaluation.corruptions;
+        if let Some(bad) = c.severities.iter().find(|s| !(1..=5).contains(*s)) {
+            return Err(invalid(
+                "evaluation.corruptions.severities",
+                &format!("{bad} is not a severity: they are 1 to 5"),
+            ));
+        }
+        if c.severities.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(invalid("evaluation.corruptions.severities", "must increase, without repeats"));
+        }
+        if let Some(name) = duplicate(&c.names) {
+            return Err(invalid("evaluation.corruptions.names", &format!("`{name}` is listed twice")));
+        }
+        if !c.names.is_empty() && c.severities.is_empty() {
+            return Err(invalid("evaluation.corruptions.severities", "is empty while corruptions are named"));
+        }
+        let side = self.dataset.shape().1;
+        for &name in &c.names {
+            robbench_corruptions::check_size(name, side, side)
+                .map_err(|e| invalid("evaluation.corruptions.names", &e.to_string()))?;
+        }
+        Ok(())
     }
 
     fn validate_checks(&self) -> Result<(), ConfigError> {

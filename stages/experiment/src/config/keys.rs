@@ -14,6 +14,8 @@
 //! [`Experiment::validate`]: super::Experiment::validate
 //! [`Experiment::default`]: super::Experiment
 
+use robbench_corruptions::Corruption;
+
 use super::{AutoAttackVersion, DatasetName, NtkAttack, NtkOutputKind, NtkWeights, ReleasedDataset, Selection};
 pub use crate::reads::variants;
 
@@ -491,6 +493,38 @@ pub static KEYS: &[KeyDoc] = &[
         kind: Kind::Unsigned,
         rules: COUNT,
         doc: "PGD iterations of the sweep (step 2.5·ε/steps, random start).",
+        example: &[],
+    },
+    // [evaluation.corruptions]
+    KeyDoc {
+        key: "evaluation.corruptions.names",
+        kind: Kind::List(&Kind::Choice(variants::<Corruption>)),
+        rules: &[
+            always(Check::Distinct),
+            always(Check::Text("each must handle the dataset's image size (all do at 32×32 and 16×16)")),
+        ],
+        doc: "Common corruptions of CIFAR-10-C (Hendrycks & Dietterich 2019; `make_cifar_c.py`'s parameters, scaled at 16×16) each trained network is evaluated under (`corruption_evaluations`); the built-in default is the 15 standard ones, RobustBench's corruption accuracy (`[]` = none).",
+        example: &[],
+    },
+    KeyDoc {
+        key: "evaluation.corruptions.severities",
+        kind: Kind::List(&Kind::Unsigned),
+        rules: &[always(Check::Each { min: 1.0, max: 5.0, increasing: true })],
+        doc: "Severities of every corruption, 1 (mildest) to 5.",
+        example: &[],
+    },
+    KeyDoc {
+        key: "evaluation.corruptions.samples",
+        kind: Kind::Unsigned,
+        rules: &[],
+        doc: "The first N evaluated images (0 = all of `evaluation.samples`).",
+        example: &[],
+    },
+    KeyDoc {
+        key: "evaluation.corruptions.seed",
+        kind: Kind::Unsigned,
+        rules: &[],
+        doc: "Seed of the random corruptions: each corrupted image is a function of (image, corruption, severity, seed) only.",
         example: &[],
     },
     // [checks]

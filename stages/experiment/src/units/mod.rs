@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod bound;
 pub mod checks;
+pub mod corrupt;
 pub mod evaluate;
 pub mod ntk;
 pub mod prepare;
@@ -25,6 +26,7 @@ pub fn planner() -> Result<Planner> {
             Box::new(Architectures),
             Box::new(train::Train),
             Box::new(evaluate::Evaluate),
+            Box::new(corrupt::Corrupt),
             Box::new(checks::Checks),
             Box::new(ntk::Ntk),
             Box::new(bound::Bound),
