@@ -274,11 +274,19 @@ pub static BOUNDS: TableDef = TableDef {
 pub static CORRELATIONS: TableDef = TableDef {
     name: "correlations",
     version: 1,
-    doc: "Rank agreement of every score with every measured metric.",
+    doc: "Rank agreement of every ranking score with every measured metric, over the architectures both cover (values averaged over seeds first): a training-free score against an accuracy, or one accuracy against another (an import's metrics pairwise; a run's clean and adversarial accuracies against its corruption accuracies).",
     columns: &[
         col!("source", Utf8, "robbench (this run) or an imported benchmark"),
-        col!("score", Utf8, "the ranking score, e.g. ntk.robust_all.lambda_min@beta=0.5"),
-        col!("metric", Utf8, "the measured metric, e.g. pgd@8"),
+        col!(
+            "score",
+            Utf8,
+            "the ranking score: training-free (ntk.trained.robust_all.lambda_min@beta=0.5, bound.…, zero-cost:…) or an accuracy (clean, pgd@8, autoattack@8, …)"
+        ),
+        col!(
+            "metric",
+            Utf8,
+            "the measured metric, e.g. pgd@8, nas-robbench-201/cifar10:pgd@8, or a corruption accuracy: corruption:fog@5 (one corruption at one severity), corruption:weather (a family's mean: noise | blur | weather | digital), corruption:mean (mean over every evaluated corruption × severity), corruption:robustbench (mean over exactly the 15 standard corruptions × severities 1-5: RobustBench's)"
+        ),
         DATASET,
         col!("n", Int64, "architectures compared"),
         col!("kendall_tau", Float64, nullable, "Kendall tau-b"),
@@ -296,7 +304,11 @@ pub static BENCHMARK: TableDef = TableDef {
         ARCH_INDEX,
         col!("arch", Utf8, "NAS-Bench-201 cell string"),
         DATASET,
-        col!("metric", Utf8, "clean | fgsm | pgd | autoattack | apgd-ce | square | ..."),
+        col!(
+            "metric",
+            Utf8,
+            "clean | fgsm | pgd | autoattack | apgd-ce | square | ... | corruption:<name>@<severity> (robustness-dataset's CIFAR-10-C accuracies, e.g. corruption:fog@5)"
+        ),
         col!("eps", Float64, nullable, "L-inf radius in units of 1/255"),
         col!("seed", Int64, nullable, "seed; null for a mean over seeds"),
         col!("value", Float64, "the value; accuracies as fractions"),

@@ -3,6 +3,12 @@
 //! representative) and `correlations` between the source's own metrics per
 //! dataset (e.g. clean vs PGD@8 rankings on CIFAR-10).
 //!
+//! Imported corruption accuracies (`corruption:<name>@<severity>`, from the
+//! robustness dataset) are correlated through their summaries, named as the
+//! analysis names them: `corruption:<family>`, `corruption:mean` and
+//! `corruption:robustbench` (the 15 × 5 mean), always as the `metric` of a
+//! row; the 75 cells themselves are left to SQL on `benchmark`.
+//!
 //! An import is a one-stage pipeline of its own; its unit key hashes the
 //! source kind and the blake3 of every input file, so re-importing unchanged
 //! files does nothing and SQL always sees the latest import of each source.
@@ -14,6 +20,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_analysis::Record;
+use robbench_corruptions::{Corruption, Severity};
 use robbench_pipeline::{
     Config, ConfigError, ConfigSchema, Pipeline, Runnable, Stage, UnitContext, UnitSpec, Upstream,
 };
@@ -187,15 +194,102 @@ pub fn metric_name(metric: &str, eps: Option<f64>) -> String {
     }
 }
 
+/// (name, dataset) → arch index → values over seeds.
+pub(crate) type Series = BTreeMap<(String, String), BTreeMap<i64, Vec<f64>>>;
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// One accuracy of a network under a corruption at a severity (a row of
+/// `corruption_evaluations`, or an imported `corruption:<name>@<severity>`).
+#[derive(Clone, Debug)]
+pub(crate) struct Cell {
+    pub corruption: String,
+    pub family: String,
+    pub standard: bool,
+    pub severity: i64,
+    pub accuracy: f64,
+}
+
+impl Cell {
+    /// The cell of a metric named `corruption:<name>@<severity>` (`None` for
+    /// any other metric or an unknown corruption).
+    pub fn parse(metric: &str, accuracy: f64) -> Option<Cell> {
+        let (name, severity) = metric.strip_prefix(CORRUPTION)?.split_once('@')?;
+        let corruption: Corruption = name.parse().ok()?;
+        Some(Cell {
+            corruption: name.to_string(),
+            family: corruption.family().to_string(),
+            standard: corruption.is_standard(),
+            severity: severity.parse().ok()?,
+            accuracy,
+        })
+    }
+
+    /// Its metric, e.g. `corruption:fog@5`.
+    pub fn metric(&self) -> String {
+        format!("corruption:{}@{}", self.corruption, self.severity)
+    }
+}
+
+/// (dataset, arch index, seed) → every corruption × severity it was evaluated on.
+pub(crate) type CorruptionCells = BTreeMap<(String, i64, i64), Vec<Cell>>;
+
+/// The summaries of the corruption cells: `corruption:<family>`,
+/// `corruption:mean` and, over exactly the 15 standard corruptions × 5
+/// severities, `corruption:robustbench`; one value per network and seed.
+pub(crate) fn corruption_summaries(cells: &CorruptionCells) -> Series {
+    let mut out = Series::new();
+    for ((dataset, arch, _seed), cells) in cells {
+        let mut push = |name: String, value: f64| {
+            out.entry((name, dataset.clone())).or_default().entry(*arch).or_default().push(value);
+        };
+        let mut families: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut standard: BTreeMap<(&str, i64), f64> = BTreeMap::new();
+        for cell in cells {
+            families.entry(&cell.family).or_default().push(cell.accuracy);
+            if cell.standard {
+                standard.insert((&cell.corruption, cell.severity), cell.accuracy);
+            }
+        }
+        for (family, values) in &families {
+            push(format!("corruption:{family}"), mean(values));
+        }
+        let all: Vec<f64> = cells.iter().map(|c| c.accuracy).collect();
+        push("corruption:mean".into(), mean(&all));
+        let robustbench: Option<Vec<f64>> = Corruption::STANDARD
+            .iter()
+            .flat_map(|c| Severity::ALL.iter().map(move |s| (c.name(), i64::from(s.get()))))
+            .map(|cell| standard.get(&cell).copied())
+            .collect();
+        if let Some(values) = robustbench {
+            push("corruption:robustbench".into(), mean(&values));
+        }
+    }
+    out
+}
+
 /// (source, dataset, metric name): one series of values per architecture.
 type SeriesKey = (String, String, String);
 
+/// The prefix of every corruption metric.
+const CORRUPTION: &str = "corruption:";
+
 /// Every pair of metrics of one source and dataset, over the architectures
-/// both cover (values averaged over seeds and duplicates first).
+/// both cover (values averaged over seeds and duplicates first); corruption
+/// cells enter through their summaries (module docs).
 fn metric_correlations(records: &[Record]) -> Vec<(String, String, String, String, robbench_analysis::Correlation)> {
     // Per series and architecture: (sum, count) of its values.
     let mut series: BTreeMap<SeriesKey, BTreeMap<u32, (f64, usize)>> = BTreeMap::new();
+    // Per source, the corruption cells of each (dataset, architecture, seed).
+    let mut cells: BTreeMap<&str, CorruptionCells> = BTreeMap::new();
     for r in records.iter().filter(|r| r.value.is_finite()) {
+        if let Some(cell) = Cell::parse(&r.metric, r.value) {
+            let key = (r.dataset.clone(), i64::from(r.arch_index), r.seed.unwrap_or(-1));
+            cells.entry(&r.source).or_default().entry(key).or_default().push(cell);
+            continue;
+        }
         let entry = series
             .entry((r.source.clone(), r.dataset.clone(), metric_name(&r.metric, r.eps)))
             .or_default()
@@ -203,6 +297,12 @@ fn metric_correlations(records: &[Record]) -> Vec<(String, String, String, Strin
             .or_insert((0.0, 0));
         entry.0 += r.value;
         entry.1 += 1;
+    }
+    for (source, cells) in &cells {
+        for ((name, dataset), by_arch) in corruption_summaries(cells) {
+            let by_arch = by_arch.into_iter().map(|(arch, v)| (arch as u32, (v.iter().sum(), v.len()))).collect();
+            series.insert((source.to_string(), dataset, name), by_arch);
+        }
     }
     let means: Vec<(SeriesKey, Vec<(u32, f64)>)> = series
         .into_iter()
@@ -214,6 +314,12 @@ fn metric_correlations(records: &[Record]) -> Vec<(String, String, String, Strin
             if source_b != source || dataset_b != dataset {
                 continue;
             }
+            // A corruption metric is always the row's `metric`, as in the analysis.
+            let (score, metric) = if score.starts_with(CORRUPTION) && !metric.starts_with(CORRUPTION) {
+                (metric, score)
+            } else {
+                (score, metric)
+            };
             if let Ok(c) = robbench_analysis::correlate(a, b) {
                 out.push((source.clone(), score.clone(), metric.clone(), dataset.clone(), c));
             }
@@ -227,4 +333,22 @@ pub fn import_pipeline(source: &ImportSource) -> Result<(Pipeline, Config)> {
     let pipeline = Pipeline::new(Box::new(ImportSchema), vec![Box::new(Import)])?;
     let config = Config::from_serialize(&ImportConfig { import: source.clone() })?;
     Ok((pipeline, config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imported_corruption_metrics_parse_into_cells() {
+        let cell = Cell::parse("corruption:fog@5", 0.25).unwrap();
+        assert_eq!(
+            (cell.family.as_str(), cell.standard, cell.severity, cell.metric()),
+            ("weather", true, 5, "corruption:fog@5".into())
+        );
+        assert!(Cell::parse("corruption:spatter@1", 0.5).is_some_and(|c| !c.standard));
+        assert!(Cell::parse("corruption:mean", 0.5).is_none());
+        assert!(Cell::parse("corruption:fogg@5", 0.5).is_none());
+        assert!(Cell::parse("pgd@8", 0.5).is_none());
+    }
 }

@@ -1,9 +1,11 @@
 //! `robbench report`: one self-contained HTML page with SVG plots of a run —
 //! clean vs robust accuracy, accuracy under each attack and every attack on
 //! AutoAttack's images, the PGD ε sweep with the gradient-masking alerts,
-//! every score's rank agreement with the strongest attack's accuracy (the
-//! best few plotted), training curves, and, when imported, the released
-//! NAS-RobBench-201 clean vs PGD@8 accuracies.
+//! common-corruption accuracy per corruption and severity (a few networks'
+//! curves over the severities, and mean corruption accuracy against the
+//! strongest attack's accuracy), every score's rank agreement with the
+//! strongest attack's accuracy (the best few plotted), training curves, and,
+//! when imported, the released NAS-RobBench-201 clean vs PGD@8 accuracies.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -198,6 +200,7 @@ pub fn render(catalog: Arc<Catalog>) -> Result<String> {
         body.push_str("<p>No alerts: every network's PGD accuracy reached 0 and no masking sign was found.</p>\n");
     }
 
+    body.push_str(&corruptions(&catalog, acc.len() > 0)?);
     body.push_str(&scores(&catalog)?);
 
     let training = Rows::fetch(
@@ -371,10 +374,17 @@ fn strongest_metric<'a>(metrics: impl Iterator<Item = &'a str>) -> Option<String
 /// How many score-vs-accuracy scatter plots the report draws (the best by |τ|).
 const SCORE_PLOTS: usize = 6;
 
+/// The `correlations` rows whose score is training-free (not one of the
+/// run's accuracies, which `correlations` also ranks corruption accuracy by).
+const TRAINING_FREE: &str = "(score LIKE 'ntk.%' OR score LIKE 'bound.%' OR score LIKE 'zero-cost:%')";
+
 /// Every training-free score's rank agreement with clean and with the
 /// strongest attack's accuracy, and scatter plots of the best few.
 fn scores(catalog: &Arc<Catalog>) -> Result<String> {
-    let metrics = Rows::fetch(catalog, "SELECT DISTINCT metric FROM correlations WHERE source = 'robbench'")?;
+    let metrics = Rows::fetch(
+        catalog,
+        &format!("SELECT DISTINCT metric FROM correlations WHERE source = 'robbench' AND {TRAINING_FREE}"),
+    )?;
     let Some(strongest) = strongest_metric((0..metrics.len()).map(|r| metrics.text(0, r))) else {
         return Ok(String::new());
     };
@@ -384,7 +394,8 @@ fn scores(catalog: &Arc<Catalog>) -> Result<String> {
             "SELECT score, max(CASE WHEN metric = 'clean' THEN kendall_tau END),
                     max(CASE WHEN metric = '{strongest}' THEN kendall_tau END) AS tau,
                     max(CASE WHEN metric = '{strongest}' THEN spearman END), max(n)
-             FROM correlations WHERE source = 'robbench' GROUP BY score ORDER BY abs(tau) DESC NULLS LAST, score"
+             FROM correlations WHERE source = 'robbench' AND {TRAINING_FREE}
+             GROUP BY score ORDER BY abs(tau) DESC NULLS LAST, score"
         ),
     )?;
     let rounded = |c: usize, r: usize| {
@@ -413,6 +424,201 @@ fn scores(catalog: &Arc<Catalog>) -> Result<String> {
     let strongest_tau = format!("Kendall tau, {strongest}");
     let strongest_rho = format!("Spearman rho, {strongest}");
     html.push_str(&table(&["score", "Kendall tau, clean", &strongest_tau, &strongest_rho, "architectures"], cells));
+    Ok(html)
+}
+
+/// How many networks the severity curves follow.
+const SEVERITY_NETWORKS: usize = 4;
+
+/// `networks` (ordered by mean corruption accuracy, best first) thinned to
+/// at most `n`, evenly spaced so the best and the worst are among them.
+fn spread<T: Clone>(networks: &[T], n: usize) -> Vec<T> {
+    if networks.len() <= n {
+        return networks.to_vec();
+    }
+    let mut picked: Vec<usize> = (0..n).map(|k| (k * (networks.len() - 1) + (n - 1) / 2) / (n - 1)).collect();
+    picked.dedup();
+    picked.into_iter().map(|i| networks[i].clone()).collect()
+}
+
+/// Common-corruption accuracy: the mean per corruption and severity, a few
+/// networks' accuracy over the severities (one plot per corruption), and
+/// each network's mean corruption accuracy against the strongest attack's
+/// accuracy. Without corruption rows, a line saying so (when the run has
+/// evaluations at all).
+fn corruptions(catalog: &Arc<Catalog>, evaluated: bool) -> Result<String> {
+    let cells = Rows::fetch(
+        catalog,
+        "SELECT corruption, family, severity, avg(accuracy), count(DISTINCT arch_index), bool_and(standard)
+         FROM corruption_evaluations GROUP BY corruption, family, severity ORDER BY family, corruption, severity",
+    )?;
+    if cells.len() == 0 {
+        return Ok(if evaluated {
+            "<h2>Common corruptions</h2>\n<p>No corruption evaluations in this run (<code>[evaluation.corruptions]</code> names none).</p>\n".into()
+        } else {
+            String::new()
+        });
+    }
+    let mut html = String::from("<h2>Common corruptions</h2>\n");
+    // The table: one row per corruption, one column per evaluated severity.
+    let mut severities: Vec<i64> = (0..cells.len()).filter_map(|r| cells.text(2, r).parse().ok()).collect();
+    severities.sort_unstable();
+    severities.dedup();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for r in 0..cells.len() {
+        let (corruption, family) = (cells.text(0, r), cells.text(1, r));
+        if rows.last().is_none_or(|row| row[0] != corruption) {
+            let standard = if cells.text(5, r) == "true" { "standard" } else { "extra" };
+            let mut row = vec![corruption.to_string(), family.to_string(), standard.to_string()];
+            row.extend(severities.iter().map(|_| "-".to_string()));
+            rows.push(row);
+        }
+        if let Some(k) = severities.iter().position(|s| s.to_string() == cells.text(2, r)) {
+            rows.last_mut().expect("pushed")[3 + k] = format!("{:.3}", cells.number(3, r));
+        }
+    }
+    let severity_headers: Vec<String> = severities.iter().map(|s| format!("severity {s}")).collect();
+    let mut headers = vec!["corruption", "family", "set"];
+    headers.extend(severity_headers.iter().map(String::as_str));
+    let networks = cells.text(4, 0).to_string();
+    let _ = writeln!(
+        html,
+        "<p>Mean accuracy over the networks ({networks}) and seeds, per corruption and severity (CIFAR-10-C's parameters; 16x16 images through 32x32).</p>"
+    );
+    html.push_str(&table(&headers, rows));
+
+    // A few networks' curves over the severities, one plot per corruption.
+    let by_arch = Rows::fetch(
+        catalog,
+        "SELECT arch_index, avg(accuracy) AS mean FROM corruption_evaluations GROUP BY arch_index ORDER BY mean DESC, arch_index",
+    )?;
+    let ranked: Vec<String> = (0..by_arch.len()).map(|r| by_arch.text(0, r).to_string()).collect();
+    let followed = spread(&ranked, SEVERITY_NETWORKS);
+    let curves = Rows::fetch(
+        catalog,
+        &format!(
+            "SELECT corruption, arch_index, severity, avg(accuracy) FROM corruption_evaluations
+             WHERE arch_index IN ({}) GROUP BY family, corruption, arch_index, severity
+             ORDER BY family, corruption, arch_index, severity",
+            followed.join(", ")
+        ),
+    )?;
+    let mut plots: Vec<(String, Vec<Series>)> = Vec::new();
+    for r in 0..curves.len() {
+        let corruption = curves.text(0, r);
+        if plots.last().is_none_or(|p| p.0 != corruption) {
+            plots.push((corruption.to_string(), Vec::new()));
+        }
+        let series = &mut plots.last_mut().expect("pushed").1;
+        let name = format!("arch {}", curves.text(1, r));
+        if series.last().is_none_or(|s| s.name != name) {
+            series.push(Series { name, points: Vec::new() });
+        }
+        series.last_mut().expect("pushed").points.push((curves.number(2, r), curves.number(3, r)));
+    }
+    // Legends list the networks from the best to the worst.
+    let rank = |series: &Series| followed.iter().position(|a| series.name == format!("arch {a}"));
+    for (_, series) in &mut plots {
+        series.sort_by_key(rank);
+    }
+    let _ = writeln!(
+        html,
+        "<h3>Accuracy over the severities</h3>\n<p>{} of the {} networks, from the best to the worst mean corruption accuracy (averaged over seeds).</p>\n<div class=grid>",
+        followed.len(),
+        ranked.len()
+    );
+    for (corruption, series) in &plots {
+        let all = || series.iter().flat_map(|s| s.points.iter());
+        html.push_str(
+            &Plot::new(
+                corruption,
+                Axis::linear("severity (1 mildest to 5)", all().map(|p| p.0), None),
+                accuracy_axis(&format!("accuracy under {corruption}"), all().map(|p| p.1)),
+            )
+            .lines(series),
+        );
+    }
+    html.push_str("</div>\n");
+    html.push_str(&corruption_vs_attack(catalog)?);
+    Ok(html)
+}
+
+/// Mean corruption accuracy against the strongest attack's accuracy, per
+/// network, and the rank agreement of the run's accuracies with the
+/// corruption summaries (from `correlations`, when the analysis ran).
+fn corruption_vs_attack(catalog: &Arc<Catalog>) -> Result<String> {
+    let attacks = Rows::fetch(
+        catalog,
+        &format!("SELECT DISTINCT attack, eps FROM evaluations WHERE attack NOT IN ('clean', '{SWEEP}')"),
+    )?;
+    let label = |eps: f64| if eps.fract() == 0.0 { format!("{eps:.0}") } else { format!("{eps}") };
+    let names: Vec<String> =
+        (0..attacks.len()).map(|r| format!("{}@{}", attacks.text(0, r), label(attacks.number(1, r)))).collect();
+    let mut html = String::new();
+    let strongest = strongest_metric(names.iter().map(String::as_str)).unwrap_or_else(|| "clean".to_string());
+    let (attack, eps) = strongest.split_once('@').unwrap_or((strongest.as_str(), "0"));
+    let points = Rows::fetch(
+        catalog,
+        &format!(
+            "SELECT c.arch_index, c.acc, a.acc FROM
+               (SELECT arch_index, avg(accuracy) AS acc FROM corruption_evaluations GROUP BY arch_index) c
+             JOIN (SELECT arch_index, avg(accuracy) AS acc FROM evaluations WHERE attack = '{attack}' AND eps = {eps} GROUP BY arch_index) a
+             USING (arch_index) ORDER BY c.arch_index"
+        ),
+    )?;
+    let tau = Rows::fetch(
+        catalog,
+        &format!(
+            "SELECT metric, max(CASE WHEN score = 'clean' THEN kendall_tau END),
+                    max(CASE WHEN score = '{strongest}' THEN kendall_tau END) AS tau, max(n)
+             FROM correlations WHERE source = 'robbench' AND metric LIKE 'corruption:%' AND metric NOT LIKE '%@%'
+             GROUP BY metric ORDER BY metric"
+        ),
+    )?;
+    let rounded = |rows: &Rows, c: usize, r: usize| {
+        rows.columns[c][r].as_deref().map_or("n/a".into(), |_| format!("{:.3}", rows.number(c, r)))
+    };
+    let mean_tau = (0..tau.len()).find(|&r| tau.text(0, r) == "corruption:mean").map(|r| rounded(&tau, 2, r));
+    if points.len() > 0 {
+        let points: Vec<Point> = (0..points.len())
+            .map(|r| Point {
+                x: points.number(2, r),
+                y: points.number(1, r),
+                title: format!(
+                    "{}: {strongest} {:.3}, mean corruption {:.3}",
+                    arch_title(points.text(0, r)),
+                    points.number(2, r),
+                    points.number(1, r)
+                ),
+            })
+            .collect();
+        let title = match &mean_tau {
+            Some(tau) => format!("mean corruption vs {strongest} accuracy: tau = {tau}"),
+            None => format!("mean corruption vs {strongest} accuracy"),
+        };
+        html.push_str("<h3>Corruption vs adversarial accuracy</h3>\n");
+        html.push_str(
+            &Plot::new(
+                &title,
+                accuracy_axis(&format!("{strongest} accuracy"), points.iter().map(|p| p.x)),
+                accuracy_axis("mean corruption accuracy", points.iter().map(|p| p.y)),
+            )
+            .scatter(&points),
+        );
+    }
+    if tau.len() > 0 {
+        let cells = (0..tau.len())
+            .map(|r| {
+                vec![tau.text(0, r).to_string(), rounded(&tau, 1, r), rounded(&tau, 2, r), tau.text(3, r).to_string()]
+            })
+            .collect();
+        let strongest_tau = format!("Kendall tau with {strongest}");
+        html.push_str(&table(
+            &["corruption accuracy", "Kendall tau with clean", &strongest_tau, "architectures"],
+            cells,
+        ));
+        html.push_str("<p>corruption:mean is the mean over every evaluated corruption and severity; corruption:robustbench (when all 15 standard corruptions were evaluated at severities 1-5) is RobustBench's corruption accuracy.</p>\n");
+    }
     Ok(html)
 }
 
@@ -458,7 +664,15 @@ fn score_points(catalog: &Arc<Catalog>, score: &str, metric: &str) -> Result<Opt
 
 #[cfg(test)]
 mod tests {
-    use super::strongest_metric;
+    use super::{spread, strongest_metric};
+
+    #[test]
+    fn the_followed_networks_span_the_best_to_the_worst() {
+        let ranked: Vec<u32> = (0..10).collect();
+        assert_eq!(spread(&ranked, 4), [0, 3, 6, 9]);
+        assert_eq!(spread(&ranked[..3], 4), [0, 1, 2]);
+        assert_eq!(spread(&ranked[..5], 4), [0, 1, 3, 4]);
+    }
 
     #[test]
     fn the_strongest_metric_is_the_strongest_attack_at_its_largest_eps() {

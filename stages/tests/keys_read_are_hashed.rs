@@ -208,7 +208,7 @@ fn keys_read_by_some_unit(key: &str) -> bool {
 }
 
 fn stage_rank(stage: &str) -> usize {
-    ["prepare", "architectures", "train", "evaluate", "checks", "ntk", "bound", "analysis"]
+    ["prepare", "architectures", "train", "evaluate", "corrupt", "checks", "ntk", "bound", "analysis"]
         .iter()
         .position(|s| *s == stage)
         .unwrap_or(usize::MAX)

@@ -1,4 +1,4 @@
-//! `analysis`: one unit over every evaluation, NTK and bound.
+//! `analysis`: one unit over every evaluation, corruption evaluation, NTK and bound.
 
 use anyhow::{Context, Result};
 use robbench_pipeline::{Config, Stage, UnitSpec, Upstream};
@@ -10,6 +10,8 @@ use crate::reads::paths;
 
 pub struct Analysis;
 
+const UPSTREAM: [&str; 4] = ["evaluate", "corrupt", "ntk", "bound"];
+
 /// What the `analysis` unit reads.
 #[derive(serde::Deserialize)]
 pub struct AnalysisReads {
@@ -20,19 +22,19 @@ impl Stage for Analysis {
     fn name(&self) -> &'static str {
         "analysis"
     }
+    /// 2: corruption accuracies are metrics, and correlated with the clean and adversarial ones.
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn upstream(&self) -> &'static [&'static str] {
-        &["evaluate", "ntk", "bound"]
+        &UPSTREAM
     }
     fn tables(&self) -> Vec<&'static TableDef> {
         vec![&CORRELATIONS]
     }
 
     fn plan(&self, config: &Config, up: &Upstream<'_>) -> Result<Vec<UnitSpec>> {
-        let inputs: Vec<_> =
-            ["evaluate", "ntk", "bound"].iter().flat_map(|s| up.units(s).iter().map(|u| u.unit)).collect();
+        let inputs: Vec<_> = UPSTREAM.iter().flat_map(|s| up.units(s).iter().map(|u| u.unit)).collect();
         let cfg: AnalysisConfig = config.typed("analysis")?;
         if up.units("ntk").is_empty() || (up.units("evaluate").is_empty() && cfg.reference.is_none()) {
             return Ok(Vec::new());
