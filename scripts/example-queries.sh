@@ -21,6 +21,10 @@ q "SELECT a.arch_index, a.params, a.flops,
 q "SELECT attack, round(avg(accuracy), 4) AS mean_accuracy FROM evaluations GROUP BY attack ORDER BY mean_accuracy DESC"
 q "SELECT attack, eps, round(avg(accuracy), 4) AS mean_accuracy, count(*) AS models
    FROM evaluations GROUP BY attack, eps ORDER BY attack, eps"
+q "SELECT corruption, family,
+          round(avg(CASE WHEN severity = 1 THEN accuracy END), 4) AS severity_1,
+          round(avg(CASE WHEN severity = 5 THEN accuracy END), 4) AS severity_5
+   FROM corruption_evaluations GROUP BY corruption, family ORDER BY family, corruption"
 q "SELECT arch_index, kind, detail FROM alerts ORDER BY arch_index, kind"
 q "SELECT stage, status, count(*) AS units, round(sum(seconds), 1) AS seconds
    FROM runs JOIN (SELECT max(run_id) AS latest FROM runs WHERE stage NOT IN ('import', 'search')) ON run_id = latest
