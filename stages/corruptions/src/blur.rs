@@ -91,13 +91,8 @@ pub(crate) fn clipped_zoom(x: &[f64], side: usize, channels: usize, z: f64, f32_
         .flat_map(|row| x[(row * side + top) * channels..(row * side + top + crop) * channels].iter().copied())
         .collect();
     let zoomed_side = (crop as f64 * z).round_ties_even() as usize;
-    let zoomed = scipy::zoom(&cropped, crop, channels, zoomed_side, f32_output);
     let trim = (zoomed_side - side) / 2;
-    (trim..trim + side)
-        .flat_map(|row| {
-            zoomed[(row * zoomed_side + trim) * channels..(row * zoomed_side + trim + side) * channels].iter().copied()
-        })
-        .collect()
+    scipy::zoom(&cropped, crop, channels, zoomed_side, trim..trim + side, f32_output)
 }
 
 /// The mean of the image and its zooms by 1, 1.01, ... (float32).

@@ -92,7 +92,8 @@ pub fn corrupt(image: &Image, corruption: Corruption, severity: Severity, seed: 
 }
 
 /// [`corrupt`], and every random number it drew, in order (what NumPy's
-/// functions would have returned to the reference; see [`Draw`]).
+/// functions would have returned to the reference; see [`Draw`]). For a
+/// 16×16 image and a spatial corruption, the draws of its 32×32 version.
 pub fn corrupt_with_draws(
     image: &Image,
     corruption: Corruption,

@@ -7,6 +7,8 @@
 //! rounded to float32 after every pass, as SciPy stores into a float32
 //! output array.
 
+use std::ops::Range;
+
 use crate::numpy::pairwise_sum;
 
 /// How lines are extended past their ends (`mode=`).
@@ -121,12 +123,12 @@ fn mirror_tap(i: isize, len: usize) -> usize {
     (if m < n { m } else { period - m }) as usize
 }
 
-/// One axis of `zoom`: for every output index, the first tap, the two
-/// taps' indices and weights, or `None` where SciPy's constant mode puts
-/// `cval` (a coordinate beyond the last sample).
-fn zoom_axis(input: usize, output: usize) -> Vec<Option<([usize; 2], [f64; 2])>> {
+/// One axis of `zoom` to `output` samples, at the output indices
+/// `window`: the two taps' indices and weights, or `None` where SciPy's
+/// constant mode puts `cval` (a coordinate beyond the last sample).
+fn zoom_axis(input: usize, output: usize, window: Range<usize>) -> Vec<Option<([usize; 2], [f64; 2])>> {
     let zoom = if output > 1 { (input - 1) as f64 / (output - 1) as f64 } else { 1.0 };
-    (0..output)
+    window
         .map(|k| {
             let cc = k as f64 * zoom;
             if cc > (input - 1) as f64 {
@@ -139,16 +141,25 @@ fn zoom_axis(input: usize, output: usize) -> Vec<Option<([usize; 2], [f64; 2])>>
         .collect()
 }
 
-/// `scipy.ndimage.zoom(input, (z, z, 1), order=1)` of an H×W×C array to
-/// `out_side`×`out_side`×C (`mode='constant'`, `grid_mode=False`: output
-/// corners land on input corners). Each value is the sum over the 2×2×2
+/// The `window`×`window` part of `scipy.ndimage.zoom(input, (z, z, 1),
+/// order=1)` of a side×side×C array zoomed to `out_side`×`out_side`×C
+/// (`mode='constant'`, `grid_mode=False`: output corners land on input
+/// corners). Each value is the sum over the 2×2×2
 /// taps, last axis fastest, of `value · w_row · w_col · w_channel`
 /// (`NI_ZoomShift`). The channel weights are 1 on the channel and 0 on its
 /// neighbour; the zero terms add ±0, which changes no sum but the sign of a
 /// zero, so they are left out.
-pub(crate) fn zoom(data: &[f64], side: usize, channels: usize, out_side: usize, f32_output: bool) -> Vec<f64> {
-    let axis = zoom_axis(side, out_side);
-    let mut out = vec![0.0; out_side * out_side * channels];
+pub(crate) fn zoom(
+    data: &[f64],
+    side: usize,
+    channels: usize,
+    out_side: usize,
+    window: Range<usize>,
+    f32_output: bool,
+) -> Vec<f64> {
+    let axis = zoom_axis(side, out_side, window);
+    let n = axis.len();
+    let mut out = vec![0.0; n * n * channels];
     for (i, row) in axis.iter().enumerate() {
         for (j, col) in axis.iter().enumerate() {
             for c in 0..channels {
@@ -159,7 +170,7 @@ pub(crate) fn zoom(data: &[f64], side: usize, channels: usize, out_side: usize, 
                         t += data[(rows[a] * side + cols[b]) * channels + c] * wr[a] * wc[b];
                     }
                 }
-                out[(i * out_side + j) * channels + c] = if f32_output { f64::from(t as f32) } else { t };
+                out[(i * n + j) * channels + c] = if f32_output { f64::from(t as f32) } else { t };
             }
         }
     }
@@ -240,6 +251,7 @@ mod tests {
         let k = gaussian_kernel(1.0, 4);
         assert!((k.iter().sum::<f64>() - 1.0).abs() < 1e-15 && k.len() == 9);
         let data: Vec<f64> = (0..48).map(f64::from).collect();
-        assert_eq!(zoom(&data, 4, 3, 4, false), data);
+        assert_eq!(zoom(&data, 4, 3, 4, 0..4, false), data);
+        assert_eq!(zoom(&data, 4, 3, 4, 1..3, false), [&data[15..21], &data[27..33]].concat());
     }
 }
