@@ -605,7 +605,7 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             let left: Vec<String> = t.stages.iter().map(|(name, acc)| format!("{name} {acc:.3}")).collect();
             println!("accuracy left after each component: {}", left.join(", "));
             let mut out = BenchResults::new("autoattack", &device_name(device));
-            out.figure(format!("standard AutoAttack, eps {eps}/255, per 1,000 images"), per_thousand, "s").headline();
+            out.figure(format!("standard AutoAttack, eps {eps}/255, per 1,000 images"), per_thousand, "s");
             out.figure(
                 format!("standard AutoAttack, eps {eps}/255, {} images of {size}x{size}", t.images),
                 t.seconds,

@@ -292,7 +292,12 @@ fn headline_table(benches: &[&BenchResults], page: &Path) -> String {
             );
         }
     }
-    let _ = writeln!(table, "\nEvery figure with its command and machine: [the benchmarks page]({}).", page.display());
+    let _ = writeln!(
+        table,
+        "\nratio: the figure over what it is compared with. Every figure with its command and machine: \
+         [the benchmarks page]({}).",
+        page.display()
+    );
     table
 }
 
