@@ -5,7 +5,7 @@
 use crate::Image;
 use crate::draws::Source;
 use crate::magick;
-use crate::numpy::{arange, clip01, clip01_f32, pairwise_sum_f32, to_u8};
+use crate::numpy::{arange, clip01, clip01_f32, pairwise_sum, to_u8};
 use crate::opencv;
 use crate::scipy::{self, Mode};
 
@@ -51,7 +51,7 @@ fn disk(radius: f64, alias_blur: f64) -> Vec<f32> {
     let mut aliased: Vec<f32> = (-HALF..=HALF)
         .flat_map(|y| (-HALF..=HALF).map(move |x| if ((x * x + y * y) as f64) <= radius * radius { 1.0 } else { 0.0 }))
         .collect();
-    let total = pairwise_sum_f32(&aliased);
+    let total = pairwise_sum(&aliased);
     for v in &mut aliased {
         *v /= total;
     }

@@ -16,15 +16,16 @@ pub(crate) fn clip01_f32(x: f32) -> f32 {
     x.clamp(0.0, 1.0)
 }
 
-/// `np.sum` of a contiguous float64 array: NumPy's pairwise summation
-/// (eight accumulators per block of up to 128, halves above that).
-pub(crate) fn pairwise_sum(a: &[f64]) -> f64 {
+/// `np.sum` of a contiguous float array: NumPy's pairwise summation (eight
+/// accumulators per block of up to 128, halves above that), accumulated in
+/// the array's own type as NumPy does (float32 stays float32).
+pub(crate) fn pairwise_sum<T: Copy + Default + std::ops::Add<Output = T> + std::ops::AddAssign>(a: &[T]) -> T {
     let n = a.len();
     if n < 8 {
-        return a.iter().fold(0.0, |s, &x| s + x);
+        return a.iter().fold(T::default(), |s, &x| s + x);
     }
     if n <= 128 {
-        let mut r = [0.0; 8];
+        let mut r = [T::default(); 8];
         r.copy_from_slice(&a[..8]);
         let whole = n - n % 8;
         for block in a[8..whole].chunks_exact(8) {
@@ -40,31 +41,6 @@ pub(crate) fn pairwise_sum(a: &[f64]) -> f64 {
     }
     let half = n / 2 - (n / 2) % 8;
     pairwise_sum(&a[..half]) + pairwise_sum(&a[half..])
-}
-
-/// [`pairwise_sum`] of a float32 array, accumulated in float32 as NumPy does.
-pub(crate) fn pairwise_sum_f32(a: &[f32]) -> f32 {
-    let n = a.len();
-    if n < 8 {
-        return a.iter().fold(0.0, |s, &x| s + x);
-    }
-    if n <= 128 {
-        let mut r = [0.0f32; 8];
-        r.copy_from_slice(&a[..8]);
-        let whole = n - n % 8;
-        for block in a[8..whole].chunks_exact(8) {
-            for (acc, &x) in r.iter_mut().zip(block) {
-                *acc += x;
-            }
-        }
-        let mut s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &x in &a[whole..] {
-            s += x;
-        }
-        return s;
-    }
-    let half = n / 2 - (n / 2) % 8;
-    pairwise_sum_f32(&a[..half]) + pairwise_sum_f32(&a[half..])
 }
 
 /// `np.arange(start, stop, step)` for floats: `ceil((stop - start) / step)`
@@ -113,6 +89,6 @@ mod tests {
         let a: Vec<f64> = (0..300).map(|i| f64::from(i) * 0.5).collect();
         assert_eq!(pairwise_sum(&a), 0.5 * 299.0 * 300.0 / 2.0);
         let b: Vec<f32> = (0..289).map(|i| (i % 2) as f32).collect();
-        assert_eq!(pairwise_sum_f32(&b), 144.0);
+        assert_eq!(pairwise_sum(&b), 144.0);
     }
 }
