@@ -9,11 +9,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{robbench, run_tiny, stderr, stdout};
+use common::{robbench, run_tiny, stderr, stdout, tree};
 
 const QUERY: &str = "SELECT arch_index, attack, eps, round(avg(accuracy), 6) AS accuracy FROM evaluations \
                      GROUP BY ALL ORDER BY 1, 2, 3";
@@ -37,23 +36,6 @@ exec "$@""#;
         .expect("unshare (util-linux) runs: it makes the read-only mount this test needs");
     assert_ne!(o.status.code(), Some(97), "cannot make a read-only bind mount in a user namespace: {}", stderr(&o));
     o
-}
-
-/// Every path under `dir` with its size and modification time.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path.clone());
-            }
-            out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), (meta.len(), meta.modified().unwrap()));
-        }
-    }
-    out
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{robbench, run_tiny, stderr, stdout};
+use common::{robbench, run_tiny, stderr, stdout, tree};
 
 /// The store every test serves: the release, a tiny run, a small search.
 /// Built once per test binary, in the target's scratch directory.
@@ -540,7 +540,7 @@ fn a_served_store_is_not_written_once_its_tables_are_built() {
     }
     drop(server);
     let after = tree(&copy);
-    let changed: Vec<_> = after.iter().filter(|e| !before.contains(e)).collect();
+    let changed: Vec<_> = after.iter().filter(|(path, stat)| before.get(*path) != Some(stat)).collect();
     assert!(changed.is_empty(), "serving wrote {changed:?}");
 }
 
@@ -629,24 +629,6 @@ fn binding_beyond_loopback_warns_loudly() {
     let server = Server::start(store(), &["--bind", "0.0.0.0"]);
     server.get("/sql").expect(200);
     assert!(server.stderr().contains("WARNING: listening on 0.0.0.0"), "{}", server.stderr());
-}
-
-/// Every file of `dir` with its size and modification time.
-fn tree(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let entry = entry.unwrap();
-            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
-            if meta.is_dir() {
-                stack.push(entry.path());
-            }
-            out.push((entry.path(), meta.len(), meta.modified().unwrap()));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// `text` percent-encoded for a query string.

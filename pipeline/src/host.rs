@@ -1,5 +1,17 @@
 //! Where this process runs: the host's name and the Slurm job, recorded in
-//! run logs and in the store's unit claims.
+//! run logs and in the store's unit claims; the user's cache directory.
+
+use std::path::PathBuf;
+
+/// `$override_var` if set, else robbench's per-user cache directory `name`:
+/// `$XDG_CACHE_HOME/robbench/<name>`, else `~/.cache/robbench/<name>`;
+/// `None` when none of them is set.
+pub fn user_cache_dir(override_var: &str, name: &str) -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var(override_var)
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("robbench").join(name)))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("robbench").join(name)))
+}
 
 /// The machine's name (`unknown` when neither the kernel nor `$HOSTNAME` says).
 pub(crate) fn hostname() -> String {

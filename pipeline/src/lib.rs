@@ -11,7 +11,7 @@ pub mod compact;
 pub mod config;
 pub mod console;
 pub mod execute;
-mod host;
+pub mod host;
 pub mod key;
 pub mod parallelism;
 pub mod parts_table;

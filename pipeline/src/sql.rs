@@ -131,7 +131,7 @@ impl Catalog {
     /// The catalog of the run `run_id` (`None`: imported data only).
     pub fn new(store: &Store, run_id: Option<String>, completeness: Completeness) -> Catalog {
         Catalog {
-            store: Store::open(store.root()).expect("an open store reopens"),
+            store: store.clone(),
             run_id,
             run: OnceLock::new(),
             completeness,

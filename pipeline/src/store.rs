@@ -67,6 +67,7 @@ pub struct Corruption {
     pub problem: String,
 }
 
+#[derive(Clone)]
 pub struct Store {
     root: PathBuf,
     /// Where queries keep what they derive from the objects and run records:
@@ -635,16 +636,9 @@ fn can_write_in(dir: &Path) -> bool {
 
 /// The per-user directory that holds what queries derive from the read-only store at `root`.
 fn read_only_cache(root: &Path) -> Result<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let base = var("ROBBENCH_STORE_CACHE")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("robbench").join("stores")))
-        .or_else(|| var("HOME").map(|d| d.join(".cache").join("robbench").join("stores")))
-        .with_context(|| {
-            format!(
-                "the store {} is read-only and no cache directory is known: set ROBBENCH_STORE_CACHE",
-                root.display()
-            )
-        })?;
+    let base = crate::host::user_cache_dir("ROBBENCH_STORE_CACHE", "stores").with_context(|| {
+        format!("the store {} is read-only and no cache directory is known: set ROBBENCH_STORE_CACHE", root.display())
+    })?;
     let name = blake3::hash(root.as_os_str().as_encoded_bytes()).to_hex()[..16].to_string();
     let dir = base.join(name);
     fs::create_dir_all(&dir).with_context(|| {

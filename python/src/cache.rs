@@ -65,10 +65,7 @@ pub fn key(meta: &[u8], results: &[u8]) -> String {
 }
 
 fn directory() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("ROBBENCH_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("robbench").join("python")))
-        .or_else(|| var("HOME").map(|d| d.join(".cache").join("robbench").join("python")))
+    robbench_pipeline::host::user_cache_dir("ROBBENCH_CACHE_DIR", "python")
 }
 
 /// The content key of `files` as last hashed, if none of them changed since

@@ -160,11 +160,6 @@ pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
     receive.await.map_err(|_| anyhow!("the query failed (its thread panicked)"))?
 }
 
-/// A message for the user: the error with its causes.
-pub fn explain(error: &anyhow::Error) -> String {
-    format!("{error:#}")
-}
-
 /// Runs `sql` and returns its batches.
 pub fn batches(catalog: &Arc<Catalog>, sql: &str) -> Result<Vec<RecordBatch>> {
     Ok(query(catalog.clone(), sql)?.1)

@@ -98,7 +98,7 @@ impl HttpError {
     }
 
     pub fn internal(error: &anyhow::Error) -> HttpError {
-        HttpError { status: StatusCode::INTERNAL_SERVER_ERROR, message: data::explain(error) }
+        HttpError { status: StatusCode::INTERNAL_SERVER_ERROR, message: format!("{error:#}") }
     }
 }
 

@@ -46,7 +46,7 @@ pub async fn page(State(app): State<Arc<App>>, Query(pairs): Query<Vec<(String, 
             }
             Ok(alerts)
         })()
-        .map_err(|e| super::data::explain(&e));
+        .map_err(|e| format!("{e:#}"));
         Ok(Listing { runs: out, alerts })
     })
     .await

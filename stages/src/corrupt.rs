@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::data::{DATA_FILE, DataFile, to_pixels};
+use crate::evaluate::limit;
 use crate::reads::read;
 use crate::train::CHECKPOINT;
 
@@ -44,8 +45,6 @@ impl Runnable for Corrupt {
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
         let net = TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?;
         net.use_fastest_layout();
-        let limit =
-            |samples: usize, available: i64| if samples == 0 { available } else { (samples as i64).min(available) };
         let n = limit(reads.samples, limit(images.samples, data.test_images.size()[0]));
         let clean = test_images(&data.test_images.narrow(0, 0, n))?;
         let labels = data.test_labels.narrow(0, 0, n).to_device(self.device);
@@ -124,9 +123,9 @@ fn write_tables(
 ) -> Result<()> {
     let k = results.len();
     let n = labels.len();
-    let correct = |a: &Answers| a.predicted.iter().zip(labels).map(|(p, y)| p == y).collect::<Vec<bool>>();
-    let n_correct: Vec<i64> =
-        results.iter().map(|(_, _, a)| correct(a).iter().filter(|&&c| c).count() as i64).collect();
+    let correct: Vec<Vec<bool>> =
+        results.iter().map(|(_, _, a)| a.predicted.iter().zip(labels).map(|(p, y)| p == y).collect()).collect();
+    let n_correct: Vec<i64> = correct.iter().map(|c| c.iter().filter(|&&c| c).count() as i64).collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let summary = CORRUPTION_EVALUATIONS.batch(vec![
         Arc::new(Int64Array::from(vec![arch_index; k])),
@@ -144,7 +143,7 @@ fn write_tables(
     ])?;
     unit.write_table(&CORRUPTION_EVALUATIONS, &[summary])?;
     let mut per_sample = Vec::with_capacity(k);
-    for (corruption, severity, answers) in results {
+    for ((corruption, severity, answers), correct) in results.iter().zip(correct) {
         per_sample.push(CORRUPTION_SAMPLES.batch(vec![
             Arc::new(Int64Array::from(vec![arch_index; n])),
             Arc::new(StringArray::from(vec![dataset; n])),
@@ -153,7 +152,7 @@ fn write_tables(
             Arc::new(StringArray::from(vec![corruption.name(); n])),
             Arc::new(Int64Array::from(vec![i64::from(severity.get()); n])),
             Arc::new(Int64Array::from(answers.predicted.clone())),
-            Arc::new(BooleanArray::from(correct(answers))),
+            Arc::new(BooleanArray::from(correct)),
         ])?);
     }
     unit.write_table(&CORRUPTION_SAMPLES, &per_sample)

@@ -74,8 +74,6 @@ impl Runnable for Evaluate {
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
         let net = TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?;
         net.use_fastest_layout();
-        let limit =
-            |samples: usize, available: i64| if samples == 0 { available } else { (samples as i64).min(available) };
         let mut n = limit(images.samples, data.test_images.size()[0]);
         match &settings {
             Settings::AutoAttack(aa) => n = limit(aa.samples, n),
@@ -129,6 +127,12 @@ impl Runnable for Evaluate {
         let dataset = params["dataset"].as_str().context("dataset")?;
         write_outcomes(unit, arch_index, dataset, seed as i64, eps, &outcomes)
     }
+}
+
+/// The first `samples` of `available` images (0: all of them), as every
+/// `samples` key of `[evaluation]` counts.
+pub(crate) fn limit(samples: usize, available: i64) -> i64 {
+    if samples == 0 { available } else { (samples as i64).min(available) }
 }
 
 /// Runs `attack` on one batch: per-image correctness under it (and, for

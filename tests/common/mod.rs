@@ -3,7 +3,8 @@
 
 pub mod chromium;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A tiny experiment: seconds per stage on a CPU.
@@ -105,4 +106,22 @@ pub fn run_tiny_killed_after_first_network(store: &Path, extra: &[&str]) {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Every path under `dir` (relative to it) with its size and modification
+/// time: what a test compares to see that nothing was written.
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            out.insert(path.strip_prefix(dir).unwrap().to_path_buf(), (meta.len(), meta.modified().unwrap()));
+        }
+    }
+    out
 }

@@ -711,11 +711,9 @@ impl Experiment {
 
     fn validate_corruptions(&self) -> Result<(), ConfigError> {
         let c = &self.evaluation.corruptions;
-        if let Some(bad) = c.severities.iter().find(|s| !(1..=5).contains(*s)) {
-            return Err(invalid(
-                "evaluation.corruptions.severities",
-                &format!("{bad} is not a severity: they are 1 to 5"),
-            ));
+        for &level in &c.severities {
+            robbench_corruptions::Severity::new(i64::try_from(level).unwrap_or(i64::MAX))
+                .map_err(|e| invalid("evaluation.corruptions.severities", &e.to_string()))?;
         }
         if c.severities.windows(2).any(|w| w[0] >= w[1]) {
             return Err(invalid("evaluation.corruptions.severities", "must increase, without repeats"));
