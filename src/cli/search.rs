@@ -16,9 +16,7 @@ use robbench_pipeline::{Config, RunKind, RunOptions, RunReport, Store, execute};
 use robbench_stages::DEFAULT_CONFIG;
 use robbench_stages::live_search::{LiveOracle, live_trials};
 use robbench_stages::search::{LIVE_SOURCE, SearchData, live_record_pipeline, search_config, search_pipeline};
-
-/// The embedded default search config.
-const DEFAULT_SEARCH_CONFIG: &str = include_str!("../../configs/search.toml");
+use robbench_stages::search_keys::SEARCH_TOML;
 
 #[derive(clap::Args)]
 pub struct SearchArgs {
@@ -50,7 +48,7 @@ pub struct SearchArgs {
 pub fn search(store: &Path, args: &SearchArgs, threads: Option<NonZeroUsize>) -> Result<ExitCode> {
     let mut raw = match &args.config {
         Some(path) => Config::from_file(path)?,
-        None => Config::from_toml_str(DEFAULT_SEARCH_CONFIG, "configs/search.toml (embedded)")?,
+        None => Config::from_toml_str(SEARCH_TOML, "configs/search.toml (embedded)")?,
     };
     let (search_sets, experiment_sets): (Vec<&String>, Vec<&String>) =
         args.sets.iter().partition(|s| s.trim_start().starts_with("search."));
