@@ -1,7 +1,8 @@
 //! Parsed benchmarks, cached by content: opening a user's `meta.json` and
 //! results JSON parses them once (seconds for the full release), and the
 //! release compiled into the module is parsed on its first open only; later
-//! opens of the same bytes, from any path, read the parsed columns back.
+//! opens of the same bytes, from any path, read the parsed columns back,
+//! each column when it is first asked for.
 //!
 //! Where: `$ROBBENCH_CACHE_DIR`, else `$XDG_CACHE_HOME/robbench/python`,
 //! else `~/.cache/robbench/python`; one file per content hash. A cache that
@@ -10,13 +11,15 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the parse or this layout changes, so old files are not read.
 const FORMAT: &str = "robbench-python-official-v1";
 
-/// The parsed columns of a benchmark (see `bench::Data`), as `load` reads them.
+/// The parsed columns of a benchmark (see `bench::Data`), as `load` reads
+/// them: the header whole, the values column by column on first use.
 #[derive(Deserialize)]
 pub struct Columns {
     pub archs: Vec<String>,
@@ -26,9 +29,37 @@ pub struct Columns {
     pub seeds: Vec<Option<i64>>,
     /// Which of the (dataset, metric, seed) columns hold values; their
     /// values follow the header, little-endian.
-    pub present: Vec<bool>,
-    #[serde(skip)]
-    pub values: Vec<Option<Vec<f64>>>,
+    present: Vec<bool>,
+}
+
+/// The value columns of a cache file, each read when first asked for: a
+/// reopen reads the header only, so it costs the same whatever the number
+/// of seeds and metrics (12 MB of values for the official JSON's three
+/// seeds against 2 MB for the shipped means).
+pub struct LazyValues {
+    /// Cache files are replaced by rename, never rewritten, so this handle
+    /// keeps reading the bytes that `load` checked.
+    file: std::fs::File,
+    path: PathBuf,
+    n: usize,
+    /// Per column: where its values start in the file, if it has any.
+    offsets: Vec<Option<u64>>,
+    read: Vec<OnceLock<Vec<f64>>>,
+}
+
+impl LazyValues {
+    /// Column `i`'s values, or `None` if it has none.
+    pub fn column(&self, i: usize) -> Result<Option<&[f64]>, String> {
+        let Some(offset) = self.offsets[i] else { return Ok(None) };
+        if let Some(values) = self.read[i].get() {
+            return Ok(Some(values));
+        }
+        let mut bytes = vec![0u8; self.n * 8];
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut bytes, offset)
+            .map_err(|e| format!("cannot read the parse cache {}: {e}", self.path.display()))?;
+        let values = bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect();
+        Ok(Some(self.read[i].get_or_init(|| values)))
+    }
 }
 
 /// The same columns, borrowed from the data they were parsed into, as
@@ -107,24 +138,34 @@ fn stat_line(files: &[&std::path::Path]) -> Option<String> {
     Some(line)
 }
 
-/// The columns cached under `key`, if a whole file is there.
-pub fn load(key: &str) -> Option<Columns> {
-    let bytes = std::fs::read(directory()?.join(format!("{key}.bin"))).ok()?;
-    let header_len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
-    let mut columns: Columns = serde_json::from_slice(bytes.get(8..8 + header_len)?).ok()?;
-    let n = columns.archs.len();
-    let mut body = bytes.get(8 + header_len..)?.chunks_exact(8);
-    let present = std::mem::take(&mut columns.present);
-    for present in present {
-        columns.values.push(if present {
-            let column: Option<Vec<f64>> =
-                (0..n).map(|_| body.next().map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))).collect();
-            Some(column?)
-        } else {
-            None
-        });
-    }
-    (body.len() == 0 && body.remainder().is_empty()).then_some(columns)
+/// The columns cached under `key`, if a whole file is there (its length
+/// is what its header says), with their values left to read on use.
+pub fn load(key: &str) -> Option<(Columns, LazyValues)> {
+    use std::io::Read;
+    let path = directory()?.join(format!("{key}.bin"));
+    let mut file = std::fs::File::open(&path).ok()?;
+    let mut length = [0u8; 8];
+    file.read_exact(&mut length).ok()?;
+    let header_len = u64::from_le_bytes(length);
+    let mut header = vec![0u8; usize::try_from(header_len).ok()?];
+    file.read_exact(&mut header).ok()?;
+    let columns: Columns = serde_json::from_slice(&header).ok()?;
+    let n = columns.archs.len() as u64;
+    let mut offset = 8 + header_len;
+    let offsets: Vec<Option<u64>> = columns
+        .present
+        .iter()
+        .map(|&present| {
+            present.then(|| {
+                offset += n * 8;
+                offset - n * 8
+            })
+        })
+        .collect();
+    (file.metadata().ok()?.len() == offset).then_some(())?;
+    let read = offsets.iter().map(|_| OnceLock::new()).collect();
+    let values = LazyValues { file, path, n: n as usize, offsets, read };
+    Some((columns, values))
 }
 
 /// Writes `columns` under `key` (atomically: a temporary file renamed).
