@@ -376,11 +376,13 @@ fn canonical_metric(name: &str) -> (String, Option<f64>) {
 }
 
 /// The project-page table's records in one pass over its text, with exact
-/// numbers: `import_nasrobbench201_html`'s records (a test holds them equal)
-/// without its JSON tree and a second pass for the exact numbers, which
-/// took the first open after install 0.2 s. `None` if the text is not that
-/// table's layout (the importer says what is wrong with it).
-fn shipped_records(text: &str) -> Option<Vec<Record>> {
+/// numbers, and every index's class representative (the table names it):
+/// `import_nasrobbench201_html`'s records and `Space`'s classes (tests hold
+/// them equal) without the importer's JSON tree, a second pass for the exact
+/// numbers and the canonical forms of 15,625 cells, which took the first open
+/// after install 0.2 s. `None` if the text is not that table's layout (the
+/// importer says what is wrong with it).
+fn shipped_records(text: &str) -> Option<(Vec<Record>, Vec<u32>)> {
     let json = robbench_analysis::strip_assignment(text, "acc")?;
     let mut reader = ExactReader { text: json, at: 0 };
     let bytes = json.as_bytes();
@@ -390,6 +392,7 @@ fn shipped_records(text: &str) -> Option<Vec<Record>> {
     // The column list may come after the rows (it does in the shipped file).
     let mut columns: Vec<(&'static str, String, Option<f64>)> = Vec::new();
     let mut rows: Vec<(u32, Vec<f64>)> = Vec::new();
+    let mut representatives = vec![u32::MAX; robbench_space::SPACE_SIZE];
     loop {
         reader.skip_space();
         match *bytes.get(reader.at)? {
@@ -404,9 +407,12 @@ fn shipped_records(text: &str) -> Option<Vec<Record>> {
                     (Ok(index), Exact::Array(row)) => {
                         let row = row.into_iter().map(|v| if let Exact::Number(v) = v { Some(v) } else { None });
                         rows.push((index, row.collect::<Option<_>>()?));
+                        *representatives.get_mut(index as usize)? = index;
                     }
                     // A non-representative names its representative.
-                    (Ok(_), Exact::Other(_)) => {}
+                    (Ok(index), Exact::Other(representative)) => {
+                        *representatives.get_mut(index as usize)? = representative.parse().ok()?;
+                    }
                     (Err(_), Exact::Array(header)) if key.is_empty() => {
                         for column in header {
                             let Exact::Other(column) = column else { return None };
@@ -437,7 +443,7 @@ fn shipped_records(text: &str) -> Option<Vec<Record>> {
             });
         }
     }
-    Some(records)
+    representatives.iter().all(|&r| r != u32::MAX).then_some((records, representatives))
 }
 
 /// Exact values by metric, then (dataset, index, ε bits, seed).
@@ -585,12 +591,9 @@ impl Data {
     }
 
     fn parse_shipped(origin: String) -> Result<Data, String> {
-        let records = shipped_records(NASROBBENCH201_HTML.text())
+        let (records, representatives) = shipped_records(NASROBBENCH201_HTML.text())
             .ok_or_else(|| format!("{origin}: not the project page's `acc={{...}}` table"))?;
-        let space = Space::nb201();
-        let archs = space.archs().iter().map(|a| a.to_string()).collect();
-        let representatives =
-            (0..robbench_space::SPACE_SIZE).map(|i| space.unique_index(i).expect("in range") as u32).collect();
+        let archs = Space::nb201().archs().iter().map(|a| a.to_string()).collect();
         Data::build(origin, Source::Shipped, archs, representatives, records)
     }
 
@@ -1380,8 +1383,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_table_read_in_one_pass_equals_the_importers_records() {
-        let fast = shipped_records(NASROBBENCH201_HTML.text()).expect("the shipped layout");
+    fn the_shipped_table_read_in_one_pass_equals_the_importers_records_and_the_spaces_classes() {
+        let (fast, representatives) = shipped_records(NASROBBENCH201_HTML.text()).expect("the shipped layout");
+        let space = Space::nb201();
+        for (i, &r) in representatives.iter().enumerate() {
+            assert_eq!(r as usize, space.unique_index(i).unwrap(), "index {i}");
+        }
         let imported =
             robbench_analysis::import_nasrobbench201_html(&Input::Shipped(&NASROBBENCH201_HTML), None).unwrap();
         assert_eq!(fast.len(), imported.len());

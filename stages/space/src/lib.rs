@@ -36,7 +36,9 @@ pub enum SpaceError {
 pub struct Space {
     archs: Vec<Arch>,
     index_by_generation: Vec<u32>,
-    unique: Vec<u32>,
+    /// Each cell's class representative, computed on first use (the
+    /// canonical forms take most of the space's construction).
+    unique: OnceLock<Vec<u32>>,
 }
 
 impl Space {
@@ -53,15 +55,17 @@ impl Space {
         for (i, a) in archs.iter().enumerate() {
             index_by_generation[a.generation_index()] = i as u32;
         }
-        // Indices are visited in increasing order, so the first member seen
-        // of each class is its smallest index.
-        let mut first_of_class: HashMap<String, u32> = HashMap::new();
-        let unique = archs
-            .iter()
-            .enumerate()
-            .map(|(i, a)| *first_of_class.entry(canonical_form(a)).or_insert(i as u32))
-            .collect();
-        Space { archs, index_by_generation, unique }
+        Space { archs, index_by_generation, unique: OnceLock::new() }
+    }
+
+    fn unique(&self) -> &[u32] {
+        self.unique.get_or_init(|| {
+            // Indices are visited in increasing order, so the first member
+            // seen of each class is its smallest index.
+            let mut first_of_class: HashMap<String, u32> = HashMap::new();
+            let archs = self.archs.iter().enumerate();
+            archs.map(|(i, a)| *first_of_class.entry(canonical_form(a)).or_insert(i as u32)).collect()
+        })
     }
 
     /// All cells; position = official index.
@@ -79,12 +83,13 @@ impl Space {
 
     /// Index of the representative (smallest index) of the cell's isomorphism class.
     pub fn unique_index(&self, index: usize) -> Result<usize, SpaceError> {
-        self.unique.get(index).map(|&u| u as usize).ok_or(SpaceError::BadIndex(index))
+        self.unique().get(index).map(|&u| u as usize).ok_or(SpaceError::BadIndex(index))
     }
 
     /// The representatives of all isomorphism classes, in index order.
     pub fn representatives(&self) -> Vec<usize> {
-        (0..SPACE_SIZE).filter(|&i| self.unique[i] as usize == i).collect()
+        let unique = self.unique();
+        (0..SPACE_SIZE).filter(|&i| unique[i] as usize == i).collect()
     }
 }
 
