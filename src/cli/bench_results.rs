@@ -201,9 +201,19 @@ fn git_commit(dir: &Path) -> (String, bool) {
     let Some(commit) = git(&["rev-parse", "--short", "HEAD"]).filter(|c| !c.is_empty()) else {
         return ("unknown".to_string(), false);
     };
+    // What `make bench` itself writes does not make the tree dirty.
     let exclude_results = format!(":(exclude){RESULTS_DIR}");
     let exclude_page = format!(":(exclude){RENDERED_PAGE}");
-    let status = git(&["status", "--porcelain", "--untracked-files=no", "--", ".", &exclude_results, &exclude_page]);
+    let status = git(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        &exclude_results,
+        &exclude_page,
+        ":(exclude)README.md",
+    ]);
     (commit, status.is_none_or(|s| !s.is_empty()))
 }
 
