@@ -3,10 +3,9 @@
 //! 1. no crate of the workspace's code (`pipeline/`, the root crate's
 //!    library and binaries, every crate under `stages/`) has files whose
 //!    imports run in a circle, so each module can be read knowing only the
-//!    ones below it. A submodule belongs to its parent: its
-//!    uses of what an ancestor defines (`super::say`, `crate::NnError`)
-//!    close no circle, while a parent using its children and siblings using
-//!    each other do;
+//!    ones below it. Every import counts, a submodule's use of what an
+//!    ancestor defines (`super::App`, `crate::NnError`) too: what a parent
+//!    and the children it uses share lives in a module below them all;
 //! 2. the engine (`pipeline/src`) follows the layer order [`PIPELINE_LAYERS`]:
 //!    a module imports only modules listed before it.
 //!
@@ -134,7 +133,7 @@ fn the_scanner_reads_use_trees_paths_and_re_exports() {
          #[cfg(test)]\nmod tests { use crate::c::C; }\n",
     );
     write("c.rs", "pub struct C;\nfn h() -> crate::Renamed { crate::Renamed }\n");
-    // A parent using its child, which uses the parent: no circle.
+    // A parent using its child, which uses the parent: a circle like any other.
     write("d/mod.rs", "mod deep;\npub use deep::Deep;\npub struct D;\nfn f() { deep::g() }\n");
     write(
         "d/deep.rs",
@@ -162,9 +161,14 @@ fn the_scanner_reads_use_trees_paths_and_re_exports() {
     .collect();
     assert_eq!(edges, expected);
     let cycles = graph.cycles();
-    assert_eq!(cycles.len(), 1, "{cycles:?}");
+    assert_eq!(cycles.len(), 2, "{cycles:?}");
     let described = graph.describe_cycle(&cycles[0]);
     assert!(described.contains("src/a.rs:2") && described.contains("src/b.rs:3"), "{described}");
+    let described = graph.describe_cycle(&cycles[1]);
+    assert!(
+        described.contains("2 files") && described.contains("src/d/mod.rs:4") && described.contains("src/d/deep.rs:2"),
+        "{described}"
+    );
     let violations = layer_violations(&graph, &["d", "a", "b", "c", "e"]);
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert!(violations[0].contains("src/a.rs:2") && violations[0].contains("src/b.rs"), "{violations:?}");
@@ -363,20 +367,12 @@ impl Graph {
         self.modules.get(&current).cloned()
     }
 
-    /// Whether `edge` counts for circles: not a submodule's use of what an
-    /// ancestor module defines.
-    fn closes_circles(&self, edge: &Edge) -> bool {
-        let (from, to) = (&self.files[&edge.from], &self.files[&edge.to]);
-        !(to.len() < from.len() && from.starts_with(to))
-    }
-
-    /// Strongly connected components of more than one file, each sorted
-    /// (edges that close no circle left out).
+    /// Strongly connected components of more than one file, each sorted.
     fn cycles(&self) -> Vec<Vec<PathBuf>> {
         let files: Vec<&PathBuf> = self.files.keys().collect();
         let index: HashMap<&PathBuf, usize> = files.iter().enumerate().map(|(i, f)| (*f, i)).collect();
         let mut next: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); files.len()];
-        for e in self.edges.iter().filter(|e| self.closes_circles(e)) {
+        for e in &self.edges {
             next[index[&e.from]].insert(index[&e.to]);
         }
         // Tarjan's algorithm, iteratively.
@@ -438,9 +434,7 @@ impl Graph {
         let members: BTreeSet<&PathBuf> = files.iter().collect();
         let names: Vec<_> = files.iter().map(|f| self.name(f)).collect();
         let mut out = format!("{} files of {}: {}", files.len(), self.name(&self.root), names.join(", "));
-        for e in
-            self.edges.iter().filter(|e| members.contains(&e.from) && members.contains(&e.to) && self.closes_circles(e))
-        {
+        for e in self.edges.iter().filter(|e| members.contains(&e.from) && members.contains(&e.to)) {
             out += &format!("\n  {}:{} imports {} (`{}`)", self.name(&e.from), e.line, self.name(&e.to), e.path);
         }
         out

@@ -13,11 +13,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use robbench_space::{Arch, EDGES, ModelShape, Op, SPACE_SIZE, Space, cost};
 
+use super::app::App;
 use super::data::{self, SourceTable, arch_infos, batches, blocking, class_members, floats, ints, short, strings};
 use super::html::{self, Html, esc};
+use super::http_error::{HttpError, Page};
 use super::plot::{Series, line_plot};
 use super::table::Params;
-use super::{App, HttpError, Page};
 
 /// The index a path names: a number, or a cell string (redirected to its index).
 fn parse(text: &str) -> Result<Result<usize, Arch>, HttpError> {

@@ -12,7 +12,7 @@ use robbench_pipeline::sql::{Catalog, query};
 use robbench_space::{Arch, ModelShape, Op, SPACE_SIZE, Space, cost};
 use tokio::sync::OnceCell;
 
-use super::HttpError;
+use super::http_error::HttpError;
 
 /// The source the pages show unless told otherwise: the shipped release.
 pub const DEFAULT_SOURCE: &str = "nas-robbench-201";

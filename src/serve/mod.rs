@@ -22,13 +22,16 @@
 //! process of its own that is killed past its time limit. Binds 127.0.0.1 by
 //! default and refuses requests for another host name (DNS rebinding).
 
+mod app;
 mod arch;
 mod data;
 mod html;
+mod http_error;
 mod plot;
 mod runs;
 mod search;
 pub mod sql;
+mod sql_limits;
 mod table;
 mod tradeoffs;
 
@@ -51,6 +54,9 @@ use robbench_pipeline::sql::{Catalog, RunChoice, choose_run};
 
 use crate::light::RunArgs;
 
+pub use app::App;
+pub use http_error::{HttpError, Page};
+
 /// `robbench serve`'s arguments.
 #[derive(clap::Args, Clone)]
 pub struct ServeArgs {
@@ -72,51 +78,6 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub sql_rows: usize,
 }
-
-/// What every handler shares.
-pub struct App {
-    /// The store's root (canonical).
-    pub store: PathBuf,
-    pub catalog: Arc<Catalog>,
-    pub run_args: RunArgs,
-    pub data: data::Data,
-    pub sql: sql::Limits,
-    /// Host names requests may name (`None`: any, when bound beyond loopback).
-    pub hosts: Option<Vec<String>>,
-}
-
-/// A page's failure: an HTTP status and a message for the user.
-#[derive(Debug)]
-pub struct HttpError {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-impl HttpError {
-    pub fn bad_request(message: impl Into<String>) -> HttpError {
-        HttpError { status: StatusCode::BAD_REQUEST, message: message.into() }
-    }
-
-    pub fn internal(error: &anyhow::Error) -> HttpError {
-        HttpError { status: StatusCode::INTERNAL_SERVER_ERROR, message: format!("{error:#}") }
-    }
-}
-
-impl From<anyhow::Error> for HttpError {
-    fn from(e: anyhow::Error) -> HttpError {
-        HttpError::internal(&e)
-    }
-}
-
-impl IntoResponse for HttpError {
-    fn into_response(self) -> Response {
-        let title = format!("{} {}", self.status.as_u16(), self.status.canonical_reason().unwrap_or("error"));
-        let body = format!("<h1>{}</h1>\n<pre class=\"error\">{}</pre>", html::esc(&title), html::esc(&self.message));
-        (self.status, html::Html(html::page(&title, "", &body))).into_response()
-    }
-}
-
-pub type Page = Result<Response, HttpError>;
 
 /// The explorer's routes over `app`.
 pub fn router(app: Arc<App>) -> Router {
@@ -219,7 +180,7 @@ pub fn app(store_dir: &Path, args: &ServeArgs, sql_exe: PathBuf, hosts: Option<V
         catalog,
         run_args,
         data: data::Data::default(),
-        sql: sql::Limits::new(sql_exe, Duration::from_secs_f64(args.sql_timeout), args.sql_rows),
+        sql: sql_limits::Limits::new(sql_exe, Duration::from_secs_f64(args.sql_timeout), args.sql_rows),
         hosts,
     }))
 }

@@ -9,10 +9,11 @@ use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use robbench_pipeline::{RunKind, Store, UnitStatus, runs};
 
+use super::app::App;
 use super::data::{batches, blocking, ints, strings};
 use super::html::{self, Html, esc};
+use super::http_error::{HttpError, Page};
 use super::table::Params;
-use super::{App, HttpError, Page};
 
 struct Listing {
     runs: Vec<(robbench_pipeline::RunRecord, &'static str)>,

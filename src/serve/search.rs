@@ -8,11 +8,12 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 
+use super::app::App;
 use super::data::{batches, blocking, floats, ints, strings};
 use super::html::{self, Html, esc};
+use super::http_error::{HttpError, Page};
 use super::plot::{Series, line_plot};
 use super::table::Params;
-use super::{App, HttpError, Page};
 
 /// (run, source, dataset, objective) → algorithm → trial → regret per step.
 type Steps = BTreeMap<(String, String, String, String), BTreeMap<String, BTreeMap<i64, Vec<f64>>>>;

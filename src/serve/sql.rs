@@ -10,10 +10,9 @@
 
 use std::io::Read;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -21,32 +20,16 @@ use axum::response::IntoResponse;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{Select, Statement, Visit, Visitor};
-use tokio::sync::Semaphore;
 
+use super::app::App;
 use super::data::blocking;
 use super::html::{self, Html, esc};
+use super::http_error::{HttpError, Page};
+use super::sql_limits::CONCURRENT;
 use super::table::Params;
-use super::{App, HttpError, Page};
 
 /// Longest query text the page takes.
 pub const MAX_QUERY_BYTES: usize = 20_000;
-/// Queries that may run at once; more are told to wait.
-const CONCURRENT: usize = 2;
-
-/// How the SQL page runs queries.
-pub struct Limits {
-    /// The `robbench` binary that runs them.
-    pub exe: PathBuf,
-    pub timeout: Duration,
-    pub rows: usize,
-    running: Semaphore,
-}
-
-impl Limits {
-    pub fn new(exe: PathBuf, timeout: Duration, rows: usize) -> Limits {
-        Limits { exe, timeout, rows, running: Semaphore::new(CONCURRENT) }
-    }
-}
 
 /// Refuses anything but a query: the statement DataFusion would run, parsed
 /// the way `robbench sql` parses it. `Err` says why, for the user.

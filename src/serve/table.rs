@@ -17,9 +17,10 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use robbench_space::Op;
 
+use super::app::App;
 use super::data::{ArchInfo, ArchRow, SourceTable, arch_infos, short};
 use super::html::{self, Html, esc, link, with};
-use super::{App, HttpError, Page};
+use super::http_error::{HttpError, Page};
 
 /// Most rows one page shows.
 pub const MAX_PER_PAGE: usize = 1000;

@@ -10,11 +10,12 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use robbench_space::Op;
 
+use super::app::App;
 use super::data::{arch_infos, short};
 use super::html::{self, Html, esc, link, with};
+use super::http_error::{HttpError, Page};
 use super::plot::{Frame, padded, viridis};
 use super::table::{Key, View, filter_form};
-use super::{App, HttpError, Page};
 
 /// The plotted columns and points of a request.
 struct Scatter {

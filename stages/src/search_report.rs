@@ -1,7 +1,8 @@
 //! The report's search section: a results table per objective, regret curves
 //! (median and interquartile band over trials) against queries and against
 //! simulated GPU-hours, and the Pareto fronts of two-objective searches.
-//! A child module of `report`, so it draws with the report's SVG helpers.
+//! A child module of `report`; it shares the report's query results and
+//! tables (`Rows`, `table`: `report_rows.rs`) with it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use robbench_pipeline::sql::Catalog;
 
-use super::{Rows, table};
+use super::rows::{Rows, table};
 use crate::svg::{Axis, Band, Plot, Series, escape};
 
 /// Sorted-sample quantile with linear interpolation.

@@ -7,7 +7,7 @@ use robbench_pipeline::{Config, Stage, UnitSpec, Upstream};
 use robbench_schemas::{ALERTS, TableDef};
 use serde_json::json;
 
-use super::prepared_for;
+use super::prepare::prepared_for;
 use crate::config::ChecksConfig;
 use crate::reads::paths;
 

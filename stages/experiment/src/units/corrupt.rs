@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::evaluate::Images;
-use super::prepared_for;
+use super::prepare::prepared_for;
 use crate::reads::paths;
 
 pub struct Corrupt;

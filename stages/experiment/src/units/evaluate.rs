@@ -6,7 +6,7 @@ use robbench_schemas::{EVALUATION_SAMPLES, EVALUATIONS, TableDef};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::prepared_for;
+use super::prepare::prepared_for;
 use crate::config::{AutoAttackVersion, EvaluationConfig};
 use crate::reads::paths;
 

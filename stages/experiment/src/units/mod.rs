@@ -10,9 +10,9 @@ pub mod ntk;
 pub mod prepare;
 pub mod train;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use robbench_pipeline::compact::MissingUnit;
-use robbench_pipeline::{Config, PlannedUnitView, Planner, RunKind, RunRecord, Upstream};
+use robbench_pipeline::{Config, Planner, RunKind, RunRecord};
 
 use crate::config::ExperimentSchema;
 use crate::select::Architectures;
@@ -54,14 +54,6 @@ pub fn planned_units(run: &RunRecord) -> Result<Vec<MissingUnit>> {
             why: String::new(),
         })
         .collect())
-}
-
-/// The prepared dataset a model is trained (or scored) on.
-pub fn prepared_for<'a>(up: &'a Upstream<'_>, model: &PlannedUnitView<'_>) -> Result<&'a PlannedUnitView<'a>> {
-    up.units("prepare")
-        .iter()
-        .find(|d| d.params["dataset"] == model.params["dataset"])
-        .with_context(|| format!("no prepared dataset for {}", model.label))
 }
 
 /// Implements [`robbench_pipeline::Stage`] for a stage that runs units by

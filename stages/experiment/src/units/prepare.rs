@@ -1,7 +1,7 @@
 //! `prepare`: one unit per dataset.
 
-use anyhow::Result;
-use robbench_pipeline::{Config, Stage, UnitSpec, Upstream};
+use anyhow::{Context, Result};
+use robbench_pipeline::{Config, PlannedUnitView, Stage, UnitSpec, Upstream};
 use robbench_schemas::{DATASETS, SAMPLES, TableDef};
 use serde_json::json;
 
@@ -40,4 +40,12 @@ impl Stage for Prepare {
             shard_group: None,
         }])
     }
+}
+
+/// The prepared dataset a model is trained (or scored) on.
+pub fn prepared_for<'a>(up: &'a Upstream<'_>, model: &PlannedUnitView<'_>) -> Result<&'a PlannedUnitView<'a>> {
+    up.units("prepare")
+        .iter()
+        .find(|d| d.params["dataset"] == model.params["dataset"])
+        .with_context(|| format!("no prepared dataset for {}", model.label))
 }
