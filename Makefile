@@ -51,7 +51,7 @@ docs:
 python-test: pipeline
 	CARGO="$(CARGO)" ROBBENCH_PIPELINE_STORE="$(abspath $(STORE))" python/build.sh
 
-# Timings (never asserted by tests): engine overhead, training throughput vs PyTorch, AutoAttack cost.
+# Timings (never asserted by tests): engine overhead, training and NTK kernels vs PyTorch, AutoAttack cost.
 # Each bench writes its figures to docs/bench/<bench>.json; bench-render turns
 # them into docs/src/benchmarks.md.
 bench: build
@@ -60,6 +60,7 @@ bench: build
 	$(ROBBENCH) bench serve --requests 50 --clients 4 --units 2000
 	$(ROBBENCH) bench corruptions --images 10000 --reference-images 20
 	$(ROBBENCH) bench train --batch 64 --batches 2
+	$(ROBBENCH) bench ntk
 	$(ROBBENCH) bench autoattack --images 4
 	$(ROBBENCH) bench throughput --batch 32 --batches 1
 	$(ROBBENCH) bench contention --batch 16 --batches 1

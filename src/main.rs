@@ -93,6 +93,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    robbench_nn::host_memory::keep_freed_tensor_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config, jobs, device, shard, groups_from } => cli::run::run(

@@ -335,6 +335,7 @@ fn bench_ntk(
                 let mut c = std::process::Command::new(python());
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stages/reference/python/ntk_tinynetwork.py");
                 c.arg(script).arg("bench").arg(dir.path().join(NTK_CHECKPOINT)).arg(dir.path().join(NTK_POINTS));
+                c.env("GLIBC_TUNABLES", robbench_nn::host_memory::GLIBC_TUNABLES);
                 c.args([output_name, &device_name]);
                 c
             }
@@ -351,6 +352,14 @@ fn bench_ntk(
         let result = child_json(command, &format!("the {} run", method.name()))?;
         runs.push((method, result));
     }
+    // The work's multiply-adds at this machine's float32 GEMM rate: the
+    // time no exact method can beat here, so the gap left is visible.
+    let floor = (device == tch::Device::Cpu).then(|| {
+        let rows_per_sample = if matches!(output, KernelOutput::PerLogit) { spec.classes } else { 1 };
+        let one_sample = network.forward_traced(&x.narrow(0, 0, 1));
+        let macs = robbench_ntk::structured_kernel_macs(&one_sample.layers, samples, 3, rows_per_sample, 5);
+        (macs, gemm_macs_per_second())
+    });
     let torch = runs.iter().find(|(m, _)| *m == NtkMethod::TorchFunc).map(|(_, r)| r);
     let reference_trace = runs.first().and_then(|(_, r)| r["clean_trace"].as_f64()).unwrap_or(f64::NAN);
     let mut out = BenchResults::new("ntk", &device_name);
@@ -390,9 +399,36 @@ fn bench_ntk(
                     format!("torch.func's {what}"),
                     r[key].as_f64().unwrap_or(f64::NAN) / t[key].as_f64().unwrap_or(f64::NAN),
                 );
+                if *method == NtkMethod::Structured && key == "seconds" {
+                    figure.headline();
+                }
             }
         }
         out.figure(format!("{name}: peak RSS"), r["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e9, "GB");
+        if let (NtkMethod::Structured, Some((macs, rate))) = (method, floor) {
+            println!(
+                "{:<11} {:>9.3} {:>9} {:>10} {:>12}   ({:.1} GMAC at {:.1} GMAC/s, this CPU's float32 GEMM rate)",
+                "floor",
+                macs / rate,
+                "",
+                "",
+                ratio(&serde_json::json!({ "seconds": macs / rate }), "seconds"),
+                macs / 1e9,
+                rate / 1e9
+            );
+            let figure =
+                out.figure("multiply-add floor of the work (its MACs at this CPU's GEMM rate)", macs / rate, "s");
+            if let Some(t) = torch {
+                figure.compared_with("torch.func's wall time", macs / rate / t["seconds"].as_f64().unwrap_or(f64::NAN));
+                figure.headline();
+            }
+            out.note(format!(
+                "floor: {:.1} GMAC (forward, backward and weight gradients of three sets, five blocks) at {:.1} GMAC/s, \
+                 the best of five 1024x1024x1024 float32 products on the same threads",
+                macs / 1e9,
+                rate / 1e9
+            ));
+        }
         if let Some((first, _)) = runs.first().filter(|(m, _)| m != method) {
             out.note(format!(
                 "{name}: trace of the clean kernel differs from {}'s by {agreement:.1e} (relative)",
@@ -401,6 +437,23 @@ fn bench_ntk(
         }
     }
     Ok(Some(out))
+}
+
+/// This process's float32 matrix-product rate on the CPU, in multiply-adds
+/// per second: the best of five 1024×1024 by 1024×1024 products after one
+/// to warm up.
+fn gemm_macs_per_second() -> f64 {
+    use tch::{Kind, Tensor};
+    let a = Tensor::rand([1024, 1024], (Kind::Float, tch::Device::Cpu));
+    let b = Tensor::rand([1024, 1024], (Kind::Float, tch::Device::Cpu));
+    let _ = a.matmul(&b);
+    (0..5)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let _ = a.matmul(&b);
+            1024f64.powi(3) / started.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
 }
 
 /// Plans the default recipe at NAS-RobBench-201's size (every one of the
@@ -520,6 +573,7 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
                             recipe,
                             layout,
                         ]);
+                        command.env("GLIBC_TUNABLES", robbench_nn::host_memory::GLIBC_TUNABLES);
                         let setting = format!("{what}, {layout} layout");
                         let result = match child_json(
                             command,

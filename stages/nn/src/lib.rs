@@ -8,6 +8,7 @@
 mod batchnorm;
 mod checkpoint;
 mod device;
+pub mod host_memory;
 mod init;
 mod network;
 mod ops;

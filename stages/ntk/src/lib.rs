@@ -41,7 +41,10 @@ pub use kernel::{empirical_ntk, kernel_from_jacobians};
 pub use mixture::{RobustKernels, mix};
 pub use profile::PROFILE_ENV;
 pub use spectrum::{KernelStats, QuadraticForm, kernel_stats, quadratic_form, quadratic_forms};
-pub use structured::{StructuredGradients, empirical_ntk_structured, structured_gradients, structured_kernel_blocks};
+pub use structured::{
+    StructuredGradients, empirical_ntk_structured, structured_gradients, structured_kernel_blocks,
+    structured_kernel_macs,
+};
 
 /// Errors of kernel computation and of the spectral / bound summaries.
 #[derive(Debug, thiserror::Error)]

@@ -220,6 +220,29 @@ fn traced_elements(layer: &TracedLayer) -> i64 {
     }) as i64
 }
 
+/// Multiply-adds of the structured kernel work, from the layers of a
+/// one-sample trace: per gradient set of `samples` samples, a traced forward,
+/// one backward per scalar (less the first layer's input gradient: the
+/// images need none) and the weight gradients (a forward's worth per
+/// scalar); then `(samples·R)²·P` per kernel block. What an exact method
+/// computes whatever its route, so with a machine's GEMM rate it gives the
+/// floor of the work's time. Batch norm is counted as none.
+pub fn structured_kernel_macs(
+    one_sample: &[TracedLayer],
+    samples: i64,
+    sets: i64,
+    rows_per_sample: i64,
+    blocks: i64,
+) -> f64 {
+    let forward: f64 = one_sample.iter().map(forward_macs).sum();
+    let first = one_sample.first().map_or(0.0, forward_macs);
+    let parameters: i64 = one_sample.iter().flat_map(|l| l.parameters()).map(|p| p.numel() as i64).sum();
+    let r = rows_per_sample as f64;
+    let per_set = samples as f64 * (forward + r * (forward - first) + r * forward);
+    let rows = (samples * rows_per_sample) as f64;
+    sets as f64 * per_set + blocks as f64 * rows * rows * parameters as f64
+}
+
 /// Multiply-adds of a layer's forward (batch norm counted as none).
 fn forward_macs(layer: &TracedLayer) -> f64 {
     match layer {
