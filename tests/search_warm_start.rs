@@ -34,11 +34,21 @@ fn csv(store: &Path, run: Option<&str>, query: &str) -> Vec<String> {
 
 /// `robbench search` of the warm start alone over the run's evaluations, ranking by `warm_start`.
 fn search(store: &Path, warm_start: &str) -> std::process::Output {
+    search_table(store, ["evaluations", "synthetic", "clean"], None, warm_start)
+}
+
+/// The same over `[source, dataset, objective metric]`, with `--run` when given.
+fn search_table(
+    store: &Path,
+    [source, dataset, metric]: [&str; 3],
+    run: Option<&str>,
+    warm_start: &str,
+) -> std::process::Output {
     let sets = [
-        "search.source=evaluations".to_string(),
-        "search.dataset=synthetic".into(),
+        format!("search.source={source}"),
+        format!("search.dataset={dataset}"),
         "search.algorithms=[\"warm-start-evolution\"]".into(),
-        "search.objectives=[{ kind = \"metric\", metric = \"clean\" }]".into(),
+        format!("search.objectives=[{{ kind = \"metric\", metric = \"{metric}\" }}]"),
         "search.trials=1".into(),
         format!("search.queries={POPULATION}"),
         format!("search.settings.population={POPULATION}"),
@@ -48,6 +58,9 @@ fn search(store: &Path, warm_start: &str) -> std::process::Output {
         format!("search.warm_start={warm_start}"),
     ];
     let mut args = vec!["search".to_string()];
+    if let Some(run) = run {
+        args.extend(["--run".to_string(), run.to_string()]);
+    }
     for set in sets {
         args.extend(["--set".to_string(), set]);
     }
@@ -55,8 +68,14 @@ fn search(store: &Path, warm_start: &str) -> std::process::Output {
     robbench(store, &args)
 }
 
-/// The first population of a successful search, in query order.
+/// The first population of a successful search over the run's evaluations, in query order.
 fn first_population(store: &Path, o: &std::process::Output) -> Vec<String> {
+    first_population_of(store, o, "evaluations")
+}
+
+/// The same for a search of `source` (a store's search results accumulate,
+/// one set per objective, source and dataset).
+fn first_population_of(store: &Path, o: &std::process::Output, source: &str) -> Vec<String> {
     assert!(o.status.success(), "{}\n{}", stdout(o), stderr(o));
     let out = stdout(o);
     assert!(out.contains("1 search unit(s) executed"), "{out}");
@@ -65,8 +84,8 @@ fn first_population(store: &Path, o: &std::process::Output) -> Vec<String> {
         store,
         Some(&run),
         &format!(
-            "SELECT arch_index FROM search_steps WHERE algorithm = 'warm-start-evolution' AND step <= {POPULATION} \
-             ORDER BY step"
+            "SELECT arch_index FROM search_steps WHERE algorithm = 'warm-start-evolution' AND source = '{source}' \
+             AND step <= {POPULATION} ORDER BY step"
         ),
     )
 }
@@ -113,8 +132,21 @@ fn the_warm_start_ranks_by_ntk_and_bounds_columns_of_the_run() {
 
     // A bound: lower is better by default.
     let bound = "{ table = \"bounds\", column = \"robust_bound\", beta = 0.5 }";
-    let best = ranked(store, "bounds", "weights = 'init' AND beta = 0.5", "avg(robust_bound)", "ASC");
-    assert_eq!(first_population(store, &search(store, bound)), best);
+    let best_bound = ranked(store, "bounds", "weights = 'init' AND beta = 0.5", "avg(robust_bound)", "ASC");
+    assert_eq!(first_population(store, &search(store, bound)), best_bound);
+
+    // The released table searched with the run's NTKs, computed on another
+    // dataset (the proxy study's way): `dataset` names it.
+    let import = robbench(store, &["import", "nasrobbench201-html"]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    let run = csv(store, None, "SELECT DISTINCT run_id FROM runs WHERE stage = 'ntk'").remove(0);
+    let released = ["nas-robbench-201", "cifar10", "pgd@8"];
+    let elsewhere = ntk.replace(" }", ", dataset = \"synthetic\" }");
+    let o = search_table(store, released, Some(&run), &elsewhere);
+    assert_eq!(first_population_of(store, &o, "nas-robbench-201"), best);
+    let o = search_table(store, released, Some(&run), ntk);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(stderr(&o).contains("has no rows for dataset `cifar10` (it has synthetic"), "{}", stderr(&o));
 
     // What is not there is named, with what is.
     let refused = |warm_start: &str, needles: &[&str]| {
@@ -220,4 +252,8 @@ fn a_live_warm_start_computes_the_ntk_of_its_pool_at_initialisation() {
     );
     refused("{ table = \"ntk\", column = \"lambda_min\", kernel = \"all\", beta = 0.3 }", &["beta 0.3", "ntk.betas"]);
     refused("{ metric = \"nwot\" }", &["search.warm_start", "`ntk` or `bounds`"]);
+    refused(
+        "{ table = \"ntk\", column = \"lambda_min\", kernel = \"robust\", dataset = \"cifar10\" }",
+        &["search.warm_start.dataset", "recipe's dataset", "not `cifar10`"],
+    );
 }

@@ -35,8 +35,9 @@ pub struct SearchArgs {
     /// Live search: auto (CUDA when available), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     device: String,
-    /// With `search.source = "evaluations"`: the run whose evaluations to search
-    /// (default: the latest run that evaluated networks).
+    /// The run whose evaluations to search (`search.source = "evaluations"`) and
+    /// whose `ntk` or `bounds` a warm start ranks by (default: the latest run
+    /// that evaluated networks). Imported benchmarks are seen from any run.
     #[arg(long)]
     run: Option<String>,
     /// Units run in parallel (search trials; in a live search, the training

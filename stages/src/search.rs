@@ -169,6 +169,9 @@ pub enum ScoreSpec {
         beta: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         higher_is_better: Option<bool>,
+        /// The dataset the kernels were computed on; default the search's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dataset: Option<String>,
     },
     /// A bound term of the `bounds` table, for the objective of robust weight `beta`.
     Bounds {
@@ -179,6 +182,9 @@ pub enum ScoreSpec {
         beta: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         higher_is_better: Option<bool>,
+        /// The dataset the bounds were computed on; default the search's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dataset: Option<String>,
     },
 }
 
@@ -404,15 +410,18 @@ impl ScoreSpec {
             Some(false) => -1.0,
             None => bail!("search.warm_start.higher_is_better: {} has no known direction", self.name()),
         };
-        let (table, column, weights, kernel, beta) = match self {
+        let (table, column, weights, kernel, beta, scored_on) = match self {
             ScoreSpec::Benchmark { source, metric, .. } => {
                 return benchmark_scores(catalog, source, metric, dataset).map(|s| signed(s, sign));
             }
-            ScoreSpec::Ntk { column, weights, kernel, beta, .. } => {
-                ("ntk", column.as_str(), *weights, Some(*kernel), *beta)
+            ScoreSpec::Ntk { column, weights, kernel, beta, dataset: scored_on, .. } => {
+                ("ntk", column.as_str(), *weights, Some(*kernel), *beta, scored_on)
             }
-            ScoreSpec::Bounds { column, weights, beta, .. } => ("bounds", column.as_str(), *weights, None, *beta),
+            ScoreSpec::Bounds { column, weights, beta, dataset: scored_on, .. } => {
+                ("bounds", column.as_str(), *weights, None, *beta, scored_on)
+            }
         };
+        let dataset = scored_on.as_deref().unwrap_or(dataset);
         let rows = project_rows(catalog, table, column, dataset)?;
         let run = match catalog.run_id() {
             Some(run) => format!("run {run}"),
@@ -836,6 +845,19 @@ impl ConfigSchema for SearchSchema {
                         "a live warm start ranks proposals before training them: weights = \"init\"",
                     );
                 }
+                ScoreSpec::Ntk { dataset: Some(scored_on), .. }
+                | ScoreSpec::Bounds { dataset: Some(scored_on), .. }
+                    if *scored_on != search.dataset =>
+                {
+                    return fail(
+                        "warm_start.dataset",
+                        &format!(
+                            "a live warm start computes its scores on the recipe's dataset, `search.dataset` (`{}`), \
+                             not `{scored_on}`",
+                            search.dataset
+                        ),
+                    );
+                }
                 ScoreSpec::Ntk { .. } | ScoreSpec::Bounds { .. } => {}
             }
         }
@@ -1111,6 +1133,7 @@ mod tests {
             kernel: NtkKernel::Robust,
             beta: 0.0,
             higher_is_better: Some(true),
+            dataset: None,
         };
         assert_eq!(spec, expected);
         // weights (init) and beta (0) have defaults.

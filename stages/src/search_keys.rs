@@ -317,6 +317,9 @@ fn benchmark_directions() -> String {
 
 const HIGHER_IS_BETTER: &str = "Whether a higher value ranks first. Left out, the score's known direction; a score \
     without one is refused, naming `search.warm_start.higher_is_better`.";
+const SCORED_ON: &str = "The dataset the scores were computed on; left out, `search.dataset`. Another one ranks the \
+    searched table's cells by scores computed elsewhere (e.g. `synthetic`, the training-free proxy study's images); \
+    a live warm start computes on the recipe's dataset and refuses another.";
 const WEIGHTS: &str = "The weights whose kernel it is: the initialisation or the trained network (the experiment's \
     `ntk.weights` decides which the store has).";
 
@@ -453,6 +456,7 @@ pub static WARM_START: Tagged = Tagged {
                     doc: HIGHER_IS_BETTER,
                     default: Some(ntk_directions),
                 },
+                Field { name: "dataset", kind: Kind::String, rules: &[], doc: SCORED_ON, default: None },
             ],
         },
         Shape {
@@ -488,6 +492,7 @@ pub static WARM_START: Tagged = Tagged {
                     doc: HIGHER_IS_BETTER,
                     default: Some(bounds_directions),
                 },
+                Field { name: "dataset", kind: Kind::String, rules: &[], doc: SCORED_ON, default: None },
             ],
         },
     ],
