@@ -169,6 +169,10 @@ pub enum BenchCommand {
         /// (sets ROBBENCH_NTK_PROFILE for its process).
         #[arg(long)]
         profile: bool,
+        /// Rounds of every method, one after another (the figures are each
+        /// method's median round: timings of one round swing with the machine).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
         /// Internal: time one method on the network and points in this
         /// directory and print JSON (the parent's child process).
         #[arg(long, hide = true)]
@@ -244,15 +248,21 @@ fn configure_one_unit(threads: Option<NonZeroUsize>, device: &str) -> Result<()>
 const NTK_CHECKPOINT: &str = "network.safetensors";
 const NTK_POINTS: &str = "points.safetensors";
 
+/// Which methods `bench ntk` times, how often, and whether it profiles.
+struct NtkRuns<'a> {
+    methods: &'a [NtkMethod],
+    repeat: usize,
+    profile: bool,
+}
+
 /// `bench ntk`: the parent times every method, each in a child process, and
 /// returns the figures; a `--child` prints its one method's as JSON (`None`).
 fn bench_ntk(
     net: &NetworkArgs,
     samples: i64,
     output: KernelOutput,
-    methods: &[NtkMethod],
+    NtkRuns { methods, repeat, profile }: NtkRuns<'_>,
     device: &str,
-    profile: bool,
     child: Option<&std::path::Path>,
 ) -> Result<Option<BenchResults>> {
     use tch::{Kind, Tensor};
@@ -328,8 +338,9 @@ fn bench_ntk(
         methods.to_vec()
     };
     let device_name = device_name(device);
-    let mut runs = Vec::new();
-    for method in methods {
+    let mut rounds: Vec<(NtkMethod, Vec<serde_json::Value>)> = methods.iter().map(|&m| (m, Vec::new())).collect();
+    for method in (0..repeat).flat_map(|_| methods.iter().copied()) {
+        let results = &mut rounds.iter_mut().find(|(m, _)| *m == method).expect("listed").1;
         let command = match method {
             NtkMethod::TorchFunc => {
                 let mut c = std::process::Command::new(python());
@@ -349,9 +360,27 @@ fn bench_ntk(
                 c
             }
         };
-        let result = child_json(command, &format!("the {} run", method.name()))?;
-        runs.push((method, result));
+        results.push(child_json(command, &format!("the {} run", method.name()))?);
     }
+    let spread: Vec<String> = rounds
+        .iter()
+        .map(|(method, results)| {
+            let walls: Vec<f64> = results.iter().filter_map(|r| r["seconds"].as_f64()).collect();
+            let (low, high) = walls.iter().fold((f64::INFINITY, 0.0f64), |(l, h), &w| (l.min(w), h.max(w)));
+            format!("{} {low:.2}-{high:.2} s", method.name())
+        })
+        .collect();
+    // Each method's median round by wall time, whole (its CPU time and memory with it).
+    let runs: Vec<(NtkMethod, serde_json::Value)> = rounds
+        .into_iter()
+        .map(|(method, mut results)| {
+            results.sort_by(|a, b| {
+                a["seconds"].as_f64().unwrap_or(f64::NAN).total_cmp(&b["seconds"].as_f64().unwrap_or(f64::NAN))
+            });
+            let median = results.swap_remove(results.len() / 2);
+            (method, median)
+        })
+        .collect();
     // The work's multiply-adds at this machine's float32 GEMM rate: the
     // time no exact method can beat here, so the gap left is visible.
     let floor = (device == tch::Device::Cpu).then(|| {
@@ -370,6 +399,11 @@ fn bench_ntk(
         net.channels,
         net.cells,
         network.parameter_count()
+    ));
+    out.note(format!(
+        "{repeat} round(s) of the methods one after another; each figure is its method's median round \
+         (wall times: {})",
+        spread.join(", ")
     ));
     // On-CPU time is what the work costs when other jobs share the machine; wall time is what a lone run takes.
     println!(
@@ -634,10 +668,11 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             super::throughput::contention(&args, &mut out)?;
             out.write(&results.path("contention"))?;
         }
-        BenchCommand::Ntk { net, samples, output, methods, device, profile, child, results } => {
+        BenchCommand::Ntk { net, samples, output, methods, device, profile, repeat, child, results } => {
             configure_one_unit(threads, &device)?;
             // The parent's figures; a child prints its own as JSON.
-            if let Some(out) = bench_ntk(&net, samples, output, &methods, &device, profile, child.as_deref())? {
+            let runs = NtkRuns { methods: &methods, repeat: repeat.max(1), profile };
+            if let Some(out) = bench_ntk(&net, samples, output, runs, &device, child.as_deref())? {
                 out.write(&results.path("ntk"))?;
             }
         }
