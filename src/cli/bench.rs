@@ -427,7 +427,8 @@ fn bench_ntk(
         );
         let name = method.name();
         for (key, what) in [("seconds", "wall time"), ("cpu_seconds", "CPU time")] {
-            let figure = out.figure(format!("{name}: {what}"), r[key].as_f64().unwrap_or(f64::NAN), "s");
+            let value = r[key].as_f64().unwrap_or(f64::NAN);
+            let figure = out.figure(format!("one NTK unit's kernel work, {name}: {what}"), value, "s");
             if let Some(t) = torch.filter(|_| *method != NtkMethod::TorchFunc) {
                 figure.compared_with(
                     format!("torch.func's {what}"),
@@ -438,7 +439,8 @@ fn bench_ntk(
                 }
             }
         }
-        out.figure(format!("{name}: peak RSS"), r["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e9, "GB");
+        let rss = r["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e9;
+        out.figure(format!("one NTK unit's kernel work, {name}: peak RSS"), rss, "GB");
         if let (NtkMethod::Structured, Some((macs, rate))) = (method, floor) {
             println!(
                 "{:<11} {:>9.3} {:>9} {:>10} {:>12}   ({:.1} GMAC at {:.1} GMAC/s, this CPU's float32 GEMM rate)",
@@ -450,15 +452,18 @@ fn bench_ntk(
                 macs / 1e9,
                 rate / 1e9
             );
-            let figure =
-                out.figure("multiply-add floor of the work (its MACs at this CPU's GEMM rate)", macs / rate, "s");
+            let figure = out.figure(
+                "one NTK unit's kernel work: multiply-add floor (its MACs at this CPU's GEMM rate)",
+                macs / rate,
+                "s",
+            );
             if let Some(t) = torch {
                 figure.compared_with("torch.func's wall time", macs / rate / t["seconds"].as_f64().unwrap_or(f64::NAN));
                 figure.headline();
             }
             out.note(format!(
                 "floor: {:.1} GMAC (forward, backward and weight gradients of three sets, five blocks) at {:.1} GMAC/s, \
-                 the best of five 1024x1024x1024 float32 products on the same threads",
+                 the best of ten 2048x2048x2048 float32 products on the same threads",
                 macs / 1e9,
                 rate / 1e9
             ));
@@ -474,18 +479,18 @@ fn bench_ntk(
 }
 
 /// This process's float32 matrix-product rate on the CPU, in multiply-adds
-/// per second: the best of five 1024×1024 by 1024×1024 products after one
-/// to warm up.
+/// per second: the best of ten 2048×2048 by 2048×2048 products after one to
+/// warm up (single products swing by a third on a shared machine).
 fn gemm_macs_per_second() -> f64 {
     use tch::{Kind, Tensor};
-    let a = Tensor::rand([1024, 1024], (Kind::Float, tch::Device::Cpu));
-    let b = Tensor::rand([1024, 1024], (Kind::Float, tch::Device::Cpu));
+    let a = Tensor::rand([2048, 2048], (Kind::Float, tch::Device::Cpu));
+    let b = Tensor::rand([2048, 2048], (Kind::Float, tch::Device::Cpu));
     let _ = a.matmul(&b);
-    (0..5)
+    (0..10)
         .map(|_| {
             let started = std::time::Instant::now();
             let _ = a.matmul(&b);
-            1024f64.powi(3) / started.elapsed().as_secs_f64()
+            2048f64.powi(3) / started.elapsed().as_secs_f64()
         })
         .fold(0.0, f64::max)
 }
