@@ -298,26 +298,12 @@ impl ExactReader<'_> {
         let bytes = self.text.as_bytes();
         match *bytes.get(self.at)? {
             b'{' => {
-                self.at += 1;
                 let mut members = Vec::new();
-                loop {
-                    self.skip_space();
-                    match *bytes.get(self.at)? {
-                        b'}' => {
-                            self.at += 1;
-                            return Some(Exact::Object(members));
-                        }
-                        b',' => self.at += 1,
-                        b'"' => {
-                            let key = self.string()?;
-                            self.skip_space();
-                            (*bytes.get(self.at)? == b':').then_some(())?;
-                            self.at += 1;
-                            members.push((key, self.value()?));
-                        }
-                        _ => return None,
-                    }
-                }
+                self.members(|key, value| {
+                    members.push((key, value));
+                    Some(())
+                })?;
+                Some(Exact::Object(members))
             }
             b'[' => {
                 self.at += 1;
@@ -344,6 +330,34 @@ impl ExactReader<'_> {
                 }
                 let token = &self.text[start..self.at];
                 Some(token.parse::<f64>().map_or_else(|_| Exact::Other(token.to_string()), Exact::Number))
+            }
+        }
+    }
+
+    /// Reads the object that starts here, handing each member to `member`
+    /// as it is read (`None` from it stops the reading).
+    fn members(&mut self, mut member: impl FnMut(String, Exact) -> Option<()>) -> Option<()> {
+        let bytes = self.text.as_bytes();
+        self.skip_space();
+        (*bytes.get(self.at)? == b'{').then_some(())?;
+        self.at += 1;
+        loop {
+            self.skip_space();
+            match *bytes.get(self.at)? {
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                b',' => self.at += 1,
+                b'"' => {
+                    let key = self.string()?;
+                    self.skip_space();
+                    (*bytes.get(self.at)? == b':').then_some(())?;
+                    self.at += 1;
+                    let value = self.value()?;
+                    member(key, value)?;
+                }
+                _ => return None,
             }
         }
     }
@@ -384,49 +398,33 @@ fn canonical_metric(name: &str) -> (String, Option<f64>) {
 /// importer says what is wrong with it).
 fn shipped_records(text: &str) -> Option<(Vec<Record>, Vec<u32>)> {
     let json = robbench_analysis::strip_assignment(text, "acc")?;
-    let mut reader = ExactReader { text: json, at: 0 };
-    let bytes = json.as_bytes();
-    reader.skip_space();
-    (*bytes.get(reader.at)? == b'{').then_some(())?;
-    reader.at += 1;
     // The column list may come after the rows (it does in the shipped file).
     let mut columns: Vec<(&'static str, String, Option<f64>)> = Vec::new();
     let mut rows: Vec<(u32, Vec<f64>)> = Vec::new();
     let mut representatives = vec![u32::MAX; robbench_space::SPACE_SIZE];
-    loop {
-        reader.skip_space();
-        match *bytes.get(reader.at)? {
-            b'}' => break,
-            b',' => reader.at += 1,
-            b'"' => {
-                let key = reader.string()?;
-                reader.skip_space();
-                (*bytes.get(reader.at)? == b':').then_some(())?;
-                reader.at += 1;
-                match (key.parse::<u32>(), reader.value()?) {
-                    (Ok(index), Exact::Array(row)) => {
-                        let row = row.into_iter().map(|v| if let Exact::Number(v) = v { Some(v) } else { None });
-                        rows.push((index, row.collect::<Option<_>>()?));
-                        *representatives.get_mut(index as usize)? = index;
-                    }
-                    // A non-representative names its representative.
-                    (Ok(index), Exact::Other(representative)) => {
-                        *representatives.get_mut(index as usize)? = representative.parse().ok()?;
-                    }
-                    (Err(_), Exact::Array(header)) if key.is_empty() => {
-                        for column in header {
-                            let Exact::Other(column) = column else { return None };
-                            let (dataset, metric) = column.split_once('#')?;
-                            let (metric, eps) = canonical_metric(metric);
-                            columns.push((canonical_dataset(dataset)?, metric, eps));
-                        }
-                    }
-                    _ => return None,
+    ExactReader { text: json, at: 0 }.members(|key, value| {
+        match (key.parse::<u32>(), value) {
+            (Ok(index), Exact::Array(row)) => {
+                let row = row.into_iter().map(|v| if let Exact::Number(v) = v { Some(v) } else { None });
+                rows.push((index, row.collect::<Option<_>>()?));
+                *representatives.get_mut(index as usize)? = index;
+            }
+            // A non-representative names its representative.
+            (Ok(index), Exact::Other(representative)) => {
+                *representatives.get_mut(index as usize)? = representative.parse().ok()?;
+            }
+            (Err(_), Exact::Array(header)) if key.is_empty() => {
+                for column in header {
+                    let Exact::Other(column) = column else { return None };
+                    let (dataset, metric) = column.split_once('#')?;
+                    let (metric, eps) = canonical_metric(metric);
+                    columns.push((canonical_dataset(dataset)?, metric, eps));
                 }
             }
             _ => return None,
         }
-    }
+        Some(())
+    })?;
     let mut records = Vec::with_capacity(rows.len() * columns.len());
     for (index, row) in rows {
         (row.len() == columns.len()).then_some(())?;
