@@ -18,7 +18,7 @@ store=$2
 trials=${3:-100}
 rb() { "$robbench" --store "$store" "$@"; }
 
-rb run --config configs/proxy-study.toml --jobs 2 >/dev/null
+rb run --config "$(dirname "$0")/../configs/proxy-study.toml" --jobs 2 >/dev/null
 rb import nasrobbench201-html >/dev/null
 rb import zero-cost --dataset cifar10 >/dev/null
 study=$(rb sql --format csv "SELECT max(run_id) FROM runs WHERE stage = 'ntk'" | tail -n 1)
