@@ -19,7 +19,7 @@ mod trace;
 pub use device::{describe_device, parse_device, test_device};
 pub use network::TinyNetwork;
 pub use spec::NetworkSpec;
-pub use trace::{Trace, TracedLayer};
+pub use trace::{PER_SAMPLE_WEIGHT_MIN_POSITIONS, Trace, TracedLayer};
 
 /// Everything that can go wrong building, loading or placing a network.
 #[derive(Debug, thiserror::Error)]

@@ -126,7 +126,10 @@ impl TinyNetwork {
     /// tracking on) and every parametrised layer on the way: stem conv and
     /// BN, each ReLU-conv-BN of the cells and reduction blocks, the
     /// reductions' 1×1 shortcut convs, the last BN and the classifier. Their
-    /// parameters are exactly the trainable variables.
+    /// parameters are exactly the trainable variables. The logits are for
+    /// per-sample gradients, not for training: large convolutions run
+    /// through per-sample weight copies ([`TracedLayer::Conv2d`]), so no
+    /// gradient reaches those layers' own weights.
     pub fn forward_traced(&self, x: &Tensor) -> Trace {
         let mut tape = Some(Vec::new());
         let logits = tch::with_grad(|| self.forward_mode(x, BnMode::Eval, &mut tape));

@@ -11,8 +11,9 @@
 //! follows from `gₗ,ᵢ` and the layer's input `aₗ,ᵢ`:
 //!
 //! * convolution (no bias): `Gᵢ = Σₛ gᵢ[:, s] ⊗ patchᵢ[:, s]` over output
-//!   positions `s`, the patches being the unfolded input (im2col), or the
-//!   weight gradient of a grouped convolution with one weight copy per sample;
+//!   positions `s`, the patches being the unfolded input (im2col), or, for
+//!   large outputs, straight from the backward: the trace computed such a
+//!   layer through one copy of its weight per sample (a grouped convolution);
 //! * linear: `Gᵢ = gᵢ ⊗ (aᵢ, 1)` (weight and bias);
 //! * eval-mode batch norm: `∂γ = Σₛ g·x̂`, `∂β = Σₛ g` per channel.
 //!
@@ -37,19 +38,12 @@ use crate::{NtkError, profile};
 #[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ConvRoute {
-    /// The faster one for the layer's size ([`GROUPED_CONV_MIN_POSITIONS`]).
+    /// The traced per-sample weight copies' gradients where the trace has them
+    /// ([`robbench_nn::PER_SAMPLE_WEIGHT_MIN_POSITIONS`]), im2col elsewhere.
     Cheapest,
-    /// Always im2col + batched matmul.
+    /// Always im2col + batched matmul from the output gradients.
     Im2col,
-    /// Always the grouped convolution's weight gradient.
-    Grouped,
 }
-
-/// From this many output positions on, a k×k conv's per-sample weight
-/// gradients come from libtorch's grouped-convolution weight gradient rather
-/// than im2col + batched matmul: 4–10× faster on CPU at 16×16 and 32×32
-/// outputs, slower at 8×8 (measured with n = 64, 16–64 channels).
-const GROUPED_CONV_MIN_POSITIONS: i64 = 256;
 
 /// Traced elements (layer inputs, normalised BN inputs and outputs) one chunk
 /// may hold: 2²⁵ (128 MiB in float32). A chunk's real footprint is a small
@@ -170,20 +164,27 @@ fn chunk_gradients(
         }
         NtkOutput::PerLogit => (0..classes).map(|k| logits.select(1, k).sum(logits.kind())).collect(),
     };
-    let outputs: Vec<&Tensor> = layers.iter().map(TracedLayer::output).collect();
-    // grads[r][l]: the gradient of scalar r with respect to layer l's output.
+    // The forced im2col route needs every conv's output gradient.
+    let via_copies: Vec<bool> = layers.iter().map(|layer| route == ConvRoute::Cheapest && layer.has_copies()).collect();
+    let targets: Vec<&Tensor> = layers
+        .iter()
+        .zip(&via_copies)
+        .map(|(layer, &copies)| if copies { layer.gradient_target() } else { layer.output() })
+        .collect();
+    // grads[r][l]: the gradient of scalar r with respect to layer l's target
+    // (its per-sample weight copies, or its output).
     let mut grads = Vec::with_capacity(scalars.len());
     for (r, scalar) in scalars.iter().enumerate() {
         let g =
-            profile::time("backward", || Tensor::f_run_backward(&[scalar], &outputs, r + 1 < scalars.len(), false))?;
-        // Undefined: the output does not reach the scalar, so its gradient is zero.
+            profile::time("backward", || Tensor::f_run_backward(&[scalar], &targets, r + 1 < scalars.len(), false))?;
+        // Undefined: the target does not reach the scalar, so its gradient is zero.
         let g: Vec<Tensor> =
-            g.into_iter().zip(&outputs).map(|(g, y)| if g.defined() { g } else { y.zeros_like() }).collect();
+            g.into_iter().zip(&targets).map(|(g, y)| if g.defined() { g } else { y.zeros_like() }).collect();
         grads.push(g);
     }
     let r = scalars.len() as i64;
     drop(scalars);
-    drop(outputs);
+    drop(targets);
     if set.layers.is_empty() {
         set.rows_per_sample = r;
         set.layers = layers
@@ -191,21 +192,26 @@ fn chunk_gradients(
             .map(|layer| {
                 let width = layer.parameters().iter().map(|p| p.numel() as i64).sum::<i64>();
                 let output = layer.output();
-                Tensor::empty([set.samples * r, width], (output.kind(), output.device()))
+                // Zeroed up front: the kernel faults the pages in at once, ~4× cheaper than
+                // the weight-gradient products touching them first from two threads.
+                Tensor::zeros([set.samples * r, width], (output.kind(), output.device()))
             })
             .collect();
     }
     for (l, layer) in layers.into_iter().enumerate() {
-        // [n, R, ...] output gradients of this layer.
-        let mut per_scalar: Vec<Tensor> =
-            grads.iter_mut().map(|g| std::mem::replace(&mut g[l], Tensor::new())).collect();
+        // [n, R, ...] gradients of this layer's target (copies: [n·C_out, …] → [n, C_out, …]).
+        let mut per_scalar: Vec<Tensor> = grads
+            .iter_mut()
+            .map(|g| std::mem::replace(&mut g[l], Tensor::new()))
+            .map(|g| if via_copies[l] { g.unflatten(0, [n, -1]) } else { g })
+            .collect();
         // One scalar: a view of the output gradient, not a copy.
         let grad = if per_scalar.len() == 1 {
             per_scalar.pop().expect("one scalar").unsqueeze(1)
         } else {
             Tensor::stack(&per_scalar, 1)
         };
-        layer_gradients(layer, grad, route, set.layers[l].narrow(0, first * r, n * r));
+        layer_gradients(layer, grad, via_copies[l], set.layers[l].narrow(0, first * r, n * r));
     }
     Ok(traced_elements)
 }
@@ -255,8 +261,9 @@ fn forward_macs(layer: &TracedLayer) -> f64 {
 }
 
 /// Writes one layer's per-sample gradient rows into `out` (`[n·R, P_l]`,
-/// contiguous) from its output gradients `grad` (`[n, R, ...output shape]`).
-fn layer_gradients(layer: TracedLayer, grad: Tensor, route: ConvRoute, mut out: Tensor) {
+/// contiguous) from its output gradients `grad` (`[n, R, ...output shape]`),
+/// or, `via_copies`, its per-sample weight copies' gradients (`[n, R, ...weight shape]`).
+fn layer_gradients(layer: TracedLayer, grad: Tensor, via_copies: bool, mut out: Tensor) {
     let (n, r) = (grad.size()[0], grad.size()[1]);
     match layer {
         TracedLayer::BatchNorm { normalised, .. } => profile::time("weight grads: batch norm", || {
@@ -265,23 +272,16 @@ fn layer_gradients(layer: TracedLayer, grad: Tensor, route: ConvRoute, mut out: 
             let beta = g.sum_dim_intlist(-1, false, None);
             out.copy_(&Tensor::cat(&[gamma, beta], -1).reshape([n * r, -1]));
         }),
-        TracedLayer::Conv2d { input, weight, stride, padding, output } => {
+        TracedLayer::Conv2d { input, weight, stride, padding, output, .. } => {
             let [c_out, c_in, k, _] = weight.size()[..] else { unreachable!("conv weights are 4-d") };
+            if via_copies {
+                // The backward gave each sample's own copy's gradient: [n, R, C_out, C_in, k, k].
+                return profile::time("weight grads: per-sample copies", || out.copy_(&grad.reshape([n * r, -1])));
+            }
             let [ho, wo] = [output.size()[2], output.size()[3]];
             let s = ho * wo;
             let grad = grad.reshape([n, r, c_out, s]);
             let macs = (n * r * c_out * c_in * k * k * s) as f64;
-            let grouped = match route {
-                ConvRoute::Cheapest => s >= GROUPED_CONV_MIN_POSITIONS,
-                ConvRoute::Im2col => false,
-                ConvRoute::Grouped => true,
-            };
-            if k > 1 && grouped {
-                profile::count("weight grads: grouped conv", || macs);
-                return profile::time("weight grads: grouped conv", || {
-                    out.copy_(&grouped_conv_weight_gradients(&input, &grad, k, stride, padding, [ho, wo]));
-                });
-            }
             let (name, patches) = if k == 1 && stride == 1 && padding == 0 {
                 ("weight grads: 1x1 bmm", input.flatten(2, -1))
             } else {
@@ -300,34 +300,6 @@ fn layer_gradients(layer: TracedLayer, grad: Tensor, route: ConvRoute, mut out: 
             out.copy_(&grad.unsqueeze(-1).matmul(&features.view([n, 1, 1, -1])).reshape([n * r, -1]));
         }),
     }
-}
-
-/// Per-sample conv weight gradients `[n·R, C_out·C_in·k²]` as the weight
-/// gradient of one grouped convolution with a separate copy of the weight per
-/// sample (groups = n): the gradient of `⟨g, conv(x, W)⟩` with respect to `W`
-/// does not depend on `W`, so the copies are zeros.
-fn grouped_conv_weight_gradients(
-    input: &Tensor,
-    grad: &Tensor,
-    k: i64,
-    stride: i64,
-    padding: i64,
-    [ho, wo]: [i64; 2],
-) -> Tensor {
-    let [n, r, c, _] = grad.size()[..] else { unreachable!("[n, R, C_out, S]") };
-    let [_, c_in, h, w] = input.size()[..] else { unreachable!("conv inputs are 4-d") };
-    let weight = Tensor::zeros([n * c, c_in, k, k], (input.kind(), input.device())).set_requires_grad(true);
-    let output = tch::with_grad(|| {
-        input.reshape([1, n * c_in, h, w]).conv2d(&weight, None::<Tensor>, [stride], [padding], [1], n)
-    });
-    let rows: Vec<Tensor> = (0..r)
-        .map(|row| {
-            let seed =
-                tch::with_grad(|| (&output * grad.select(1, row).reshape([1, n * c, ho, wo])).sum(output.kind()));
-            Tensor::run_backward(&[seed], &[&weight], row + 1 < r, false)[0].reshape([n, -1])
-        })
-        .collect();
-    Tensor::stack(&rows, 1).reshape([n * r, -1])
 }
 
 /// Kernel blocks `K_ab = ⟨G_a, G_b⟩` (float64, `rows_a × rows_b`) for each
@@ -409,7 +381,7 @@ mod tests {
     use tch::Device;
 
     /// Both conv routes and every chunking give the same kernels: the
-    /// default takes the grouped route only at ≥ 256 output positions and
+    /// default takes the per-sample copies only at ≥ 256 output positions and
     /// one chunk for a small set.
     #[test]
     fn conv_routes_and_chunk_sizes_agree() {
@@ -425,7 +397,7 @@ mod tests {
         };
         let net = TinyNetwork::new(&spec, Device::Cpu, 5).unwrap();
         let mut rng = Rng::new(6);
-        // 16×16 images: the first stage's 3×3 convs take the grouped-convolution route.
+        // 16×16 images: the first stage's 3×3 convs are traced through per-sample copies.
         let pixels = |rng: &mut Rng, n: i64| {
             Tensor::from_slice(&rng.uniform_vec((n * 3 * 16 * 16) as usize, 0.0, 1.0)).view([n, 3, 16, 16])
         };
@@ -437,7 +409,7 @@ mod tests {
             let kernels: Vec<Vec<Tensor>> = [
                 (ConvRoute::Cheapest, None),
                 (ConvRoute::Im2col, Some(5)),
-                (ConvRoute::Grouped, Some(2)),
+                (ConvRoute::Cheapest, Some(2)),
                 (ConvRoute::Im2col, Some(3)),
             ]
             .into_iter()
