@@ -11,8 +11,10 @@ use tch::Tensor;
 /// `per_sample_weight`), so that the one backward of a batch sum yields every
 /// sample's weight gradient: on CPU that beats forming them afterwards from
 /// the output gradients (a grouped convolution's extra forward and weight
-/// gradient, or im2col) by ~1.6–1.7× at 16×16 and 32×32 outputs; at 8×8,
-/// im2col is faster (measured with 10 samples, 16–64 channels).
+/// gradient) by ~1.6× at 16×16 and 32×32 outputs (10 samples, 16–32
+/// channels). From 64 positions on, one NTK unit (arch 2581, C=16, N=5)
+/// took 2.9–3.0 s against 2.6 s from 256 on, which leaves 8×8 outputs to
+/// the structured path's shifted-window products.
 pub const PER_SAMPLE_WEIGHT_MIN_POSITIONS: i64 = 256;
 
 /// One parametrised layer of a forward pass. `input` / `normalised` are
@@ -24,7 +26,14 @@ pub enum TracedLayer {
     /// copied once per sample), the output was computed as the grouped
     /// convolution (groups = n) of the samples with their own copies, so the
     /// gradient of that leaf is the per-sample weight gradient.
-    Conv2d { input: Tensor, output: Tensor, weight: Tensor, per_sample_weight: Option<Tensor>, stride: i64, padding: i64 },
+    Conv2d {
+        input: Tensor,
+        output: Tensor,
+        weight: Tensor,
+        per_sample_weight: Option<Tensor>,
+        stride: i64,
+        padding: i64,
+    },
     /// Eval-mode batch norm `output = weight·normalised + bias` (per channel),
     /// `normalised = (z − running_mean) / √(running_var + ε)` of its input `z`.
     BatchNorm { normalised: Tensor, output: Tensor, weight: Tensor, bias: Tensor },

@@ -44,7 +44,11 @@ fn traced_layers_reproduce_their_outputs_and_cover_every_parameter() {
         let plain = tch::no_grad(|| net.forward_t(&x, false));
         // Float32 rounding only: the grouped convolutions of the per-sample
         // copies sum in another order (float64 agrees to 1e-12 below).
-        assert!(max_rel(&trace.logits, &plain) < 1e-5, "arch {index}: traced logits differ: {:e}", max_rel(&trace.logits, &plain));
+        assert!(
+            max_rel(&trace.logits, &plain) < 1e-5,
+            "arch {index}: traced logits differ: {:e}",
+            max_rel(&trace.logits, &plain)
+        );
         assert!(trace.logits.requires_grad());
 
         let mut traced = HashSet::new();

@@ -39,21 +39,22 @@ use crate::{NtkError, profile};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ConvRoute {
     /// The traced per-sample weight copies' gradients where the trace has them
-    /// ([`robbench_nn::PER_SAMPLE_WEIGHT_MIN_POSITIONS`]), im2col elsewhere.
+    /// ([`robbench_nn::PER_SAMPLE_WEIGHT_MIN_POSITIONS`]), shifted windows of
+    /// the input for other stride-1 k×k convs, im2col for the rest.
     Cheapest,
-    /// Always im2col + batched matmul from the output gradients.
+    /// Always im2col (or the 1×1 input) + batched matmul from the output gradients.
     Im2col,
 }
 
 /// Traced elements (layer inputs, normalised BN inputs and outputs) one chunk
-/// may hold: 2²⁵ (128 MiB in float32). A chunk's real footprint is a small
+/// may hold: 2²⁶ (256 MiB in float32). A chunk's real footprint is a small
 /// multiple of it (autograd's saved tensors, the output gradients). A 32×32
 /// NAS-Bench-201 network at C = 16, N = 5 traces ~3.3 M elements per sample,
-/// so chunks of ~10 samples. Measured for arch 2581 at n = 64 (one thread,
-/// on-CPU seconds / peak memory): chunks of 5 took 11.4 s / 0.84 GB, of 21
-/// 8.0 s / 1.19 GB, one chunk of 63 8.9 s / 2.13 GB; smaller chunks lose
-/// most in the grouped-convolution weight gradients and the forward.
-const CHUNK_TRACED_ELEMENTS: i64 = 1 << 25;
+/// so chunks of ~20 samples. Measured for arch 2581 at n = 64 (`bench ntk`,
+/// two threads, wall seconds / peak memory): chunks of ~5 took 3.9 s /
+/// 0.87 GB, of ~10 3.1 s / 0.99 GB, of ~20 2.6 s / 1.23 GB, of ~40 2.5 s /
+/// 1.73 GB, one chunk 3.0 s / 2.15 GB.
+const CHUNK_TRACED_ELEMENTS: i64 = 1 << 26;
 
 /// Structured per-sample gradients of one input set: each traced layer's
 /// slice of the Jacobian, `[samples·R, P_l]` (row `i·R + r`: sample `i`,
@@ -121,8 +122,11 @@ pub(crate) fn structured_gradients_with(
         let labels = labels.as_ref().map(|l| l.narrow(0, start, len_now));
         let traced_elements =
             chunk_gradients(trace, &x.narrow(0, start, len_now), labels.as_ref(), output, route, &mut set, start)?;
-        if start == 0 {
-            len = chunk.unwrap_or(CHUNK_TRACED_ELEMENTS / traced_elements.max(1)).clamp(1, n);
+        if start == 0 && n > 1 {
+            // The rest in equal chunks of at most the cap (64 samples at a cap of 20: 16, 16, 16, 15).
+            let cap = chunk.unwrap_or(CHUNK_TRACED_ELEMENTS / traced_elements.max(1)).clamp(1, n - 1);
+            let chunks = (n - 1 + cap - 1) / cap;
+            len = (n - 1 + chunks - 1) / chunks;
         }
         start += len_now;
     }
@@ -187,16 +191,18 @@ fn chunk_gradients(
     drop(targets);
     if set.layers.is_empty() {
         set.rows_per_sample = r;
-        set.layers = layers
-            .iter()
-            .map(|layer| {
-                let width = layer.parameters().iter().map(|p| p.numel() as i64).sum::<i64>();
-                let output = layer.output();
-                // Zeroed up front: the kernel faults the pages in at once, ~4× cheaper than
-                // the weight-gradient products touching them first from two threads.
-                Tensor::zeros([set.samples * r, width], (output.kind(), output.device()))
-            })
-            .collect();
+        set.layers = profile::time("gradient rows: allocation", || {
+            layers
+                .iter()
+                .map(|layer| {
+                    let width = layer.parameters().iter().map(|p| p.numel() as i64).sum::<i64>();
+                    let output = layer.output();
+                    // Zeroed up front: the kernel faults the pages in at once, ~4× cheaper than
+                    // the weight-gradient products touching them first from two threads.
+                    Tensor::zeros([set.samples * r, width], (output.kind(), output.device()))
+                })
+                .collect()
+        });
     }
     for (l, layer) in layers.into_iter().enumerate() {
         // [n, R, ...] gradients of this layer's target (copies: [n·C_out, …] → [n, C_out, …]).
@@ -211,7 +217,7 @@ fn chunk_gradients(
         } else {
             Tensor::stack(&per_scalar, 1)
         };
-        layer_gradients(layer, grad, via_copies[l], set.layers[l].narrow(0, first * r, n * r));
+        layer_gradients(layer, grad, route, via_copies[l], set.layers[l].narrow(0, first * r, n * r));
     }
     Ok(traced_elements)
 }
@@ -263,7 +269,7 @@ fn forward_macs(layer: &TracedLayer) -> f64 {
 /// Writes one layer's per-sample gradient rows into `out` (`[n·R, P_l]`,
 /// contiguous) from its output gradients `grad` (`[n, R, ...output shape]`),
 /// or, `via_copies`, its per-sample weight copies' gradients (`[n, R, ...weight shape]`).
-fn layer_gradients(layer: TracedLayer, grad: Tensor, via_copies: bool, mut out: Tensor) {
+fn layer_gradients(layer: TracedLayer, grad: Tensor, route: ConvRoute, via_copies: bool, mut out: Tensor) {
     let (n, r) = (grad.size()[0], grad.size()[1]);
     match layer {
         TracedLayer::BatchNorm { normalised, .. } => profile::time("weight grads: batch norm", || {
@@ -280,15 +286,24 @@ fn layer_gradients(layer: TracedLayer, grad: Tensor, via_copies: bool, mut out: 
             }
             let [ho, wo] = [output.size()[2], output.size()[3]];
             let s = ho * wo;
-            let grad = grad.reshape([n, r, c_out, s]);
             let macs = (n * r * c_out * c_in * k * k * s) as f64;
-            let (name, patches) = if k == 1 && stride == 1 && padding == 0 {
-                ("weight grads: 1x1 bmm", input.flatten(2, -1))
-            } else {
-                ("weight grads: im2col bmm", input.im2col([k, k], [1, 1], [padding, padding], [stride, stride]))
-            };
+            if route == ConvRoute::Cheapest && k > 1 && stride == 1 {
+                profile::count("weight grads: shifted bmm", || macs);
+                return profile::time("weight grads: shifted bmm", || {
+                    let grad = grad.reshape([n, r * c_out, ho, wo]);
+                    shifted_weight_gradients(&input, &grad, k, padding, out.view([n, r * c_out, c_in, k * k]));
+                });
+            }
+            let grad = grad.reshape([n, r, c_out, s]);
+            let pointwise = k == 1 && stride == 1 && padding == 0;
+            let name = if pointwise { "weight grads: 1x1 bmm" } else { "weight grads: im2col bmm" };
             profile::count(name, || macs);
             profile::time(name, || {
+                let patches = if pointwise {
+                    input.flatten(2, -1)
+                } else {
+                    input.im2col([k, k], [1, 1], [padding, padding], [stride, stride])
+                };
                 let _ =
                     grad.reshape([n, r * c_out, s]).bmm_out(&out.view([n, r * c_out, -1]), &patches.transpose(1, 2));
             })
@@ -300,6 +315,26 @@ fn layer_gradients(layer: TracedLayer, grad: Tensor, via_copies: bool, mut out: 
             out.copy_(&grad.unsqueeze(-1).matmul(&features.view([n, 1, 1, -1])).reshape([n * r, -1]));
         }),
     }
+}
+
+/// Per-sample weight gradients of a stride-1 k×k convolution without
+/// im2col's copy of the patches: with the input zero-padded (and one more
+/// zero row below) and flattened, the patches of tap `(dy, dx)` at every
+/// output position form one strided window of it, when each output row is
+/// taken over the padded width `W_p` (the extra columns get a zero output
+/// gradient). So `k²` batched products `[C_out, H_o·W_p] × [H_o·W_p, C_in]`
+/// read the input in place: 1.3–2.9× faster than im2col + one product at
+/// 8×8 to 32×32 outputs (16 samples, 16–64 channels), for `W_p / W_o`
+/// (≤ 1.25 here) times its multiply-adds.
+/// `grad` is `[n, R·C_out, H_o, W_o]`, `out` `[n, R·C_out, C_in, k²]`.
+fn shifted_weight_gradients(input: &Tensor, grad: &Tensor, k: i64, padding: i64, mut out: Tensor) {
+    let (ho, wo) = (grad.size()[2], grad.size()[3]);
+    let wp = input.size()[3] + 2 * padding;
+    let input = input.constant_pad_nd([padding, padding, padding, padding + 1]).flatten(2, -1);
+    let grad = grad.constant_pad_nd([0, wp - wo]).flatten(2, -1);
+    let taps: Vec<Tensor> =
+        (0..k * k).map(|t| grad.bmm(&input.narrow(2, (t / k) * wp + t % k, ho * wp).transpose(1, 2))).collect();
+    out.copy_(&Tensor::stack(&taps, -1));
 }
 
 /// Kernel blocks `K_ab = ⟨G_a, G_b⟩` (float64, `rows_a × rows_b`) for each

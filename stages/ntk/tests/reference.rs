@@ -77,7 +77,7 @@ fn structured_tinynetwork_kernels_match_torch_func() {
     let net = TinyNetwork::new(&spec, Device::Cpu, 52).unwrap();
     let mut rng = Rng::new(53);
     let mut pixels =
-        |n: i64| Tensor::from_slice(&rng.uniform_vec((n * 3 * 8 * 8) as usize, 0.0, 1.0)).view([n, 3, 8, 8]);
+        |n: i64| Tensor::from_slice(&rng.uniform_vec((n * 3 * 16 * 16) as usize, 0.0, 1.0)).view([n, 3, 16, 16]);
     net.calibrate_batch_norm(&pixels(16));
     let (x, x_adv, x_adv2) = (pixels(3), pixels(3), pixels(3));
     let labels = Tensor::from_slice(&[2i64, 0, 3]);

@@ -1,7 +1,9 @@
 //! The structured NTK (batched forwards and backwards over chunks of each input set) equals
 //! the per-sample reference (one backward per sample) on TinyNetworks: every
 //! op of the space, reduction blocks, all three outputs, clean / attacked /
-//! cross blocks, in float32 and float64.
+//! cross blocks, in float32 and float64. The 16×16 images take every route of
+//! the conv weight gradients: per-sample weight copies (16×16 outputs),
+//! shifted windows (8×8, 4×4) and im2col (the stride-2 convs).
 
 mod common;
 
@@ -30,7 +32,7 @@ fn network(arch: Arch, seed: u64) -> TinyNetwork {
 }
 
 fn pixels(rng: &mut Rng, n: i64) -> Tensor {
-    Tensor::from_slice(&rng.uniform_vec((n * 3 * 8 * 8) as usize, 0.0, 1.0)).view([n, 3, 8, 8])
+    Tensor::from_slice(&rng.uniform_vec((n * 3 * 16 * 16) as usize, 0.0, 1.0)).view([n, 3, 16, 16])
 }
 
 /// Clean points and two perturbations of them (stand-ins for A(x), A(A(x))).
