@@ -283,6 +283,8 @@ fn bench_ntk(
             _ => anyhow::bail!("--child times exactly one of structured, per-sample"),
         };
         let network = robbench_nn::TinyNetwork::load(&dir.join(NTK_CHECKPOINT), device)?;
+        // As the `ntk` stage runs it.
+        network.use_fastest_layout();
         let points: std::collections::HashMap<String, Tensor> =
             Tensor::read_safetensors(dir.join(NTK_POINTS))?.into_iter().collect();
         let point = |name: &str| -> Result<Tensor> {
