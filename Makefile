@@ -61,6 +61,7 @@ bench: build
 	$(ROBBENCH) bench corruptions --images 10000 --reference-images 20
 	$(ROBBENCH) bench train --batch 64 --batches 2
 	$(ROBBENCH) bench ntk
+	$(ROBBENCH) bench ntk --unit
 	$(ROBBENCH) bench autoattack --images 4
 	$(ROBBENCH) bench throughput --batch 32 --batches 1
 	$(ROBBENCH) bench contention --batch 16 --batches 1

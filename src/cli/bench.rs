@@ -156,7 +156,7 @@ pub enum BenchCommand {
     /// One NTK unit's kernel work (three per-sample gradient sets, five
     /// kernel blocks, two spectra) with the structured path, the per-sample
     /// path and PyTorch's torch.func, each in its own process for its peak
-    /// memory.
+    /// memory; with --unit, the unit's whole work.
     Ntk {
         #[command(flatten)]
         net: NetworkArgs,
@@ -177,6 +177,12 @@ pub enum BenchCommand {
         /// method's median round: timings of one round swing with the machine).
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// Time the whole unit, as the `ntk` stage runs it: BN calibration on
+        /// 256 images and PGD-5 (8/255) for x_adv and x_adv2 before the
+        /// kernel work, PyTorch's side in channels-last (its faster CPU
+        /// layout); results in docs/bench/ntk-unit.json.
+        #[arg(long)]
+        unit: bool,
         /// Internal: time one method on the network and points in this
         /// directory and print JSON (the parent's child process).
         #[arg(long, hide = true)]
@@ -252,11 +258,13 @@ fn configure_one_unit(threads: Option<NonZeroUsize>, device: &str) -> Result<()>
 const NTK_CHECKPOINT: &str = "network.safetensors";
 const NTK_POINTS: &str = "points.safetensors";
 
-/// Which methods `bench ntk` times, how often, and whether it profiles.
+/// Which methods `bench ntk` times, how often, whether it profiles, and
+/// whether a run is the whole unit or its kernel work.
 struct NtkRuns<'a> {
     methods: &'a [NtkMethod],
     repeat: usize,
     profile: bool,
+    unit: bool,
 }
 
 /// `bench ntk`: the parent times every method, each in a child process, and
@@ -265,7 +273,7 @@ fn bench_ntk(
     net: &NetworkArgs,
     samples: i64,
     output: KernelOutput,
-    NtkRuns { methods, repeat, profile }: NtkRuns<'_>,
+    NtkRuns { methods, repeat, profile, unit }: NtkRuns<'_>,
     device: &str,
     child: Option<&std::path::Path>,
 ) -> Result<Option<BenchResults>> {
@@ -283,8 +291,6 @@ fn bench_ntk(
             _ => anyhow::bail!("--child times exactly one of structured, per-sample"),
         };
         let network = robbench_nn::TinyNetwork::load(&dir.join(NTK_CHECKPOINT), device)?;
-        // As the `ntk` stage runs it.
-        network.use_fastest_layout();
         let points: std::collections::HashMap<String, Tensor> =
             Tensor::read_safetensors(dir.join(NTK_POINTS))?.into_iter().collect();
         let point = |name: &str| -> Result<Tensor> {
@@ -296,13 +302,26 @@ fn bench_ntk(
             KernelOutput::Label => robbench_ntk::NtkOutput::Logit(&labels),
             KernelOutput::PerLogit => robbench_ntk::NtkOutput::PerLogit,
         };
-        let (x, x_adv, x_adv2) = (point("x")?, point("x_adv")?, point("x_adv2")?);
+        let (x, calibration) = (point("x")?, point("calibration")?);
+        if !unit {
+            // Untimed: the kernel work starts from a calibrated network, in the
+            // layout the `ntk` stage gives it.
+            network.calibrate_batch_norm(&calibration);
+            network.use_fastest_layout();
+        }
         let cpu_started = process_cpu_seconds();
-        let (seconds, clean_trace) =
-            robbench_stages::time_kernels(&network, [&x, &x_adv, &x_adv2], kernel_output, method)?;
+        let (seconds, kernel_seconds, clean_trace) = if unit {
+            robbench_stages::time_unit(&network, &calibration, &x, &labels, kernel_output, method)?
+        } else {
+            let (x_adv, x_adv2) = (point("x_adv")?, point("x_adv2")?);
+            let (seconds, clean_trace) =
+                robbench_stages::time_kernels(&network, [&x, &x_adv, &x_adv2], kernel_output, method)?;
+            (seconds, seconds, clean_trace)
+        };
         let cpu_seconds = process_cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
         let result = serde_json::json!({
             "seconds": seconds,
+            "kernel_seconds": kernel_seconds,
             "cpu_seconds": cpu_seconds,
             "peak_rss_bytes": peak_rss_bytes(),
             "clean_trace": clean_trace,
@@ -311,13 +330,14 @@ fn bench_ntk(
         return Ok(None);
     }
 
-    // The network at initialisation with BN calibrated on 256 images, as the
-    // stage does; points x and two perturbations of them (the kernel work
-    // does not depend on how they were attacked).
+    // The network at initialisation and 256 images for its BN calibration,
+    // which each run does, as the stage does (timed with --unit); points x
+    // and two perturbations of them (the kernel work does not depend on how
+    // they were attacked; --unit attacks x instead).
     let spec = net.spec()?;
     let network = robbench_nn::TinyNetwork::new(&spec, tch::Device::Cpu, 0)?;
     tch::manual_seed(0);
-    network.calibrate_batch_norm(&Tensor::rand([256, 3, 32, 32], (Kind::Float, tch::Device::Cpu)));
+    let calibration = Tensor::rand([256, 3, 32, 32], (Kind::Float, tch::Device::Cpu));
     let x = Tensor::rand([samples, 3, 32, 32], (Kind::Float, tch::Device::Cpu));
     let step = |t: &Tensor| (t + Tensor::rand_like(t).sign() * (8.0 / 255.0) - 4.0 / 255.0).clamp(0.0, 1.0);
     let x_adv = step(&x);
@@ -326,12 +346,18 @@ fn bench_ntk(
     let dir = tempfile::tempdir()?;
     network.save(&dir.path().join(NTK_CHECKPOINT))?;
     Tensor::write_safetensors(
-        &[("x", &x), ("x_adv", &x_adv), ("x_adv2", &x_adv2), ("labels", &labels)],
+        &[("x", &x), ("x_adv", &x_adv), ("x_adv2", &x_adv2), ("labels", &labels), ("calibration", &calibration)],
         dir.path().join(NTK_POINTS),
     )?;
+    // What a run times, in the figures' names and the notes.
+    let (work, steps) = if unit {
+        ("one whole NTK unit", "BN calibration on 256 images, PGD-5 (8/255) for x_adv and x_adv2, ")
+    } else {
+        ("one NTK unit's kernel work", "")
+    };
     println!(
-        "NTK kernel work on {}: arch {}, C={}, N={}, {} parameters, {samples} samples, output {output_name} \
-         (three gradient sets, five {samples}x{samples} blocks, two spectra); each method in its own process",
+        "{work} on {}: arch {}, C={}, N={}, {} parameters, {samples} samples, output {output_name} \
+         ({steps}three gradient sets, five {samples}x{samples} blocks, two spectra); each method in its own process",
         robbench_nn::describe_device(device),
         spec.arch,
         net.channels,
@@ -351,7 +377,8 @@ fn bench_ntk(
             NtkMethod::TorchFunc => {
                 let mut c = std::process::Command::new(python());
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/stages/reference/python/ntk_tinynetwork.py");
-                c.arg(script).arg("bench").arg(dir.path().join(NTK_CHECKPOINT)).arg(dir.path().join(NTK_POINTS));
+                let mode = if unit { "unit" } else { "bench" };
+                c.arg(script).arg(mode).arg(dir.path().join(NTK_CHECKPOINT)).arg(dir.path().join(NTK_POINTS));
                 c.env("GLIBC_TUNABLES", robbench_nn::host_memory::GLIBC_TUNABLES);
                 c.args([output_name, &device_name]);
                 c
@@ -360,6 +387,9 @@ fn bench_ntk(
                 let mut c = std::process::Command::new(std::env::current_exe()?);
                 c.args(["bench", "ntk", "--output", output_name, "--device", &device_name, "--methods", method.name()]);
                 c.arg("--child").arg(dir.path());
+                if unit {
+                    c.arg("--unit");
+                }
                 if profile && method == NtkMethod::Structured {
                     c.env(robbench_ntk::PROFILE_ENV, "1");
                 }
@@ -389,7 +419,7 @@ fn bench_ntk(
         .collect();
     // The work's multiply-adds at this machine's float32 GEMM rate: the
     // time no exact method can beat here, so the gap left is visible.
-    let floor = (device == tch::Device::Cpu).then(|| {
+    let floor = (device == tch::Device::Cpu && !unit).then(|| {
         let rows_per_sample = if matches!(output, KernelOutput::PerLogit) { spec.classes } else { 1 };
         let one_sample = network.forward_traced(&x.narrow(0, 0, 1));
         let macs = robbench_ntk::structured_kernel_macs(&one_sample.layers, samples, 3, rows_per_sample, 5);
@@ -397,9 +427,9 @@ fn bench_ntk(
     });
     let torch = runs.iter().find(|(m, _)| *m == NtkMethod::TorchFunc).map(|(_, r)| r);
     let reference_trace = runs.first().and_then(|(_, r)| r["clean_trace"].as_f64()).unwrap_or(f64::NAN);
-    let mut out = BenchResults::new("ntk", &device_name);
+    let mut out = BenchResults::new(if unit { "ntk-unit" } else { "ntk" }, &device_name);
     out.note(format!(
-        "arch {}, C={}, N={}, {} parameters, {samples} samples, output {output_name}: three gradient sets, \
+        "arch {}, C={}, N={}, {} parameters, {samples} samples, output {output_name}: {steps}three gradient sets, \
          five {samples}x{samples} kernel blocks, two spectra; each method in its own process",
         spec.arch,
         net.channels,
@@ -434,7 +464,7 @@ fn bench_ntk(
         let name = method.name();
         for (key, what) in [("seconds", "wall time"), ("cpu_seconds", "CPU time")] {
             let value = r[key].as_f64().unwrap_or(f64::NAN);
-            let figure = out.figure(format!("one NTK unit's kernel work, {name}: {what}"), value, "s");
+            let figure = out.figure(format!("{work}, {name}: {what}"), value, "s");
             if let Some(t) = torch.filter(|_| *method != NtkMethod::TorchFunc) {
                 figure.compared_with(
                     format!("torch.func's {what}"),
@@ -446,7 +476,17 @@ fn bench_ntk(
             }
         }
         let rss = r["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e9;
-        out.figure(format!("one NTK unit's kernel work, {name}: peak RSS"), rss, "GB");
+        out.figure(format!("{work}, {name}: peak RSS"), rss, "GB");
+        if unit {
+            let kernels = r["kernel_seconds"].as_f64().unwrap_or(f64::NAN);
+            let figure = out.figure(format!("{work}, {name}: its kernel work's wall time"), kernels, "s");
+            if let Some(t) = torch.filter(|_| *method != NtkMethod::TorchFunc) {
+                figure.compared_with(
+                    "torch.func's kernel work in its unit",
+                    kernels / t["kernel_seconds"].as_f64().unwrap_or(f64::NAN),
+                );
+            }
+        }
         if let (NtkMethod::Structured, Some((macs, rate))) = (method, floor) {
             println!(
                 "{:<11} {:>9.3} {:>9} {:>10} {:>12}   ({:.1} GMAC at {:.1} GMAC/s, this CPU's float32 GEMM rate)",
@@ -709,12 +749,13 @@ pub fn bench(command: BenchCommand, threads: Option<NonZeroUsize>) -> Result<Exi
             super::throughput::contention(&args, &mut out)?;
             out.write(&results.path("contention"))?;
         }
-        BenchCommand::Ntk { net, samples, output, methods, device, profile, repeat, child, results } => {
+        BenchCommand::Ntk { net, samples, output, methods, device, profile, repeat, unit, child, results } => {
             configure_one_unit(threads, &device)?;
             // The parent's figures; a child prints its own as JSON.
-            let runs = NtkRuns { methods: &methods, repeat: repeat.max(1), profile };
+            let runs = NtkRuns { methods: &methods, repeat: repeat.max(1), profile, unit };
             if let Some(out) = bench_ntk(&net, samples, output, runs, &device, child.as_deref())? {
-                out.write(&results.path("ntk"))?;
+                let name = out.bench.clone();
+                out.write(&results.path(&name))?;
             }
         }
         BenchCommand::Autoattack { net, checkpoint, images, size, eps, device, results } => {

@@ -44,7 +44,7 @@ pub use robbench_experiment::{config, planner};
 pub use checks::training_warnings;
 pub use config::{DEFAULT_CONFIG, Experiment, ExperimentSchema};
 pub use evaluate::{AutoAttackTiming, benchmark_autoattack};
-pub use ntk::{KernelMethod, time_kernels};
+pub use ntk::{KernelMethod, time_kernels, time_unit};
 pub use robbench_experiment::select::select_architectures;
 
 /// The robbench pipeline, running its tensor work on `device`; it plans as

@@ -11,10 +11,16 @@ usage:
       float32, as the stage computes them: times the three Jacobians, the
       five blocks and the eigenvalues of the clean and robust blocks; JSON
       {seconds, cpu_seconds (all threads), peak_rss_bytes, clean_trace, device}.
+  ntk_tinynetwork.py unit CHECKPOINT INPUTS OUTPUT DEVICE
+      the whole work of an `ntk` unit, timed: BN calibration on the
+      `calibration` images (train mode, momentum 1), x_adv = PGD(x) and
+      x_adv2 = PGD(x_adv) (eps 8/255, step 2/255, 5 steps, random start; in
+      channels-last, PyTorch's faster CPU layout), then the kernel work as in
+      `bench`; the same JSON, plus kernel_seconds.
 
 CHECKPOINT is a robbench safetensors checkpoint (nb201_model.load), INPUTS a
-safetensors file with x, x_adv, x_adv2 (n, 3, H, W) pixels in [0, 1] and
-labels (n,).
+safetensors file with x, x_adv, x_adv2 (n, 3, H, W) pixels in [0, 1],
+labels (n,) and calibration images.
 """
 import json
 import os
@@ -56,6 +62,28 @@ def blocks(net, mean, std, inputs, output):
     return {name: jacs[a] @ jacs[b].T for name, (a, b) in PAIRS.items()}
 
 
+def calibrate(net, mean, std, images):
+    """Running BN statistics of one train-mode batch, as robbench calibrates."""
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 1.0
+    net.train()
+    with torch.no_grad():
+        net((images - mean) / std)
+    net.eval()
+
+
+def pgd(net, mean, std, x, labels, generator, eps=8 / 255, step=2 / 255, steps=5):
+    """L∞ PGD from a uniform random start, robbench's `pgd` with one restart."""
+    adv = (x + torch.empty_like(x).uniform_(-eps, eps, generator=generator)).clamp(0, 1)
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(net((adv - mean) / std), labels)
+        (g,) = torch.autograd.grad(loss, adv)
+        adv = torch.min(torch.max(adv.detach() + step * g.sign(), x - eps), x + eps).clamp(0, 1)
+    return adv.detach()
+
+
 def peak_rss_bytes():
     with open("/proc/self/status") as f:
         for line in f:
@@ -82,16 +110,30 @@ def main():
     net, mean, std = net.to(device), mean.to(device), std.to(device)
     inputs = {k: v.to(device) for k, v in inputs.items()}
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    if mode == "bench":
+        calibrate(net, mean, std, inputs["calibration"])
     sync()
     start, cpu_start = time.perf_counter(), time.process_time()
+    if mode == "unit":
+        # Calibrated first: channels-last batch statistics are less accurate on CPU.
+        calibrate(net, mean, std, inputs["calibration"])
+        net = net.to(memory_format=torch.channels_last)
+        generator = torch.Generator(device=device).manual_seed(0)
+        inputs["x_adv"] = pgd(net, mean, std, inputs["x"], inputs["labels"], generator)
+        inputs["x_adv2"] = pgd(net, mean, std, inputs["x_adv"], inputs["labels"], generator)
+        net = net.to(memory_format=torch.contiguous_format)
+    sync()
+    kernel_start = time.perf_counter()
     k = blocks(net, mean, std, inputs, output)
     for name in ("clean", "robust"):
         torch.linalg.eigvalsh(k[name].double())
     sync()
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    end = time.perf_counter()
+    seconds, cpu_seconds = end - start, time.process_time() - cpu_start
     json.dump(
         {
             "seconds": seconds,
+            "kernel_seconds": end - kernel_start,
             "cpu_seconds": cpu_seconds,
             "peak_rss_bytes": peak_rss_bytes(),
             "peak_device_bytes": torch.cuda.max_memory_allocated() if device == "cuda" else None,
