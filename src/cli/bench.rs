@@ -486,6 +486,12 @@ fn bench_ntk(
                     kernels / t["kernel_seconds"].as_f64().unwrap_or(f64::NAN),
                 );
             }
+            // The ratio the unit would have if its kernel work cost nothing.
+            let rest = seconds - kernels;
+            let figure = out.figure(format!("{work}, {name}: its calibration and attacks' wall time"), rest, "s");
+            if let Some(t) = torch.filter(|_| *method != NtkMethod::TorchFunc) {
+                figure.compared_with("torch.func's whole unit", rest / t["seconds"].as_f64().unwrap_or(f64::NAN));
+            }
         }
         if let (NtkMethod::Structured, Some((macs, rate))) = (method, floor) {
             println!(
