@@ -466,8 +466,9 @@ fn bench_ntk(
             let value = r[key].as_f64().unwrap_or(f64::NAN);
             let figure = out.figure(format!("{work}, {name}: {what}"), value, "s");
             if let Some(t) = torch.filter(|_| *method != NtkMethod::TorchFunc) {
+                let reference = if unit { "PyTorch's unit (torch.func kernels)" } else { "torch.func" };
                 figure.compared_with(
-                    format!("torch.func's {what}"),
+                    format!("{reference}: {what}"),
                     r[key].as_f64().unwrap_or(f64::NAN) / t[key].as_f64().unwrap_or(f64::NAN),
                 );
                 if *method == NtkMethod::Structured && key == "seconds" {
@@ -482,7 +483,7 @@ fn bench_ntk(
             let figure = out.figure(format!("{work}, {name}: its kernel work's wall time"), kernels, "s");
             if let Some(t) = torch.filter(|_| *method != NtkMethod::TorchFunc) {
                 figure.compared_with(
-                    "torch.func's kernel work in its unit",
+                    "PyTorch's unit: its torch.func kernel work",
                     kernels / t["kernel_seconds"].as_f64().unwrap_or(f64::NAN),
                 );
             }
@@ -490,7 +491,10 @@ fn bench_ntk(
             let rest = seconds - kernels;
             let figure = out.figure(format!("{work}, {name}: its calibration and attacks' wall time"), rest, "s");
             if let Some(t) = torch.filter(|_| *method != NtkMethod::TorchFunc) {
-                figure.compared_with("torch.func's whole unit", rest / t["seconds"].as_f64().unwrap_or(f64::NAN));
+                figure.compared_with(
+                    "PyTorch's unit (torch.func kernels): wall time",
+                    rest / t["seconds"].as_f64().unwrap_or(f64::NAN),
+                );
             }
         }
         if let (NtkMethod::Structured, Some((macs, rate))) = (method, floor) {
