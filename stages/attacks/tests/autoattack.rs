@@ -358,7 +358,8 @@ fn autoattack_agrees_with_torchattacks() {
     cross_check(Budget { apgd_steps: 25, fab_steps: 25, square_queries: 1000, seeds: 3 });
 }
 
-/// AutoAttack's standard budgets: about 12 minutes on two cores. Run with
+/// AutoAttack's standard budgets (4× the steps, 5× the queries of the test
+/// above), too long for `make test` on two cores. Run with
 /// `cargo test -p robbench-attacks --test autoattack -- --ignored`.
 #[test]
 #[ignore]
