@@ -8,17 +8,19 @@
 # and the median simulated GPU-hours of the trained queries; the NTKs'
 # training-free cost is printed apart (docs/src/science/proxy-study.md).
 #
-#   scripts/warm-start-regret.sh ROBBENCH STORE [TRIALS]
+#   scripts/warm-start-regret.sh ROBBENCH STORE [TRIALS] [CELLS]
 #
-# Runs configs/proxy-study.toml into STORE first (units already there are
+# Runs configs/proxy-study.toml into STORE first, its sample of CELLS
+# representatives (default 200, the study's; units already there are
 # reused), and imports the released table and the zero-cost proxies.
 set -euo pipefail
 robbench=$1
 store=$2
 trials=${3:-100}
+cells=${4:-200}
 rb() { "$robbench" --store "$store" "$@"; }
 
-rb run --config "$(dirname "$0")/../configs/proxy-study.toml" --jobs 2 >/dev/null
+rb run --config "$(dirname "$0")/../configs/proxy-study.toml" --set "architectures.sample_size=$cells" --jobs 2 >/dev/null
 rb import nasrobbench201-html >/dev/null
 rb import zero-cost --dataset cifar10 >/dev/null
 study=$(rb sql --format csv "SELECT max(run_id) FROM runs WHERE stage = 'ntk'" | tail -n 1)
