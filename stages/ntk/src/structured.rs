@@ -11,9 +11,10 @@
 //! follows from `gₗ,ᵢ` and the layer's input `aₗ,ᵢ`:
 //!
 //! * convolution (no bias): `Gᵢ = Σₛ gᵢ[:, s] ⊗ patchᵢ[:, s]` over output
-//!   positions `s`, the patches being the unfolded input (im2col), or, for
-//!   large outputs, straight from the backward: the trace computed such a
-//!   layer through one copy of its weight per sample (a grouped convolution);
+//!   positions `s`: for large outputs straight from the backward (the trace
+//!   computed such a layer through one copy of its weight per sample, a
+//!   grouped convolution), for other stride-1 convs from shifted windows of
+//!   the padded input, else from the unfolded input (im2col);
 //! * linear: `Gᵢ = gᵢ ⊗ (aᵢ, 1)` (weight and bias);
 //! * eval-mode batch norm: `∂γ = Σₛ g·x̂`, `∂β = Σₛ g` per channel.
 //!
