@@ -15,11 +15,12 @@ use arrow::array::{Float64Array, Int64Array, StringArray};
 use robbench_experiment::units::ntk::{InitReads, NtkReads};
 use robbench_nn::TinyNetwork;
 use robbench_ntk::{NtkOutput, RobustKernels, kernel_stats};
-use robbench_pipeline::{Runnable, UnitContext};
+use robbench_pipeline::{Config, Runnable, UnitContext};
 use robbench_rng::Rng;
 use robbench_schemas::NTK;
 use tch::{Device, Tensor};
 
+use crate::DEFAULT_CONFIG;
 use crate::config::{NtkAttack, NtkOutputKind, NtkWeights};
 use crate::data::{DATA_FILE, DataFile, to_pixels};
 use crate::reads::read;
@@ -41,9 +42,7 @@ impl Runnable for Ntk {
         let weights: NtkWeights = serde_json::from_value(params["weights"].clone()).context("weights")?;
         let data = DataFile::load(&unit.input("prepare")?.file(DATA_FILE))?;
         let net = if weights == NtkWeights::Trained {
-            let net = TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?;
-            net.use_fastest_layout();
-            net
+            TinyNetwork::load(&unit.input("train")?.file(CHECKPOINT), self.device)?
         } else {
             let InitReads { bn_calibration } = read(unit.config())?;
             let spec = data.network_spec(params["arch"].as_str().context("arch")?, &cfg.model)?;
@@ -54,36 +53,18 @@ impl Runnable for Ntk {
                 net.calibrate_batch_norm(&to_pixels(&data.train_images.narrow(0, 0, m), self.device));
                 unit.note("calibration_seconds", started.elapsed().as_secs_f64());
             }
-            // After the calibration: channels-last batch statistics are ~1000× less
-            // accurate on CPU (PyTorch 2.11: 3e-5 relative in the variance against
-            // 5e-8), which moved a kernel's trace by 5e-4; eval mode reads no statistics.
-            net.use_fastest_layout();
             net
         };
+        // After the calibration: channels-last batch statistics are ~1000× less
+        // accurate on CPU (PyTorch 2.11: 3e-5 relative in the variance against
+        // 5e-8), which moved a kernel's trace by 5e-4; eval mode reads no statistics.
+        net.use_fastest_layout();
         let n = (cfg.samples as i64).min(data.train_images.size()[0]);
         let x = to_pixels(&data.train_images.narrow(0, 0, n), self.device);
         let y = data.train_labels.narrow(0, 0, n).to_device(self.device);
-        let forward = |input: &Tensor| net.forward_t(input, false);
-        let attack = |input: &Tensor, round: u64| -> Tensor {
-            let eps = cfg.eps / 255.0;
-            match cfg.attack {
-                NtkAttack::Fgsm => robbench_attacks::fgsm(&forward, input, &y, eps),
-                NtkAttack::Pgd => {
-                    let pgd = robbench_attacks::PgdConfig {
-                        eps,
-                        step_size: cfg.step_size / 255.0,
-                        steps: cfg.steps,
-                        random_start: true,
-                        restarts: 1,
-                    };
-                    robbench_attacks::pgd(&forward, input, &y, &pgd, &mut Rng::derive(seed, "ntk-attack", round))
-                }
-            }
-        };
         unit.progress(0.1, "attacking");
         let started = Instant::now();
-        let x_adv = attack(&x, 0);
-        let x_adv2 = attack(&x_adv, 1);
+        let (x_adv, x_adv2) = attacked_points(&net, &x, &y, &cfg, seed);
         unit.note("attack_seconds", started.elapsed().as_secs_f64());
         let output = match cfg.output {
             NtkOutputKind::Label => NtkOutput::Logit(&y),
@@ -146,11 +127,35 @@ pub enum KernelMethod {
     PerSample,
 }
 
+/// `A(x)` and `A(A(x))` for the unit's attack `A` against the network itself.
+fn attacked_points(net: &TinyNetwork, x: &Tensor, y: &Tensor, cfg: &NtkReads, seed: u64) -> (Tensor, Tensor) {
+    let forward = |input: &Tensor| net.forward_t(input, false);
+    let attack = |input: &Tensor, round: u64| -> Tensor {
+        let eps = cfg.eps / 255.0;
+        match cfg.attack {
+            NtkAttack::Fgsm => robbench_attacks::fgsm(&forward, input, y, eps),
+            NtkAttack::Pgd => {
+                let pgd = robbench_attacks::PgdConfig {
+                    eps,
+                    step_size: cfg.step_size / 255.0,
+                    steps: cfg.steps,
+                    random_start: true,
+                    restarts: 1,
+                };
+                robbench_attacks::pgd(&forward, input, y, &pgd, &mut Rng::derive(seed, "ntk-attack", round))
+            }
+        }
+    };
+    let x_adv = attack(x, 0);
+    let x_adv2 = attack(&x_adv, 1);
+    (x_adv, x_adv2)
+}
+
 /// The whole work of one `ntk` unit of a network at initialisation, as the
-/// stage does it with the default recipe, timed: BN calibration on
-/// `calibration`, the fastest layout, `x_adv` = PGD(x) and `x_adv2` = PGD(x_adv) (8/255, steps
-/// of 2/255, 5 steps, random start), then [`time_kernels`]. Returns the
-/// seconds of the whole, of its kernel work, and the trace of the clean block.
+/// stage does it with the default config's attack (PGD-5, 8/255), timed: BN
+/// calibration on `calibration`, the fastest layout, `x_adv` = A(x) and
+/// `x_adv2` = A(x_adv), then [`time_kernels`]. Returns the seconds of the
+/// whole, of its kernel work, and the trace of the clean block.
 pub fn time_unit(
     net: &TinyNetwork,
     calibration: &Tensor,
@@ -159,20 +164,11 @@ pub fn time_unit(
     output: NtkOutput,
     method: KernelMethod,
 ) -> Result<(f64, f64, f64)> {
+    let cfg: NtkReads = read(&Config::from_toml_str(DEFAULT_CONFIG, "default")?)?;
     let started = Instant::now();
     net.calibrate_batch_norm(calibration);
     net.use_fastest_layout();
-    let forward = |input: &Tensor| net.forward_t(input, false);
-    let pgd = robbench_attacks::PgdConfig {
-        eps: 8.0 / 255.0,
-        step_size: 2.0 / 255.0,
-        steps: 5,
-        random_start: true,
-        restarts: 1,
-    };
-    let mut rng = Rng::new(0);
-    let x_adv = robbench_attacks::pgd(&forward, x, labels, &pgd, &mut rng);
-    let x_adv2 = robbench_attacks::pgd(&forward, &x_adv, labels, &pgd, &mut rng);
+    let (x_adv, x_adv2) = attacked_points(net, x, labels, &cfg, 0);
     let (kernel_seconds, clean_trace) = time_kernels(net, [x, &x_adv, &x_adv2], output, method)?;
     Ok((started.elapsed().as_secs_f64(), kernel_seconds, clean_trace))
 }

@@ -42,21 +42,17 @@ pub enum TracedLayer {
 }
 
 impl TracedLayer {
-    /// The tensor whose gradient gives this layer's parameter gradients: the
-    /// per-sample weight copies where the layer has them, else its output.
-    pub fn gradient_target(&self) -> &Tensor {
+    /// The per-sample weight copies the layer was computed through, if any:
+    /// their gradient is every sample's weight gradient.
+    pub fn per_sample_weight(&self) -> Option<&Tensor> {
         match self {
-            TracedLayer::Conv2d { per_sample_weight: Some(copies), .. } => copies,
-            _ => self.output(),
+            TracedLayer::Conv2d { per_sample_weight, .. } => per_sample_weight.as_ref(),
+            _ => None,
         }
     }
 
-    /// Whether the layer was computed through per-sample weight copies.
-    pub fn has_copies(&self) -> bool {
-        matches!(self, TracedLayer::Conv2d { per_sample_weight: Some(_), .. })
-    }
-
-    /// The layer's output, attached to the graph.
+    /// The layer's output, attached to the graph: its gradient gives the
+    /// layer's parameter gradients.
     pub fn output(&self) -> &Tensor {
         match self {
             TracedLayer::Conv2d { output, .. }

@@ -170,12 +170,10 @@ fn chunk_gradients(
         NtkOutput::PerLogit => (0..classes).map(|k| logits.select(1, k).sum(logits.kind())).collect(),
     };
     // The forced im2col route needs every conv's output gradient.
-    let via_copies: Vec<bool> = layers.iter().map(|layer| route == ConvRoute::Cheapest && layer.has_copies()).collect();
-    let targets: Vec<&Tensor> = layers
-        .iter()
-        .zip(&via_copies)
-        .map(|(layer, &copies)| if copies { layer.gradient_target() } else { layer.output() })
-        .collect();
+    let copies: Vec<Option<&Tensor>> =
+        layers.iter().map(|layer| layer.per_sample_weight().filter(|_| route == ConvRoute::Cheapest)).collect();
+    let via_copies: Vec<bool> = copies.iter().map(Option::is_some).collect();
+    let targets: Vec<&Tensor> = layers.iter().zip(&copies).map(|(layer, c)| c.unwrap_or(layer.output())).collect();
     // grads[r][l]: the gradient of scalar r with respect to layer l's target
     // (its per-sample weight copies, or its output).
     let mut grads = Vec::with_capacity(scalars.len());
